@@ -1,0 +1,1 @@
+"""Room calls and call connections: the Call Automation data plane."""

@@ -1,0 +1,59 @@
+"""The emulator's configuration and its documented development defaults."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field, replace
+
+# A fixed, documented key so that `roombot serve` and the emulator agree without setup.
+# It is base64 because the official SDKs base64-decode the access key before signing.
+DEV_ACCESS_KEY = base64.b64encode(b"roombot-emulator-development-access-key!").decode()
+# The immutable resource id of the emulated ACS resource: the audience of callback JWTs
+# and the <resource> part of `8:acs:<resource>_<guid>` identities.
+DEV_RESOURCE_ID = "7e0c9d55-2a4b-4f7e-9a61-0e51a7000001"
+DEFAULT_PORT = 8081
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """How one emulator instance behaves.
+
+    ``public_url`` is the base URL clients use to reach the emulator; it is filled in once the
+    server is bound (port 0 in tests) and is what the OpenID configuration advertises.
+    """
+
+    access_key: str = DEV_ACCESS_KEY
+    resource_id: str = DEV_RESOURCE_ID
+    # Multiplies every simulated duration (ringing, prompts, timeouts): 0.05 is 20x faster.
+    time_scale: float = 1.0
+    public_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"
+    # ACS rejects requests whose x-ms-date is more than 15 minutes off the server clock.
+    max_clock_skew_seconds: float = 15 * 60
+    # ACS remembers a Repeatability-Request-ID for about five minutes.
+    repeatability_ttl_seconds: float = 5 * 60
+    # Lifetime of each callback JWT, as ACS issues them.
+    callback_token_lifetime_seconds: int = 5 * 60
+    # The control API under /emulator answers loopback clients only unless this is False.
+    control_loopback_only: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            base64.b64decode(self.access_key, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("access_key must be valid base64") from exc
+        if self.time_scale <= 0:
+            raise ValueError("time_scale must be greater than 0")
+
+    @property
+    def issuer(self) -> str:
+        """The `iss` of callback JWTs and the issuer of the OpenID configuration."""
+        return self.public_url.rstrip("/")
+
+    @property
+    def connection_string(self) -> str:
+        return f"endpoint={self.public_url.rstrip('/')}/;accesskey={self.access_key}"
+
+    def with_public_url(self, url: str) -> EmulatorConfig:
+        return replace(self, public_url=url.rstrip("/"))

@@ -1,0 +1,28 @@
+"""Every `web.AppKey` of the emulator application, in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from emulator.clock import Clock
+from emulator.config import EmulatorConfig
+from emulator.identity_store import IdentityStore
+from emulator.repeatability import RepeatabilityCache
+from emulator.requestlog import RequestLog
+from emulator.rooms.model import RoomStore
+
+
+class PublicUrl:
+    """The base URL clients reach the emulator at, known only once the server is bound."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value.rstrip("/")
+
+
+CONFIG = web.AppKey("config", EmulatorConfig)
+PUBLIC_URL = web.AppKey("public_url", PublicUrl)
+CLOCK = web.AppKey("clock", Clock)
+ROOMS = web.AppKey("rooms", RoomStore)
+IDENTITIES = web.AppKey("identities", IdentityStore)
+REQUEST_LOG = web.AppKey("request_log", RequestLog)
+REPEATABILITY = web.AppKey("repeatability", RepeatabilityCache)

@@ -1,0 +1,1 @@
+"""The Rooms data plane: room records, their roster, and the REST routes."""

@@ -1,0 +1,59 @@
+"""The `api-version` query parameter: required, and one of the versions each API family serves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from emulator.errors import AcsError
+
+ROOMS_VERSIONS = frozenset({"2023-06-14", "2024-04-15", "2025-03-13"})
+CALL_AUTOMATION_VERSIONS = frozenset(
+    {
+        "2023-03-06",
+        "2023-10-15",
+        "2024-04-15",
+        "2024-09-15",
+        "2025-05-15",
+        "2025-06-15",
+        "2026-03-12",
+    }
+)
+IDENTITY_VERSIONS = frozenset({"2021-03-07", "2022-06-01", "2022-10-01", "2023-10-01"})
+
+
+def versions_for(path: str) -> frozenset[str] | None:
+    if path.startswith("/rooms"):
+        return ROOMS_VERSIONS
+    if path.startswith("/calling"):
+        return CALL_AUTOMATION_VERSIONS
+    if path.startswith("/identities"):
+        return IDENTITY_VERSIONS
+    return None
+
+
+def api_version_middleware(is_public: Callable[[str], bool]) -> Middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if is_public(request.path):
+            return await handler(request)
+        supported = versions_for(request.path)
+        version = request.query.get("api-version")
+        if version is None:
+            raise AcsError(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        if supported is not None and version not in supported:
+            raise AcsError(
+                400,
+                "UnsupportedApiVersion",
+                f"The HTTP resource that matches the request URI '{request.path}' does not support "
+                f"the API version '{version}'. Supported: {', '.join(sorted(supported))}.",
+            )
+        return await handler(request)
+
+    return middleware
