@@ -1,8 +1,121 @@
-"""Placeholder module: its owner replaces this with the real routes."""
+"""The simulation control API under ``/emulator`` (no auth; loopback clients only by default).
+
+- ``POST /emulator/rooms/{roomId}/participants/{rawId}:join`` (optional body ``{displayName}``)
+  → 200 ``{serverCallId}``; 403 off the roster, 409 outside the validity window, 404 no room.
+- ``POST .../{rawId}:leave`` → 204; the last one out ends the call.
+- ``GET /emulator/rooms/{roomId}/call`` → the room call as the emulator sees it, 404 if none.
+- ``POST /emulator/eventgrid/subscriptions`` ``{endpoint}`` → 201 after the handshake, else 400;
+  ``GET`` lists them, ``DELETE .../{id}`` removes one.
+- ``GET /emulator/requests`` → the ACS requests received, oldest first; ``DELETE`` clears them.
+
+Raw ids hold ``:`` and ``+``; routes match them URL-encoded or literal, since the router sees
+the decoded path. Errors use the ACS error body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from aiohttp import web
 
+from emulator.calls.model import RoomCall
+from emulator.calls.wire import identifier_kind
+from emulator.errors import AcsError
+from emulator.keys import CALLS, EVENT_GRID, REQUEST_LOG
+
+ROOM = "{room_id:[^/]+}"
+# Greedy up to the last ':' of the segment, so the raw id keeps its own colons.
+PARTICIPANT_ACTION = "/emulator/rooms/" + ROOM + "/participants/{raw_id:[^/]+}:{action:join|leave}"
+
+
+async def _optional_json_object(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise AcsError(400, "BadRequest", "The request body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise AcsError(400, "BadRequest", "The request body must be a JSON object.")
+    return body
+
+
+def call_view(call: RoomCall) -> dict[str, Any]:
+    return {
+        "serverCallId": call.server_call_id,
+        "roomId": call.room_id,
+        "state": call.state,
+        "startedAt": call.started_at.isoformat(),
+        "participants": [
+            {
+                "rawId": p.raw_id,
+                "kind": identifier_kind(p.raw_id),
+                "role": p.role,
+                "state": p.state,
+                "isMuted": p.is_muted,
+            }
+            for p in call.participants.values()
+        ],
+        "media": list(call.media),
+        "connections": list(call.connections),
+    }
+
+
+async def participant_action(request: web.Request) -> web.Response:
+    room_id = request.match_info["room_id"]
+    raw_id = request.match_info["raw_id"]
+    service = request.app[CALLS]
+    if request.match_info["action"] == "leave":
+        service.leave(room_id, raw_id)
+        return web.Response(status=204)
+    display_name = (await _optional_json_object(request)).get("displayName", "")
+    if not isinstance(display_name, str):
+        raise AcsError(400, "BadRequest", "displayName must be a string.", target="displayName")
+    call = service.join(room_id, raw_id, display_name)
+    return web.json_response({"serverCallId": call.server_call_id})
+
+
+async def get_room_call(request: web.Request) -> web.Response:
+    room_id = request.match_info["room_id"]
+    call = request.app[CALLS].registry.call_for_room(room_id)
+    if call is None:
+        raise AcsError(404, "NotFound", f"No call is running in room {room_id}.")
+    return web.json_response(call_view(call))
+
+
+async def create_subscription(request: web.Request) -> web.Response:
+    endpoint = (await _optional_json_object(request)).get("endpoint")
+    if not isinstance(endpoint, str):
+        raise AcsError(400, "BadRequest", "endpoint is required.", target="endpoint")
+    subscription = await request.app[EVENT_GRID].subscribe(endpoint)
+    return web.json_response(subscription.wire(), status=201)
+
+
+async def list_subscriptions(request: web.Request) -> web.Response:
+    return web.json_response([s.wire() for s in request.app[EVENT_GRID].subscriptions()])
+
+
+async def delete_subscription(request: web.Request) -> web.Response:
+    subscription_id = request.match_info["subscription_id"]
+    if not request.app[EVENT_GRID].unsubscribe(subscription_id):
+        raise AcsError(404, "NotFound", f"Subscription {subscription_id} does not exist.")
+    return web.Response(status=204)
+
+
+async def list_requests(request: web.Request) -> web.Response:
+    return web.json_response(request.app[REQUEST_LOG].entries())
+
+
+async def clear_requests(request: web.Request) -> web.Response:
+    request.app[REQUEST_LOG].clear()
+    return web.Response(status=204)
+
 
 def setup(app: web.Application) -> None:
-    """Register this module's routes and background resources on the emulator app."""
-    del app
+    app.router.add_post(PARTICIPANT_ACTION, participant_action)
+    app.router.add_get("/emulator/rooms/" + ROOM + "/call", get_room_call)
+    app.router.add_post("/emulator/eventgrid/subscriptions", create_subscription)
+    app.router.add_get("/emulator/eventgrid/subscriptions", list_subscriptions)
+    app.router.add_delete("/emulator/eventgrid/subscriptions/{subscription_id}", delete_subscription)
+    app.router.add_get("/emulator/requests", list_requests)
+    app.router.add_delete("/emulator/requests", clear_requests)

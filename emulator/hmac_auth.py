@@ -2,7 +2,9 @@
 
 The signed string is ``VERB\\npath_and_query\\nx-ms-date;host;x-ms-content-sha256``, keyed with
 the base64-decoded access key. The Rooms SDK URL-decodes the path before signing while the
-others sign it as sent, so both forms are accepted.
+others sign it as sent, so both forms are accepted. The SDKs percent-encode a path parameter
+whole (``8%3Aacs%3A...``) before signing, but the async clients' aiohttp transport then
+re-normalizes the URL (``8:acs:...``), so the form with every segment encoded is accepted too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -72,7 +74,9 @@ def verify(
     if not hmac.compare_digest(declared_hash, content_hash(body)):
         raise denied()
     given = match["sig"]
-    for path in {raw_path_and_query, unquote(raw_path_and_query)}:
+    path, question, query = raw_path_and_query.partition("?")
+    segments_encoded = "/".join(quote(unquote(s), safe="") for s in path.split("/")) + question + query
+    for path in {raw_path_and_query, unquote(raw_path_and_query), segments_encoded}:
         expected = sign(access_key, method, path, date, host, declared_hash)
         if hmac.compare_digest(expected, given):
             return

@@ -1,8 +1,164 @@
-"""Placeholder module: its owner replaces this with the real routes."""
+"""The Identity API: communication users and their access tokens.
 
+``POST /identities`` 201 ``{identity: {id}, accessToken?: {token, expiresOn}}``,
+``POST /identities/{id}/:issueAccessToken`` 200 ``{token, expiresOn}``,
+``DELETE /identities/{id}`` 204, ``POST /identities/{id}/:revokeAccessTokens`` 204.
+
+Tokens are JWTs signed by the emulator with HS256. The key is HMAC-SHA256 of the literal
+``roombot-emulator identity tokens`` keyed with the decoded access key, so that it is 32 bytes
+whatever the access key's length and is never the key clients sign requests with. Real ACS
+signs with RS256 keys of its own; clients do not verify the token, the SDK reads only
+``expiresOn`` and ``CommunicationTokenCredential`` reads the ``exp`` claim. The claims mimic
+real ones (``skypeid``, ``scp``, ``csi``, ``exp``, ``acsScope``, ``resourceId``) plus a ``jti``
+that revocation uses. Assumptions: an unknown id is 404 on every per-identity operation; an
+empty or unknown scope is 400; ``expiresInMinutes`` outside 60..1440 is 400 (as the spec bounds it).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
 from aiohttp import web
+
+from emulator.errors import AcsError
+from emulator.identity_store import IdentityStore
+from emulator.keys import CLOCK, CONFIG, IDENTITIES
+
+SCOPES = frozenset({"chat", "voip", "chat.join", "chat.join.limited", "voip.join"})
+DEFAULT_TOKEN_MINUTES = 24 * 60
+MIN_TOKEN_MINUTES = 60
+MAX_TOKEN_MINUTES = 24 * 60
+# The `scp` claim of real ACS user tokens; clients do not interpret it.
+_SCP_CLAIM = 1792
+
+
+def token_signing_key(access_key: str) -> bytes:
+    secret = base64.b64decode(access_key)
+    return hmac.new(secret, b"roombot-emulator identity tokens", hashlib.sha256).digest()
+
+
+def _bad_request(message: str, target: str) -> AcsError:
+    return AcsError(
+        400, "BadRequest", message, details=[{"code": "BadArgument", "message": message, "target": target}]
+    )
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    """The body as an object; an empty body counts as ``{}`` (the SDK sends none for create_user)."""
+    raw = await request.read()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise _bad_request("The request body is not valid JSON.", "body") from None
+    if not isinstance(body, dict):
+        raise _bad_request("The request body must be a JSON object.", "body")
+    return body
+
+
+def _scopes(value: Any, target: str) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise _bad_request(f"{target} must be a non-empty list of scopes.", target)
+    for scope in value:
+        if not isinstance(scope, str) or scope not in SCOPES:
+            valid = ", ".join(sorted(SCOPES))
+            raise _bad_request(f"Invalid scope '{scope}'. Valid scopes are: {valid}.", target)
+    return list(value)
+
+
+def _minutes(value: Any) -> int:
+    if value is None:
+        return DEFAULT_TOKEN_MINUTES
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad_request("expiresInMinutes must be an integer.", "expiresInMinutes")
+    if not MIN_TOKEN_MINUTES <= value <= MAX_TOKEN_MINUTES:
+        message = f"expiresInMinutes must be between {MIN_TOKEN_MINUTES} and {MAX_TOKEN_MINUTES}."
+        raise _bad_request(message, "expiresInMinutes")
+    return value
+
+
+def _issue(request: web.Request, raw_id: str, scopes: list[str], minutes: int) -> dict[str, str]:
+    config = request.app[CONFIG]
+    now: datetime = request.app[CLOCK].now()
+    expires_on = (now + timedelta(minutes=minutes)).replace(microsecond=0)
+    token_id = str(uuid.uuid4())
+    claims = {
+        "skypeid": raw_id.removeprefix("8:"),
+        "scp": _SCP_CLAIM,
+        "csi": int(now.timestamp()),
+        "iat": int(now.timestamp()),
+        "exp": int(expires_on.timestamp()),
+        "acsScope": ",".join(scopes),
+        "resourceId": config.resource_id,
+        "jti": token_id,
+    }
+    request.app[IDENTITIES].add_token(raw_id, token_id)
+    token = jwt.encode(claims, token_signing_key(config.access_key), algorithm="HS256")
+    return {"token": token, "expiresOn": expires_on.isoformat().replace("+00:00", "Z")}
+
+
+def verify_access_token(token: str, *, access_key: str, store: IdentityStore) -> str | None:
+    """The raw id a user token was issued to, or None if it is forged, expired or revoked."""
+    try:
+        claims = jwt.decode(
+            token,
+            token_signing_key(access_key),
+            algorithms=["HS256"],
+            options={"require": ["exp", "jti", "skypeid"]},
+        )
+    except jwt.InvalidTokenError:
+        return None
+    raw_id = f"8:{claims['skypeid']}"
+    return raw_id if store.token_is_live(raw_id, str(claims["jti"])) else None
+
+
+def _known_identity(request: web.Request) -> str:
+    raw_id = request.match_info["id"]
+    if not request.app[IDENTITIES].exists(raw_id):
+        raise AcsError(404, "IdentityNotFound", f"Identity '{raw_id}' was not found.", target="id")
+    return raw_id
+
+
+async def create_identity(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    requested = body.get("createTokenWithScopes")
+    scopes = None if requested is None else _scopes(requested, "createTokenWithScopes")
+    minutes = _minutes(body.get("expiresInMinutes"))
+    raw_id = request.app[IDENTITIES].create()
+    result: dict[str, Any] = {"identity": {"id": raw_id}}
+    if scopes is not None:
+        result["accessToken"] = _issue(request, raw_id, scopes, minutes)
+    return web.json_response(result, status=201)
+
+
+async def issue_access_token(request: web.Request) -> web.Response:
+    raw_id = _known_identity(request)
+    body = await _json_body(request)
+    scopes = _scopes(body.get("scopes"), "scopes")
+    return web.json_response(_issue(request, raw_id, scopes, _minutes(body.get("expiresInMinutes"))))
+
+
+async def delete_identity(request: web.Request) -> web.Response:
+    request.app[IDENTITIES].delete(_known_identity(request))
+    return web.Response(status=204)
+
+
+async def revoke_access_tokens(request: web.Request) -> web.Response:
+    request.app[IDENTITIES].revoke_tokens(_known_identity(request))
+    return web.Response(status=204)
 
 
 def setup(app: web.Application) -> None:
-    """Register this module's routes and background resources on the emulator app."""
-    del app
+    """Register the Identity routes."""
+    app.router.add_post("/identities", create_identity)
+    app.router.add_post("/identities/{id}/:issueAccessToken", issue_access_token)
+    app.router.add_post("/identities/{id}/:revokeAccessTokens", revoke_access_tokens)
+    app.router.add_delete("/identities/{id}", delete_identity)

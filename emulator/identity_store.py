@@ -6,15 +6,21 @@ import uuid
 
 
 class IdentityStore:
-    """Issued identities, as raw ids `8:acs:<resource>_<guid>`."""
+    """Issued identities, as raw ids `8:acs:<resource>_<guid>`, and their live access tokens.
+
+    A token is remembered by its ``jti`` so that revoking a user's tokens or deleting the user
+    invalidates exactly the tokens issued before, not those issued after.
+    """
 
     def __init__(self, resource_id: str) -> None:
         self.resource_id = resource_id
         self._users: set[str] = set()
+        self._live_tokens: dict[str, set[str]] = {}
 
     def create(self) -> str:
         raw_id = f"8:acs:{self.resource_id}_{uuid.uuid4()}"
         self._users.add(raw_id)
+        self._live_tokens[raw_id] = set()
         return raw_id
 
     def exists(self, raw_id: str) -> bool:
@@ -23,9 +29,22 @@ class IdentityStore:
     def delete(self, raw_id: str) -> bool:
         if raw_id in self._users:
             self._users.remove(raw_id)
+            self._live_tokens.pop(raw_id, None)
             return True
         return False
 
     def belongs_to_resource(self, raw_id: str) -> bool:
         """Whether an ACS user id was minted for this resource (issued here or not)."""
         return raw_id.startswith(f"8:acs:{self.resource_id}_")
+
+    def add_token(self, raw_id: str, token_id: str) -> None:
+        self._live_tokens.setdefault(raw_id, set()).add(token_id)
+
+    def token_is_live(self, raw_id: str, token_id: str) -> bool:
+        return token_id in self._live_tokens.get(raw_id, set())
+
+    def revoke_tokens(self, raw_id: str) -> bool:
+        if raw_id not in self._users:
+            return False
+        self._live_tokens[raw_id] = set()
+        return True

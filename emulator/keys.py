@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from emulator.clock import Clock
@@ -10,6 +12,14 @@ from emulator.identity_store import IdentityStore
 from emulator.repeatability import RepeatabilityCache
 from emulator.requestlog import RequestLog
 from emulator.rooms.model import RoomStore
+
+if TYPE_CHECKING:
+    # These modules import this one for their own keys, so their classes are named here for
+    # the type checker only and the keys below are typed by annotation.
+    from emulator.callbacks import CallbackDispatcher
+    from emulator.calls.service import CallService
+    from emulator.eventgrid import EventGridPublisher
+    from emulator.signing import CallbackSigner
 
 
 class PublicUrl:
@@ -26,3 +36,7 @@ ROOMS = web.AppKey("rooms", RoomStore)
 IDENTITIES = web.AppKey("identities", IdentityStore)
 REQUEST_LOG = web.AppKey("request_log", RequestLog)
 REPEATABILITY = web.AppKey("repeatability", RepeatabilityCache)
+SIGNER: web.AppKey[CallbackSigner] = web.AppKey("signer")
+CALLBACKS: web.AppKey[CallbackDispatcher] = web.AppKey("callbacks")
+EVENT_GRID: web.AppKey[EventGridPublisher] = web.AppKey("event_grid")
+CALLS: web.AppKey[CallService] = web.AppKey("calls")

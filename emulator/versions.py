@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from aiohttp import web
@@ -24,6 +25,17 @@ CALL_AUTOMATION_VERSIONS = frozenset(
 IDENTITY_VERSIONS = frozenset({"2021-03-07", "2022-06-01", "2022-10-01", "2023-10-01"})
 
 
+# The SDKs' generated paging code sets the api-version of a nextLink request to the client's
+# `ApiVersion` enum member, which azure-core writes as `ApiVersion.V2025_03_13` on Python 3.11.
+# The emulator reads that spelling as the version it names, so that paging works unchanged.
+_ENUM_SPELLING = re.compile(r"ApiVersion\.V(\d{4})_(\d{2})_(\d{2})")
+
+
+def normalize_version(raw: str) -> str:
+    match = _ENUM_SPELLING.fullmatch(raw)
+    return "-".join(match.groups()) if match else raw
+
+
 def versions_for(path: str) -> frozenset[str] | None:
     if path.startswith("/rooms"):
         return ROOMS_VERSIONS
@@ -40,13 +52,14 @@ def api_version_middleware(is_public: Callable[[str], bool]) -> Middleware:
         if is_public(request.path):
             return await handler(request)
         supported = versions_for(request.path)
-        version = request.query.get("api-version")
-        if version is None:
+        raw_version = request.query.get("api-version")
+        if raw_version is None:
             raise AcsError(
                 400,
                 "MissingApiVersionParameter",
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
+        version = normalize_version(raw_version)
         if supported is not None and version not in supported:
             raise AcsError(
                 400,

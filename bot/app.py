@@ -1,0 +1,118 @@
+"""The bot's application factory. Nothing happens at import; every resource lives in a cleanup
+context so that teardown runs in reverse order, and only for what started."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+
+import aiohttp
+from aiohttp import web
+
+from bot import keys
+from bot.acs import AcsFacade
+from bot.apikeys import ApiKeys
+from bot.callback_auth import CallbackVerifier
+from bot.calls import CallCommands
+from bot.dispatch import CallDispatcher
+from bot.handlers import HandlerFactory
+from bot.metrics import Metrics
+from bot.notify import Notifier
+from bot.pipeline import EventPipeline
+from bot.plugins import discover, instantiate
+from bot.problems import problem_middleware
+from bot.registry import CallRegistry
+from bot.routes import setup_routes
+from bot.services import BotServices
+from bot.state import open_store
+from config.settings import Settings
+
+
+async def _http_session(app: web.Application) -> AsyncIterator[None]:
+    async with aiohttp.ClientSession() as session:
+        app[keys.HTTP] = session
+        yield
+
+
+async def _state_store(app: web.Application) -> AsyncIterator[None]:
+    store = await open_store(app[keys.SETTINGS].state_url)
+    app[keys.STORE] = store
+    app[keys.REGISTRY] = CallRegistry(store)
+    try:
+        yield
+    finally:
+        await store.close()
+
+
+async def _acs(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    if settings.acs_connection_string is None:
+        raise RuntimeError("ROOMBOT_ACS_CONNECTION_STRING is not set")
+    facade = AcsFacade.from_settings(settings)
+    app[keys.ACS] = facade
+    try:
+        yield
+    finally:
+        await facade.close()
+
+
+async def _verifier(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    app[keys.VERIFIER] = CallbackVerifier(
+        str(settings.acs_openid_url), settings.acs_resource_id or "", app[keys.HTTP]
+    )
+    yield
+
+
+async def _handlers(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    notify_secret = settings.notify_secret.get_secret_value() if settings.notify_secret else None
+    services = BotServices(
+        settings=settings,
+        acs=app[keys.ACS],
+        store=app[keys.STORE],
+        registry=app[keys.REGISTRY],
+        http=app[keys.HTTP],
+        notifier=Notifier(
+            app[keys.HTTP], str(settings.notify_url) if settings.notify_url else None, notify_secret
+        ),
+        metrics=app[keys.METRICS],
+    )
+    app[keys.SERVICES] = services
+    app[keys.COMMANDS] = CallCommands(services)
+    started = []
+    try:
+        for handler in app[keys.HANDLERS]:
+            await handler.start(services)
+            started.append(handler)
+        yield
+    finally:
+        for handler in reversed(started):
+            await handler.stop()
+
+
+async def _dispatcher(app: web.Application) -> AsyncIterator[None]:
+    pipeline = EventPipeline(app[keys.SERVICES], app[keys.HANDLERS])
+    dispatcher = CallDispatcher(pipeline.process)
+    app[keys.DISPATCHER] = dispatcher
+    try:
+        yield
+    finally:
+        await dispatcher.close()
+
+
+def create_app(
+    settings: Settings, *, handler_factories: Mapping[str, HandlerFactory] | None = None
+) -> web.Application:
+    """Build the bot. ``handler_factories`` replaces entry-point discovery (tests, embedding)."""
+    factories = discover() if handler_factories is None else handler_factories
+    handlers = instantiate(factories, settings.handlers)
+    app = web.Application(middlewares=[problem_middleware], client_max_size=settings.max_body_bytes)
+    app[keys.SETTINGS] = settings
+    app[keys.HANDLERS] = handlers
+    app[keys.METRICS] = Metrics()
+    app[keys.API_KEYS] = ApiKeys(backend=set(settings.backend_api_keys), ops=set(settings.ops_api_keys))
+    app.cleanup_ctx.extend([_http_session, _state_store, _acs, _verifier, _handlers, _dispatcher])
+    setup_routes(app)
+    for handler in handlers:
+        app.router.add_routes(list(handler.routes()))
+    return app

@@ -1,0 +1,48 @@
+"""The ``roombot`` console script: a thin dispatcher over one function per subcommand.
+
+A subcommand is registered by an ``_add_<name>`` function that builds its parser and sets
+``run`` to the function that executes it and returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+# The one place the bot reaches into the emulator: the CLI wires it as a command.
+from emulator import cli as emulator_cli
+
+Runner = Callable[[argparse.Namespace], int]
+
+
+def _add_emulator(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subcommands.add_parser(
+        "emulator",
+        help="run the local ACS emulator alone and print its connection string",
+        description="Run the local ACS emulator (Rooms, Identity, Call Automation) until Ctrl+C.",
+    )
+    emulator_cli.add_arguments(parser)
+    parser.set_defaults(run=run_emulator)
+
+
+def run_emulator(args: argparse.Namespace) -> int:
+    return emulator_cli.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="roombot", description="Call Automation bot for Azure Communication Services Rooms."
+    )
+    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    _add_emulator(subcommands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Runner = args.run
+    return run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

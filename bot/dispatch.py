@@ -1,0 +1,146 @@
+"""Ordered, per-call event dispatch.
+
+Each call connection gets one queue and one worker task, so one call's events are processed
+strictly in the order they were submitted while different calls proceed concurrently. `submit`
+never waits: the callback route answers ACS at once and a slow handler delays only its own call.
+A failing event is logged and counted, and the worker goes on with the next one (the error policy
+for events; commands from the HTTP APIs fail loudly elsewhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from bot.events import CallEvent
+
+logger = logging.getLogger(__name__)
+
+# A worker with nothing to do for this long exits; the next event of its call starts a new one.
+DEFAULT_IDLE_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class DispatcherStats:
+    """Counters for /metrics: `processed` counts every finished event, the `failed` ones included."""
+
+    processed: int
+    failed: int
+    queue_depth: int
+    workers: int
+
+
+@dataclass(slots=True)
+class _Worker:
+    queue: asyncio.Queue[CallEvent]
+    task: asyncio.Task[None] | None = None
+
+
+class CallDispatcher:
+    def __init__(
+        self,
+        process: Callable[[CallEvent], Awaitable[None]],
+        *,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT_SECONDS,
+    ) -> None:
+        if idle_timeout <= 0:
+            raise ValueError(f"idle_timeout must be positive, got {idle_timeout}")
+        self._process = process
+        self._idle_timeout = idle_timeout
+        self._workers: dict[str, _Worker] = {}
+        self._unfinished = 0
+        self._all_done = asyncio.Event()
+        self._all_done.set()
+        self._closed = False
+        self.processed = 0
+        self.failed = 0
+
+    @property
+    def queue_depth(self) -> int:
+        """Events submitted and not yet started."""
+        return sum(worker.queue.qsize() for worker in self._workers.values())
+
+    @property
+    def active_workers(self) -> int:
+        return len(self._workers)
+
+    def stats(self) -> DispatcherStats:
+        return DispatcherStats(
+            processed=self.processed,
+            failed=self.failed,
+            queue_depth=self.queue_depth,
+            workers=self.active_workers,
+        )
+
+    def submit(self, events: Iterable[CallEvent]) -> None:
+        """Queue events for processing, each behind the earlier events of its call. Never blocks."""
+        if self._closed:
+            raise RuntimeError("the dispatcher is closed")
+        for event in events:
+            call_id = event.call_connection_id
+            worker = self._workers.get(call_id)
+            if worker is None:
+                worker = self._workers[call_id] = _Worker(queue=asyncio.Queue())
+            if worker.task is None or worker.task.done():
+                # A worker killed by something `process` let through (a cancellation from inside a
+                # handler) is replaced, so its call's remaining events still run, in order.
+                worker.task = asyncio.create_task(self._run(call_id, worker), name=f"dispatch:{call_id}")
+            worker.queue.put_nowait(event)
+            self._unfinished += 1
+            self._all_done.clear()
+
+    async def _run(self, call_connection_id: str, worker: _Worker) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(self._idle_timeout):
+                    event = await worker.queue.get()
+            except TimeoutError:
+                # No await between this check and the removal: `submit` cannot slip an event in
+                # for a worker that is leaving.
+                if worker.queue.empty():
+                    if self._workers.get(call_connection_id) is worker:
+                        del self._workers[call_connection_id]
+                    return
+                continue
+            try:
+                await self._process(event)
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is None or current.cancelling():
+                    raise
+                # Raised by something the handler awaited, not a request to stop this worker:
+                # a failure of this event like any other.
+                self._log_failure(call_connection_id, event)
+            except Exception:
+                self._log_failure(call_connection_id, event)
+            finally:
+                self.processed += 1
+                self._unfinished -= 1
+                if self._unfinished == 0:
+                    self._all_done.set()
+
+    def _log_failure(self, call_connection_id: str, event: CallEvent) -> None:
+        self.failed += 1
+        logger.exception(
+            "processing %s for call %s failed",
+            event.type,
+            call_connection_id,
+            extra={"call_connection_id": call_connection_id, "event_type": event.type},
+        )
+
+    async def drain(self) -> None:
+        """Wait until every submitted event, including ones submitted meanwhile, is processed."""
+        await self._all_done.wait()
+
+    async def close(self) -> None:
+        """Stop every worker; events still queued are dropped. Further `submit`s raise."""
+        self._closed = True
+        tasks = [worker.task for worker in self._workers.values() if worker.task is not None]
+        self._workers.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._unfinished = 0
+        self._all_done.set()

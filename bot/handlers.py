@@ -1,0 +1,132 @@
+"""The handler plugin contract: what a plugin implements and what it is given.
+
+A handler is registered under the ``roombot.handlers`` entry-point group. The entry point names a
+*factory* (normally the handler class): it carries ``name`` and a pydantic ``Config`` model. Life
+cycle, in two phases because aiohttp freezes its router before any I/O can happen:
+
+1. ``factory(config)`` when the app is built: the config is validated, routes are declared; no I/O.
+2. ``await handler.start(services)`` when the app starts: the shared services (ACS facade, state
+   store, registry, HTTP session, notifier) are handed over and work that must survive a restart
+   resumes. ``await handler.stop()`` at shutdown.
+
+The handler then receives every event of every call the bot is in, with a frozen per-call context.
+
+Ownership of ``operationContext``: a handler tags the media and participant operations it starts
+with ``ctx.operation_context("...")`` (prefix ``<name>:``). Events that carry an operation context
+go only to the handler that owns its prefix; events without one (CallConnected, ParticipantsUpdated,
+CallDisconnected, ...) go to every handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from bot.events import CallEvent
+from bot.state.base import CallRecord
+
+if TYPE_CHECKING:
+    from bot.services import BotServices
+
+logger = logging.getLogger(__name__)
+
+OPERATION_CONTEXT_SEPARATOR = ":"
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What a handler knows about the call an event belongs to, frozen at dispatch time."""
+
+    call: CallRecord
+    services: BotServices
+    handler_name: str
+    log: logging.LoggerAdapter[logging.Logger] = field(compare=False)
+
+    @property
+    def call_connection_id(self) -> str:
+        return self.call.call_connection_id
+
+    @property
+    def room_id(self) -> str:
+        return self.call.room_id
+
+    def operation_context(self, suffix: str) -> str:
+        """An operationContext value owned by this handler."""
+        return f"{self.handler_name}{OPERATION_CONTEXT_SEPARATOR}{suffix}"
+
+
+@runtime_checkable
+class Handler(Protocol):
+    """A plugin reacting to call events and, optionally, exposing HTTP routes."""
+
+    name: ClassVar[str]
+
+    async def start(self, services: BotServices) -> None:
+        """Called once when the bot starts, after the state store and ACS client are ready.
+
+        Resume work that must survive a restart here (timers, pending operations)."""
+
+    async def stop(self) -> None:
+        """Called once at shutdown: cancel background tasks, flush state."""
+
+    async def on_event(self, event: CallEvent, ctx: CallContext) -> None:
+        """Called for each event of a call the handler should see, in the call's order.
+
+        An exception is logged with the call id and does not reach other handlers."""
+
+    def routes(self) -> Iterable[web.RouteDef]:
+        """HTTP routes the handler contributes (backend triggers); may be empty."""
+
+    def openapi_paths(self) -> Mapping[str, Any]:
+        """The OpenAPI 3.1 path items describing :meth:`routes`."""
+
+
+class HandlerFactory(Protocol):
+    """What a ``roombot.handlers`` entry point refers to: usually the handler class itself."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[BaseModel]]
+
+    def __call__(self, config: Any) -> Handler: ...
+
+
+def owner_of(operation_context: str | None) -> str | None:
+    """The handler name an operationContext belongs to, or None for untagged events."""
+    if not operation_context or OPERATION_CONTEXT_SEPARATOR not in operation_context:
+        return None
+    return operation_context.split(OPERATION_CONTEXT_SEPARATOR, 1)[0]
+
+
+class BaseHandler:
+    """Convenience base: keeps the services handed over at start-up and does nothing else.
+
+    A handler that only reacts to events overrides :meth:`on_event`."""
+
+    name: ClassVar[str] = ""
+    _services: BotServices | None = None
+
+    @property
+    def services(self) -> BotServices:
+        if self._services is None:
+            raise RuntimeError(f"handler {self.name!r} used before the bot started")
+        return self._services
+
+    async def start(self, services: BotServices) -> None:
+        self._services = services
+
+    async def stop(self) -> None:
+        """Nothing to release by default."""
+
+    async def on_event(self, event: CallEvent, ctx: CallContext) -> None:
+        """Ignore events by default."""
+
+    def routes(self) -> Iterable[web.RouteDef]:
+        return ()
+
+    def openapi_paths(self) -> Mapping[str, Any]:
+        return {}

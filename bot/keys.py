@@ -1,0 +1,34 @@
+"""Every `web.AppKey` of the bot application, in one place."""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from bot.acs import AcsFacade
+from bot.apikeys import ApiKeys
+from bot.calls import CallCommands
+from bot.callback_auth import CallbackVerifier
+from bot.dispatch import CallDispatcher
+from bot.metrics import Metrics
+from bot.plugins import LoadedHandlers
+from bot.registry import CallRegistry
+from bot.services import BotServices
+from bot.state.base import StateStore
+from config.settings import Settings
+
+# Known when the app is built.
+SETTINGS = web.AppKey("settings", Settings)
+HANDLERS = web.AppKey("handlers", LoadedHandlers)
+METRICS = web.AppKey("metrics", Metrics)
+API_KEYS = web.AppKey("api_keys", ApiKeys)
+
+# Set by the cleanup contexts when the app starts.
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+STORE = web.AppKey("store", StateStore)  # type: ignore[type-abstract]  # a Protocol, set to a concrete store
+ACS = web.AppKey("acs", AcsFacade)
+REGISTRY = web.AppKey("registry", CallRegistry)
+VERIFIER = web.AppKey("verifier", CallbackVerifier)
+SERVICES = web.AppKey("services", BotServices)
+DISPATCHER = web.AppKey("dispatcher", CallDispatcher)
+COMMANDS = web.AppKey("commands", CallCommands)

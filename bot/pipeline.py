@@ -1,0 +1,53 @@
+"""From one parsed callback event to the handlers: registry update, routing, failure isolation."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.events import CallEvent
+from bot.handlers import CallContext, Handler, owner_of
+from bot.plugins import LoadedHandlers
+from bot.services import BotServices
+
+logger = logging.getLogger(__name__)
+
+
+class EventPipeline:
+    """Processes the events of one call in order; the dispatcher calls :meth:`process`."""
+
+    def __init__(self, services: BotServices, handlers: LoadedHandlers) -> None:
+        self._services = services
+        self._handlers = handlers
+
+    def _recipients(self, event: CallEvent) -> list[Handler]:
+        owner = owner_of(event.operation_context)
+        if owner is None:
+            return list(self._handlers)
+        owned = self._handlers.get(owner)
+        return [owned] if owned is not None else []
+
+    async def process(self, event: CallEvent) -> None:
+        call = await self._services.registry.apply(event)
+        if call is None:
+            logger.info(
+                "event %s %s for unknown call %s ignored", event.type, event.id, event.call_connection_id
+            )
+            return
+        for handler in self._recipients(event):
+            log = logging.LoggerAdapter(
+                logging.getLogger(f"roombot.handlers.{handler.name}"),
+                {"call_connection_id": call.call_connection_id, "room_id": call.room_id},
+            )
+            ctx = CallContext(call=call, services=self._services, handler_name=handler.name, log=log)
+            try:
+                await handler.on_event(event, ctx)
+            except Exception:
+                # A failing handler must not stop the others: log with the call id and go on.
+                self._services.metrics.handler_failures.labels(handler=handler.name).inc()
+                logger.exception(
+                    "handler %s failed on %s (event %s) in call %s",
+                    handler.name,
+                    event.type,
+                    event.id,
+                    call.call_connection_id,
+                )

@@ -1,0 +1,50 @@
+"""`POST /api/callbacks`: Call Automation events from ACS.
+
+The answer is given as soon as the events are authenticated, parsed, de-duplicated and queued:
+handlers run in the per-call dispatcher, so one slow handler never delays ACS's delivery.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+
+from bot import keys
+from bot.callback_auth import CallbackAuthError
+from bot.events import EventParseError, parse_callback_body
+from bot.problems import ProblemError
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/callbacks")
+async def receive_callbacks(request: web.Request) -> web.Response:
+    app = request.app
+    metrics = app[keys.METRICS]
+    try:
+        await app[keys.VERIFIER].verify(request.headers.get("Authorization"))
+    except CallbackAuthError as exc:
+        metrics.callbacks.labels(outcome="unauthorized").inc()
+        logger.warning("refused callback: %s", exc)
+        raise ProblemError(
+            401, "Unauthorized callback", str(exc), headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+    try:
+        events = parse_callback_body(json.loads(await request.read()))
+    except (ValueError, EventParseError) as exc:
+        metrics.callbacks.labels(outcome="malformed").inc()
+        raise ProblemError(400, "Malformed callback body", str(exc)) from None
+    store = app[keys.STORE]
+    fresh = []
+    for event in events:
+        if await store.mark_event_seen(event.id):
+            fresh.append(event)
+            metrics.events.labels(type=event.type, outcome="dispatched").inc()
+        else:
+            metrics.events.labels(type=event.type, outcome="duplicate").inc()
+    app[keys.DISPATCHER].submit(fresh)
+    metrics.callbacks.labels(outcome="accepted").inc()
+    return web.json_response({"received": len(events), "accepted": len(fresh)})

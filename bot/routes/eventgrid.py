@@ -1,0 +1,89 @@
+"""`POST /api/eventgrid`: the Event Grid webhook for room call lifecycle events.
+
+It answers the subscription validation handshake, joins a room's call on `CallStarted` when
+auto-join is on, and finishes the room's state on `CallEnded`. When ``EVENTGRID_KEY`` is set the
+subscription URL must carry ``?key=<it>`` (Event Grid webhooks cannot send an Authorization
+header, so a secret in the URL is the usual protection).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from bot import keys
+from bot.acs import AcsError
+from bot.problems import ProblemError
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
+CALL_STARTED = "Microsoft.Communication.CallStarted"
+CALL_ENDED = "Microsoft.Communication.CallEnded"
+
+
+def _check_key(request: web.Request) -> None:
+    expected = request.app[keys.SETTINGS].eventgrid_key
+    if expected is None:
+        return
+    given = request.query.get("key", "")
+    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+        raise ProblemError(401, "Unauthorized", "The Event Grid subscription key is missing or wrong.")
+
+
+def _events(body: Any) -> list[dict[str, Any]]:
+    items = body if isinstance(body, list) else [body]
+    if not all(isinstance(item, dict) and isinstance(item.get("eventType"), str) for item in items):
+        raise ProblemError(400, "Malformed Event Grid body", "Expected an array of events with eventType.")
+    return items
+
+
+def _room_id(event: dict[str, Any]) -> str | None:
+    room = (event.get("data") or {}).get("room") or {}
+    room_id = room.get("id") if isinstance(room, dict) else None
+    return room_id if isinstance(room_id, str) and room_id else None
+
+
+@routes.post("/api/eventgrid")
+async def eventgrid(request: web.Request) -> web.Response:
+    _check_key(request)
+    try:
+        events = _events(json.loads(await request.read()))
+    except ValueError:
+        raise ProblemError(400, "Malformed Event Grid body", "The body is not JSON.") from None
+    for event in events:
+        if event["eventType"] == VALIDATION_EVENT:
+            code = (event.get("data") or {}).get("validationCode")
+            if not isinstance(code, str):
+                raise ProblemError(400, "Malformed validation event", "data.validationCode is missing.")
+            logger.info("answering the Event Grid validation handshake")
+            return web.json_response({"validationResponse": code})
+    for event in events:
+        await _handle(request.app, event)
+    return web.json_response({"received": len(events)})
+
+
+async def _handle(app: web.Application, event: dict[str, Any]) -> None:
+    room_id = _room_id(event)
+    if room_id is None:
+        return
+    if event["eventType"] == CALL_STARTED and app[keys.SETTINGS].auto_join:
+        try:
+            result = await app[keys.COMMANDS].connect(room_id)
+        except AcsError:
+            # Event Grid retries on a failed delivery; joining late is better than never,
+            # but one bad room must not make Event Grid resend every other event of the batch.
+            logger.exception("auto-join of room %s failed", room_id)
+            return
+        if result.created:
+            logger.info("auto-joined room %s", room_id)
+    elif event["eventType"] == CALL_ENDED:
+        server_call_id = (event.get("data") or {}).get("serverCallId")
+        ended = await app[keys.REGISTRY].end_room(room_id, server_call_id=server_call_id)
+        if ended:
+            logger.info("room %s call ended; state finished", room_id)

@@ -1,0 +1,204 @@
+"""`GET /openapi.json`: the OpenAPI 3.1 description of the bot's HTTP API.
+
+Core paths are described here; each handler plugin describes the routes it adds through
+``openapi_paths()``. A test checks that the document and the router list the same operations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot import keys
+from bot.plugins import LoadedHandlers
+
+routes = web.RouteTableDef()
+
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+def problem_responses(*statuses: int) -> dict[str, Any]:
+    """Response objects for error statuses, all answered as problem+json."""
+    return {
+        str(status): {
+            "description": "Error (RFC 9457 problem details)",
+            "content": {"application/problem+json": {"schema": PROBLEM}},
+        }
+        for status in statuses
+    }
+
+
+def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+BACKEND = [{"backendKey": []}]
+OPS = [{"opsKey": []}]
+ROOM_ID = {"name": "roomId", "in": "path", "required": True, "schema": {"type": "string"}}
+CALL_ID = {"name": "callConnectionId", "in": "path", "required": True, "schema": {"type": "string"}}
+CALL = {"$ref": "#/components/schemas/Call"}
+ENDING = json_response("The call is being ended for everyone", {"$ref": "#/components/schemas/Ending"})
+
+CORE_PATHS: dict[str, Any] = {
+    "/api/callbacks": {
+        "post": {
+            "summary": "ACS Call Automation callbacks (array of CloudEvents, JWT-authenticated)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "array"}}}},
+            "responses": {
+                "200": json_response("Events accepted", {"$ref": "#/components/schemas/Received"}),
+                **problem_responses(400, 401, 413),
+            },
+        }
+    },
+    "/api/eventgrid": {
+        "post": {
+            "summary": "Event Grid webhook: validation handshake, CallStarted, CallEnded",
+            "parameters": [{"name": "key", "in": "query", "required": False, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "array"}}}},
+            "responses": {"200": {"description": "Handled"}, **problem_responses(400, 401, 413)},
+        }
+    },
+    "/api/rooms/{roomId}/connect": {
+        "post": {
+            "summary": "Connect the bot to the room's call",
+            "security": BACKEND,
+            "parameters": [ROOM_ID],
+            "responses": {
+                "200": json_response("Already connected", {"$ref": "#/components/schemas/Connection"}),
+                "202": json_response("Connecting", {"$ref": "#/components/schemas/Connection"}),
+                **problem_responses(401, 403, 404, 409, 422, 503),
+            },
+        }
+    },
+    "/ops/calls": {
+        "get": {
+            "summary": "Live calls",
+            "security": OPS,
+            "responses": {
+                "200": json_response("Live calls", {"type": "array", "items": CALL}),
+                **problem_responses(401, 403),
+            },
+        }
+    },
+    "/ops/calls/{callConnectionId}": {
+        "get": {
+            "summary": "One call with its event history",
+            "security": OPS,
+            "parameters": [CALL_ID],
+            "responses": {
+                "200": json_response("The call", {"$ref": "#/components/schemas/CallDetail"}),
+                **problem_responses(401, 403, 404),
+            },
+        }
+    },
+    "/ops/calls/{callConnectionId}/end": {
+        "post": {
+            "summary": "End the call for everyone",
+            "security": OPS,
+            "parameters": [CALL_ID],
+            "responses": {"202": ENDING, **problem_responses(401, 403, 404, 409, 503)},
+        }
+    },
+    "/ops/rooms/{roomId}/end": {
+        "post": {
+            "summary": "End the room's live call for everyone",
+            "security": OPS,
+            "parameters": [ROOM_ID],
+            "responses": {"202": ENDING, **problem_responses(401, 403, 404, 409, 503)},
+        }
+    },
+    "/healthz": {"get": {"summary": "Process is up", "responses": {"200": {"description": "Up"}}}},
+    "/readyz": {
+        "get": {
+            "summary": "State store and ACS reachable",
+            "responses": {"200": {"description": "Ready"}, **problem_responses(503)},
+        }
+    },
+    "/metrics": {
+        "get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Metrics text"}}}
+    },
+    "/openapi.json": {
+        "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
+    },
+}
+
+PARTICIPANT = {
+    "type": "object",
+    "properties": {"rawId": {"type": "string"}, "kind": {"type": "string"}, "isMuted": {"type": "boolean"}},
+}
+SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+        },
+    },
+    "Received": {
+        "type": "object",
+        "properties": {"received": {"type": "integer"}, "accepted": {"type": "integer"}},
+    },
+    "Connection": {
+        "type": "object",
+        "properties": {
+            "roomId": {"type": "string"},
+            "callConnectionId": {"type": "string"},
+            "serverCallId": {"type": ["string", "null"]},
+            "status": {"type": "string"},
+        },
+    },
+    "Call": {
+        "type": "object",
+        "properties": {
+            "roomId": {"type": "string"},
+            "callConnectionId": {"type": "string"},
+            "serverCallId": {"type": ["string", "null"]},
+            "state": {"type": "string"},
+            "participants": {"type": "array", "items": PARTICIPANT},
+            "startedAt": {"type": "string", "format": "date-time"},
+            "endedAt": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "CallDetail": {
+        "allOf": [
+            CALL,
+            {"type": "object", "properties": {"events": {"type": "array", "items": {"type": "object"}}}},
+        ]
+    },
+    "Ending": {
+        "type": "object",
+        "properties": {
+            "roomId": {"type": "string"},
+            "callConnectionId": {"type": "string"},
+            "status": {"const": "ending"},
+        },
+    },
+}
+
+
+def build_document(handlers: LoadedHandlers) -> dict[str, Any]:
+    paths: dict[str, Any] = {path: dict(item) for path, item in CORE_PATHS.items()}
+    for handler in handlers:
+        for path, item in handler.openapi_paths().items():
+            paths.setdefault(path, {}).update(item)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "roombot", "version": "0.1.0"},
+        "paths": paths,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "backendKey": {"type": "http", "scheme": "bearer", "description": "A backend API key"},
+                "opsKey": {"type": "http", "scheme": "bearer", "description": "An ops API key"},
+            },
+        },
+    }
+
+
+@routes.get("/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(build_document(request.app[keys.HANDLERS]))

@@ -1,0 +1,65 @@
+"""`/ops/...`: what operators see and do: live calls, their history, end for everyone."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot import keys
+from bot.acs import AcsError
+from bot.routes.acs_errors import acs_problem
+from bot.routes.rooms import room_id_of
+from bot.routes.views import call_json
+from bot.problems import ProblemError
+from bot.state.base import CallRecord
+
+routes = web.RouteTableDef()
+
+
+async def _live_call(request: web.Request) -> CallRecord:
+    call_id = request.match_info["callConnectionId"]
+    call = await request.app[keys.REGISTRY].get(call_id)
+    if call is None:
+        raise ProblemError(404, "Call not found", f"The bot knows no call {call_id!r}.")
+    return call
+
+
+async def _end(request: web.Request, call: CallRecord) -> web.Response:
+    if call.ended_at is not None:
+        raise ProblemError(409, "Call already ended", f"Call {call.call_connection_id} has ended.")
+    try:
+        await request.app[keys.COMMANDS].end(call)
+    except AcsError as exc:
+        raise acs_problem(exc, subject=f"call {call.call_connection_id}") from None
+    body = {"roomId": call.room_id, "callConnectionId": call.call_connection_id, "status": "ending"}
+    return web.json_response(body, status=202)
+
+
+@routes.get("/ops/calls")
+async def list_calls(request: web.Request) -> web.Response:
+    request.app[keys.API_KEYS].require(request, "ops")
+    calls = await request.app[keys.REGISTRY].live_calls()
+    return web.json_response([call_json(call) for call in calls])
+
+
+@routes.get("/ops/calls/{callConnectionId}")
+async def get_call(request: web.Request) -> web.Response:
+    request.app[keys.API_KEYS].require(request, "ops")
+    call = await _live_call(request)
+    events = await request.app[keys.STORE].events(call.call_connection_id)
+    return web.json_response({**call_json(call), "events": events})
+
+
+@routes.post("/ops/calls/{callConnectionId}/end")
+async def end_call(request: web.Request) -> web.Response:
+    request.app[keys.API_KEYS].require(request, "ops")
+    return await _end(request, await _live_call(request))
+
+
+@routes.post("/ops/rooms/{roomId}/end")
+async def end_room(request: web.Request) -> web.Response:
+    request.app[keys.API_KEYS].require(request, "ops")
+    room_id = room_id_of(request)
+    call = await request.app[keys.REGISTRY].live_call_for_room(room_id)
+    if call is None:
+        raise ProblemError(404, "No live call", f"The bot is not in a call of room {room_id}.")
+    return await _end(request, call)

@@ -1,0 +1,178 @@
+"""The call record and the protocol every state store implements.
+
+A store keeps four kinds of state: call records (with a live-call index), each call's event
+history, the ids of callback events already seen (duplicates are dropped), and namespaced JSON
+documents that handlers own (dial-out idempotency keys, menu positions). Everything a store returns
+is a fresh copy: mutating it changes nothing stored.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+# How long an event id is remembered for duplicate detection. ACS does not document its redelivery
+# window; a day covers any retry of a 5-minute callback token many times over.
+SEEN_EVENT_TTL_SECONDS = 24 * 60 * 60
+
+# Events kept per call: a long call with media and DTMF emits a few hundred; older ones drop off.
+DEFAULT_MAX_EVENTS = 1000
+
+
+class StateStoreError(Exception):
+    """The store cannot serve requests: closed, or its backend does not answer."""
+
+
+class CallState(StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    FAILED = "failed"
+
+    @property
+    def is_live(self) -> bool:
+        return self in (CallState.CONNECTING, CallState.CONNECTED)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantRecord:
+    raw_id: str
+    kind: str
+    is_muted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rawId": self.raw_id, "kind": self.kind, "isMuted": self.is_muted}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ParticipantRecord:
+        return cls(raw_id=str(data["rawId"]), kind=str(data["kind"]), is_muted=bool(data["isMuted"]))
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """One call connection of the bot, in the shape the ops API shows (camelCase in JSON)."""
+
+    call_connection_id: str
+    room_id: str
+    server_call_id: str | None
+    state: CallState
+    participants: list[ParticipantRecord]
+    started_at: datetime
+    ended_at: datetime | None = None
+    correlation_id: str | None = None
+    # Sequence number of the ParticipantsUpdated that set `participants`: older ones are ignored.
+    participants_sequence: int | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return self.state.is_live
+
+    def copy(self) -> CallRecord:
+        return replace(self, participants=list(self.participants))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "callConnectionId": self.call_connection_id,
+            "roomId": self.room_id,
+            "serverCallId": self.server_call_id,
+            "state": self.state.value,
+            "participants": [p.to_dict() for p in self.participants],
+            "startedAt": self.started_at.isoformat(),
+            "endedAt": self.ended_at.isoformat() if self.ended_at else None,
+            "correlationId": self.correlation_id,
+            "participantsSequence": self.participants_sequence,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CallRecord:
+        ended_at = data.get("endedAt")
+        return cls(
+            call_connection_id=str(data["callConnectionId"]),
+            room_id=str(data["roomId"]),
+            server_call_id=data.get("serverCallId"),
+            state=CallState(data["state"]),
+            participants=[ParticipantRecord.from_dict(p) for p in data.get("participants", [])],
+            started_at=_aware(datetime.fromisoformat(data["startedAt"])),
+            ended_at=_aware(datetime.fromisoformat(ended_at)) if ended_at else None,
+            correlation_id=data.get("correlationId"),
+            participants_sequence=data.get("participantsSequence"),
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> CallRecord:
+        return cls.from_dict(json.loads(text))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def dump_doc(doc: dict[str, Any]) -> str:
+    """Serialize a document or event entry; a value JSON cannot hold raises TypeError in every store."""
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False)
+
+
+def load_doc(text: str | bytes) -> dict[str, Any]:
+    loaded = json.loads(text)
+    if not isinstance(loaded, dict):
+        raise StateStoreError(f"stored document is not a JSON object: {type(loaded).__name__}")
+    return loaded
+
+
+def check_limit(limit: int | None) -> int | None:
+    """Validate an `events(limit=)` argument: None for all, else a non-negative count."""
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
+    return limit
+
+
+class StateStore(Protocol):
+    """Async state storage shared by the registry, the dispatcher's dedup and the handlers."""
+
+    async def put_call(self, record: CallRecord) -> None:
+        """Insert or replace the record; the live index follows `record.state`."""
+
+    async def get_call(self, call_connection_id: str) -> CallRecord | None:
+        """The record, or None when the id was never stored."""
+
+    async def list_calls(self, live_only: bool = True) -> list[CallRecord]:
+        """Records ordered by `started_at`, oldest first; only live ones by default."""
+
+    async def find_live_call_by_room(self, room_id: str) -> CallRecord | None:
+        """The most recently started live call of the room, if any."""
+
+    async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
+        """Add an entry to the call's history; the oldest entries drop beyond the store's cap."""
+
+    async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """The call's history, oldest first; with `limit`, only the newest `limit` entries."""
+
+    async def mark_event_seen(self, event_id: str) -> bool:
+        """True the first time an event id is marked (atomically, across concurrent callers)."""
+
+    async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
+        """The document stored under (namespace, key), or None."""
+
+    async def put_doc(self, namespace: str, key: str, doc: dict[str, Any]) -> None:
+        """Store or replace a JSON document."""
+
+    async def put_doc_if_absent(self, namespace: str, key: str, doc: dict[str, Any]) -> dict[str, Any] | None:
+        """Atomically store `doc` and return None if the key is free, else return the existing doc."""
+
+    async def delete_doc(self, namespace: str, key: str) -> None:
+        """Remove a document; removing an absent one is not an error."""
+
+    async def list_docs(self, namespace: str) -> list[dict[str, Any]]:
+        """Every document of the namespace, ordered by key."""
+
+    async def ping(self) -> None:
+        """Return when the store answers; raise StateStoreError otherwise."""
+
+    async def close(self) -> None:
+        """Release connections; the store cannot be used afterwards. Closing twice is harmless."""

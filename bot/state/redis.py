@@ -1,0 +1,183 @@
+"""Redis state store: shared by several bot processes behind one callback URL.
+
+Keys (all under the prefix, `roombot:` by default):
+  call:{id}          the call record as JSON
+  calls              sorted set of every call id, scored by start time
+  calls:live         sorted set of the live call ids (the live-call index)
+  room:{id}:live     sorted set of the room's live call ids
+  events:{id}        the call's history, a list capped with LTRIM
+  seen:{eventId}     duplicate marker, SET NX with a one-day expiry
+  docs:{namespace}   hash of key -> JSON document; HSETNX is the hash form of SET NX
+Multi-key writes go through MULTI/EXEC so another process never sees half of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from bot.state.base import (
+    DEFAULT_MAX_EVENTS,
+    SEEN_EVENT_TTL_SECONDS,
+    CallRecord,
+    StateStoreError,
+    check_limit,
+    dump_doc,
+    load_doc,
+)
+
+DEFAULT_PREFIX = "roombot:"
+
+
+class RedisStateStore:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        seen_ttl_seconds: float = SEEN_EVENT_TTL_SECONDS,
+    ) -> None:
+        """Wrap a client created with `decode_responses=True`; use `RedisStateStore.connect(url)`."""
+        self._redis = client
+        self._prefix = prefix
+        self._max_events = max_events
+        self._seen_ttl = seen_ttl_seconds
+        self._closed = False
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        *,
+        prefix: str = DEFAULT_PREFIX,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        seen_ttl_seconds: float = SEEN_EVENT_TTL_SECONDS,
+    ) -> RedisStateStore:
+        """Connect to `redis://host:port/db` and check that the server answers."""
+        client = aioredis.Redis.from_url(url, decode_responses=True)
+        store = cls(client, prefix=prefix, max_events=max_events, seen_ttl_seconds=seen_ttl_seconds)
+        try:
+            await store.ping()
+        except StateStoreError:
+            await store.close()
+            raise
+        return store
+
+    def _key(self, *parts: str) -> str:
+        return self._prefix + ":".join(parts)
+
+    def _client(self) -> aioredis.Redis:
+        if self._closed:
+            raise StateStoreError("Redis state store is closed")
+        return self._redis
+
+    async def put_call(self, record: CallRecord) -> None:
+        cid = record.call_connection_id
+        score = {cid: record.started_at.timestamp()}
+        async with self._client().pipeline(transaction=True) as pipe:
+            pipe.set(self._key("call", cid), record.to_json())
+            pipe.zadd(self._key("calls"), score)
+            if record.is_live:
+                pipe.zadd(self._key("calls", "live"), score)
+                pipe.zadd(self._key("room", record.room_id, "live"), score)
+            else:
+                pipe.zrem(self._key("calls", "live"), cid)
+                pipe.zrem(self._key("room", record.room_id, "live"), cid)
+            await pipe.execute()
+
+    async def get_call(self, call_connection_id: str) -> CallRecord | None:
+        stored = await self._client().get(self._key("call", call_connection_id))
+        return CallRecord.from_json(stored) if stored is not None else None
+
+    async def _records(self, ids: list[str]) -> list[CallRecord]:
+        if not ids:
+            return []
+        stored = await self._client().mget([self._key("call", cid) for cid in ids])
+        return [CallRecord.from_json(text) for text in stored if text is not None]
+
+    async def list_calls(self, live_only: bool = True) -> list[CallRecord]:
+        index = self._key("calls", "live") if live_only else self._key("calls")
+        ids = _texts(await self._client().zrange(index, 0, -1))
+        records = await self._records(ids)
+        # A record written by put_call is authoritative over an index entry a crash left behind.
+        return [r for r in records if r.is_live or not live_only]
+
+    async def find_live_call_by_room(self, room_id: str) -> CallRecord | None:
+        ids = _texts(await self._client().zrange(self._key("room", room_id, "live"), 0, -1, desc=True))
+        for record in await self._records(ids):
+            if record.is_live and record.room_id == room_id:
+                return record
+        return None
+
+    async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
+        key = self._key("events", call_connection_id)
+        async with self._client().pipeline(transaction=True) as pipe:
+            pipe.rpush(key, dump_doc(entry))
+            pipe.ltrim(key, -self._max_events, -1)
+            await pipe.execute()
+
+    async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        limit = check_limit(limit)
+        if limit == 0:
+            return []
+        start = 0 if limit is None else -limit
+        entries = await self._client().lrange(self._key("events", call_connection_id), start, -1)
+        return [load_doc(entry) for entry in entries]
+
+    async def mark_event_seen(self, event_id: str) -> bool:
+        ttl_ms = max(1, round(self._seen_ttl * 1000))
+        created = await self._client().set(self._key("seen", event_id), "1", nx=True, px=ttl_ms)
+        return bool(created)
+
+    async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
+        stored = await self._client().hget(self._key("docs", namespace), key)
+        return load_doc(stored) if stored is not None else None
+
+    async def put_doc(self, namespace: str, key: str, doc: dict[str, Any]) -> None:
+        await self._client().hset(self._key("docs", namespace), key, dump_doc(doc))
+
+    async def put_doc_if_absent(self, namespace: str, key: str, doc: dict[str, Any]) -> dict[str, Any] | None:
+        docs = self._key("docs", namespace)
+        async with self._client().pipeline(transaction=True) as pipe:
+            pipe.hsetnx(docs, key, dump_doc(doc))
+            pipe.hget(docs, key)
+            created, current = await pipe.execute()
+        if created:
+            return None
+        return load_doc(current)
+
+    async def delete_doc(self, namespace: str, key: str) -> None:
+        await self._client().hdel(self._key("docs", namespace), key)
+
+    async def list_docs(self, namespace: str) -> list[dict[str, Any]]:
+        docs = {_text(k): v for k, v in (await self._client().hgetall(self._key("docs", namespace))).items()}
+        return [load_doc(docs[key]) for key in sorted(docs)]
+
+    async def ping(self) -> None:
+        try:
+            await self._client().ping()
+        except (RedisError, OSError) as exc:
+            raise StateStoreError(f"Redis state store does not answer: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._redis.aclose()
+
+
+def _text(value: object) -> str:
+    # The client decodes responses, but redis-py types every reply as bytes | str.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode()
+    raise StateStoreError(f"unexpected Redis reply element: {type(value).__name__}")
+
+
+def _texts(values: Iterable[object]) -> list[str]:
+    return [_text(value) for value in values]

@@ -1,0 +1,299 @@
+"""roombot's settings: one pydantic-settings class read from `ROOMBOT_*` variables and `.env`.
+
+Nothing here runs at import: `load_settings()` is called by the CLI (and tests build `Settings`
+directly), so an invalid value stops start-up with the one line of `format_settings_error`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    FilePath,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "ROOMBOT_"
+DEFAULT_ACS_OPENID_URL = (
+    "https://acscallautomation.communication.azure.com/calling/.well-known/acsopenidconfiguration"
+)
+STATE_URL_SCHEMES = ("memory", "sqlite", "redis", "rediss")
+# Long enough that a key cannot be guessed by trying: 16 characters of base64 are 96 bits.
+MIN_API_KEY_LENGTH = 16
+MIB = 1024 * 1024
+
+
+def parse_connection_string(connection_string: str) -> tuple[str, str]:
+    """Split `endpoint=<url>;accesskey=<base64>` into (endpoint with its scheme, access key).
+
+    Unlike the SDKs' own parser the scheme is kept, so `http://` reaches the local emulator.
+    Key names are case-insensitive and their order free, as in the Azure portal's strings.
+    Raises ValueError naming the problem but never echoing the key.
+    """
+    parts: dict[str, str] = {}
+    for segment in connection_string.strip().split(";"):
+        if not segment.strip():
+            continue
+        name, sep, value = segment.partition("=")
+        if not sep:
+            raise ValueError("must be 'endpoint=<url>;accesskey=<base64 key>'")
+        parts[name.strip().lower()] = value.strip()
+    endpoint = parts.get("endpoint", "")
+    access_key = parts.get("accesskey", "")
+    if not endpoint or not access_key:
+        raise ValueError("must contain both endpoint=<url> and accesskey=<base64 key>")
+    url = urlsplit(endpoint)
+    if url.scheme not in {"http", "https"} or not url.hostname:
+        raise ValueError("endpoint must be an http:// or https:// URL with a host")
+    try:
+        base64.b64decode(access_key, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("accesskey must be valid base64") from exc
+    return endpoint.rstrip("/"), access_key
+
+
+def _split_keys(value: Any) -> Any:
+    """Environment values are comma-separated lists; Python callers may pass any iterable."""
+    if isinstance(value, str):
+        return {key.strip() for key in value.split(",") if key.strip()}
+    return value
+
+
+ApiKeySet = Annotated[set[str], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Everything roombot reads from its environment (prefix `ROOMBOT_`, `.env` included)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    acs_connection_string: SecretStr | None = Field(
+        default=None,
+        description="ACS connection string `endpoint=<url>;accesskey=<base64>`; the endpoint's scheme "
+        "is kept, so `http://` reaches the emulator. Unset: `roombot serve` embeds the emulator.",
+    )
+    callback_base_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="Public base URL at which ACS reaches the bot; callbacks go to "
+        "`<base>/api/callbacks`. HTTPS in production.",
+    )
+    acs_resource_id: str | None = Field(
+        default=None,
+        description="Immutable id of the ACS resource: the audience of callback JWTs.",
+    )
+    acs_openid_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl(DEFAULT_ACS_OPENID_URL),
+        description="OpenID configuration that names the issuer and signing keys of callback JWTs.",
+    )
+    pstn_caller_id: str | None = Field(
+        default=None,
+        description="Default caller id (E.164, e.g. +14255550123) shown to dialled phones.",
+    )
+    backend_api_keys: ApiKeySet = Field(
+        default_factory=set,
+        description="Bearer keys accepted on the backend routes `/api/...`; comma-separated, "
+        f"each at least {MIN_API_KEY_LENGTH} characters.",
+    )
+    ops_api_keys: ApiKeySet = Field(
+        default_factory=set,
+        description="Bearer keys accepted on the operator routes `/ops/...`; comma-separated, "
+        f"each at least {MIN_API_KEY_LENGTH} characters, none shared with the backend keys.",
+    )
+    state_url: str = Field(
+        default="sqlite:///roombot.db",
+        description="Where call state lives: `sqlite:///<path>`, `memory://` or `redis://host:port/db`.",
+    )
+    menus_file: FilePath | None = Field(
+        default=None,
+        description="YAML file of DTMF menus and hotkeys, validated at start-up.",
+    )
+    auto_join: bool = Field(
+        default=False,
+        description="Connect the bot to every room call that starts (from Event Grid CallStarted).",
+    )
+    eventgrid_key: SecretStr | None = Field(
+        default=None,
+        description="When set, `/api/eventgrid` requires `?key=<it>`.",
+    )
+    notify_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="Where outcomes (dial-outs, menu notifications) are posted to the backend.",
+    )
+    notify_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 secret signing the posts to NOTIFY_URL; required when it is set.",
+    )
+    retry_max_attempts: int = Field(
+        default=5, ge=1, le=100, description="Attempts per ACS action, the first included."
+    )
+    retry_max_seconds: float = Field(
+        default=30, gt=0, description="Time budget of one ACS action across all of its attempts."
+    )
+    retry_backoff_base: float = Field(
+        default=0.5, ge=0, description="First backoff in seconds; doubles with each retry."
+    )
+    retry_backoff_max: float = Field(default=8, ge=0, description="Longest backoff in seconds.")
+    retry_jitter: float = Field(
+        default=0.5, ge=0, description="Up to this many random seconds added to each backoff."
+    )
+    handlers: Annotated[dict[str, dict[str, Any]], NoDecode] = Field(
+        default_factory=dict,
+        description='Per-handler configuration as JSON: `{"<handler>": {...}}`, validated by '
+        "each handler's own model at start-up.",
+    )
+    max_body_bytes: int = Field(
+        default=MIB, gt=0, description="Largest request body the bot accepts, in bytes."
+    )
+
+    @field_validator("acs_connection_string")
+    @classmethod
+    def _check_connection_string(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_connection_string(value.get_secret_value())
+        return value
+
+    @field_validator("acs_resource_id")
+    @classmethod
+    def _check_resource_id(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip() if value is not None else None
+
+    @field_validator("pstn_caller_id")
+    @classmethod
+    def _check_caller_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith("+"):
+            raise ValueError("must be an E.164 number starting with +, e.g. +14255550123")
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError("is not a phone number") from exc
+        if not phonenumbers.is_valid_number(number):
+            raise ValueError("is not a valid E.164 phone number")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    @field_validator("handlers", mode="before")
+    @classmethod
+    def _parse_handlers(cls, value: Any) -> Any:
+        # Decoded here rather than by pydantic-settings so that bad JSON is a validation error
+        # naming ROOMBOT_HANDLERS, like every other bad value.
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"is not valid JSON ({exc.msg} at column {exc.colno})") from exc
+        return value
+
+    @field_validator("backend_api_keys", "ops_api_keys", mode="before")
+    @classmethod
+    def _parse_keys(cls, value: Any) -> Any:
+        return _split_keys(value)
+
+    @field_validator("backend_api_keys", "ops_api_keys")
+    @classmethod
+    def _check_keys(cls, value: set[str], info: ValidationInfo) -> set[str]:
+        if any(len(key) < MIN_API_KEY_LENGTH for key in value):
+            raise ValueError(f"every key must be at least {MIN_API_KEY_LENGTH} characters long")
+        if any(key != key.strip() or "," in key for key in value):
+            raise ValueError("keys must not contain commas or surrounding spaces")
+        # Fields validate in declaration order, so the backend keys are known here.
+        if info.field_name == "ops_api_keys" and value & info.data.get("backend_api_keys", set()):
+            raise ValueError("a key must not be both a backend and an ops key")
+        return value
+
+    @field_validator("state_url")
+    @classmethod
+    def _check_state_url(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in STATE_URL_SCHEMES:
+            raise ValueError("must be sqlite:///<path>, memory:// or redis://host:port/db")
+        if scheme == "sqlite" and not rest.startswith("/"):
+            raise ValueError("sqlite URLs take three slashes: sqlite:///<path>")
+        if scheme == "sqlite" and rest == "/":
+            raise ValueError("sqlite URL has no file path")
+        return value
+
+    @field_validator("notify_secret")
+    @classmethod
+    def _check_notify_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_API_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_API_KEY_LENGTH} characters long")
+        # pydantic-settings validates defaults too, so this runs when the secret is unset.
+        if value is None and info.data.get("notify_url") is not None:
+            raise ValueError("is required when ROOMBOT_NOTIFY_URL is set (posts are HMAC-signed)")
+        return value
+
+    @field_validator("retry_backoff_max")
+    @classmethod
+    def _check_backoff_max(cls, value: float, info: ValidationInfo) -> float:
+        base = info.data.get("retry_backoff_base")
+        if base is not None and value < base:
+            raise ValueError("must not be smaller than retry_backoff_base")
+        return value
+
+    @property
+    def acs_endpoint_and_key(self) -> tuple[str, str] | None:
+        """(endpoint with scheme, access key) of the configured connection string, if any."""
+        if self.acs_connection_string is None:
+            return None
+        return parse_connection_string(self.acs_connection_string.get_secret_value())
+
+    @property
+    def callback_url(self) -> str | None:
+        """The URL handed to ACS as `callbackUri`."""
+        if self.callback_base_url is None:
+            return None
+        return f"{str(self.callback_base_url).rstrip('/')}/api/callbacks"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment and `.env`; keyword overrides win (the CLI's flags use them)."""
+    return Settings(**overrides)
+
+
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def format_settings_error(exc: ValidationError) -> str:
+    """One line naming each bad setting by its environment variable, and the problem.
+
+    Input values are left out on purpose: they may be secrets (keys, connection strings).
+    """
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = [str(part) for part in error["loc"]]
+        name = env_name(loc[0]) if loc else "settings"
+        if len(loc) > 1:
+            name += "".join(f"[{part}]" for part in loc[1:])
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{name}: {message}")
+    return "invalid settings: " + "; ".join(problems)
+
+
+__all__ = [
+    "DEFAULT_ACS_OPENID_URL",
+    "Settings",
+    "env_name",
+    "format_settings_error",
+    "load_settings",
+    "parse_connection_string",
+]

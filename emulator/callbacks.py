@@ -1,0 +1,214 @@
+"""Outbound delivery: Call Automation callbacks, and the ordered, retrying POST they share with
+Event Grid.
+
+ACS POSTs a JSON array of CloudEvents to a call connection's ``callbackUri``, with a fresh
+``Authorization: Bearer <JWT>`` on every request. Here every callback goes through
+``CallbackDispatcher.submit``: one FIFO and one worker per (callbackUri, connection), so events
+of one connection arrive in order while a callback endpoint that is down or slow stalls only its
+own queue. Events already waiting when a worker wakes go out together in one array, which is why
+receivers must handle every element. A failed POST (connection error, timeout, 408, 429, 5xx) is
+retried with backoff; after the last attempt, or on any other status, the events are dropped and
+logged: ACS documents no delivery guarantee either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import aiohttp
+from aiohttp import web
+
+from emulator.clock import Clock
+from emulator.keys import CALLBACKS, CLOCK
+from emulator.signing import mint_callback_token
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    # Waits before each retry, in simulated seconds (scaled by the emulator's time scale).
+    backoff_seconds: tuple[float, ...] = (1.0, 2.0, 4.0)
+    # How long one POST may take. A network limit, so real seconds, never scaled.
+    timeout_seconds: float = 10.0
+    # Most events sent in one array.
+    max_batch: int = 10
+
+    @property
+    def attempts(self) -> int:
+        return 1 + len(self.backoff_seconds)
+
+
+def _retryable(status: int) -> bool:
+    return status >= 500 or status in {408, 429}
+
+
+async def post_json(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    headers: Callable[[], dict[str, str]],
+    *,
+    policy: RetryPolicy,
+    clock: Clock,
+    what: str,
+) -> int | None:
+    """POST ``body`` until it is accepted or the policy gives up; ``headers`` is called for every
+    attempt (each gets a fresh token). Returns the last HTTP status, or None when none came."""
+    status: int | None = None
+    timeout = aiohttp.ClientTimeout(total=policy.timeout_seconds)
+    for attempt in range(policy.attempts):
+        if attempt:
+            await clock.sleep(policy.backoff_seconds[attempt - 1])
+        try:
+            async with session.post(url, data=body, headers=headers(), timeout=timeout) as response:
+                await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.info("%s to %s failed (attempt %d): %r", what, url, attempt + 1, exc)
+            status = None
+            continue
+        if status < 300:
+            return status
+        if not _retryable(status):
+            log.warning("%s to %s answered %d; dropped", what, url, status)
+            return status
+        log.info("%s to %s answered %d (attempt %d)", what, url, status, attempt + 1)
+    log.warning("%s to %s dropped after %d attempts", what, url, policy.attempts)
+    return status
+
+
+class OrderedQueues(Generic[K, T]):
+    """One FIFO and one worker task per key; a worker hands ``handle`` every item waiting (up to
+    ``max_batch``) and exits after ``idle_seconds`` without work, so finished calls leave nothing
+    behind."""
+
+    def __init__(
+        self,
+        handle: Callable[[K, list[T]], Awaitable[None]],
+        *,
+        max_batch: int,
+        idle_seconds: float = 30.0,
+    ) -> None:
+        self._handle = handle
+        self._max_batch = max_batch
+        self._idle_seconds = idle_seconds
+        self._workers: dict[K, tuple[asyncio.Queue[T], asyncio.Task[None]]] = {}
+
+    def put(self, key: K, item: T) -> None:
+        entry = self._workers.get(key)
+        if entry is None:
+            queue: asyncio.Queue[T] = asyncio.Queue()
+            entry = (queue, asyncio.create_task(self._run(key, queue)))
+            self._workers[key] = entry
+        entry[0].put_nowait(item)
+
+    def active_keys(self) -> list[K]:
+        return list(self._workers)
+
+    async def _run(self, key: K, queue: asyncio.Queue[T]) -> None:
+        while True:
+            try:
+                async with asyncio.timeout(self._idle_seconds):
+                    first = await queue.get()
+            except TimeoutError:
+                # Nothing can be put between this check and the removal: no await in between.
+                if queue.empty():
+                    del self._workers[key]
+                    return
+                continue
+            batch = [first]
+            while len(batch) < self._max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
+            try:
+                await self._handle(key, batch)
+            except Exception:
+                # One broken delivery must not silence the rest of this queue.
+                log.exception("delivery to %r failed", key)
+            finally:
+                for _ in batch:
+                    queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until everything queued so far has been delivered or dropped."""
+        await asyncio.gather(*(queue.join() for queue, _ in list(self._workers.values())))
+
+    async def close(self) -> None:
+        tasks = [task for _, task in self._workers.values()]
+        self._workers.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class CallbackDispatcher:
+    """The single path of every Call Automation callback (later fault injection hooks in here)."""
+
+    def __init__(
+        self,
+        *,
+        token: Callable[[], str],
+        clock: Clock,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self._token = token
+        self._clock = clock
+        self._policy = policy or RetryPolicy()
+        self._queues: OrderedQueues[tuple[str, str], dict[str, Any]] = OrderedQueues(
+            self._deliver, max_batch=self._policy.max_batch
+        )
+        self.session: aiohttp.ClientSession | None = None
+
+    def submit(self, url: str, connection_id: str, event: dict[str, Any]) -> None:
+        """Queue one CloudEvent for ``url``; returns at once, delivery happens in the background."""
+        self._queues.put((url, connection_id), event)
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token()}", "Content-Type": "application/json"}
+
+    async def _deliver(self, key: tuple[str, str], events: list[dict[str, Any]]) -> None:
+        if self.session is None:
+            log.warning("callbacks for %s dropped: the emulator is not running", key[1])
+            return
+        url, connection_id = key
+        await post_json(
+            self.session,
+            url,
+            json.dumps(events).encode(),
+            self._headers,
+            policy=self._policy,
+            clock=self._clock,
+            what=f"callback for {connection_id}",
+        )
+
+    async def drain(self) -> None:
+        """Wait until every callback submitted so far has been delivered or dropped."""
+        await self._queues.drain()
+
+    async def close(self) -> None:
+        await self._queues.close()
+
+
+def setup(app: web.Application) -> None:
+    """Create the dispatcher; its HTTP session lives for as long as the app runs."""
+    dispatcher = CallbackDispatcher(token=lambda: mint_callback_token(app), clock=app[CLOCK])
+    app[CALLBACKS] = dispatcher
+
+    async def client_session(app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession() as session:
+            dispatcher.session = session
+            try:
+                yield
+            finally:
+                await dispatcher.close()
+                dispatcher.session = None
+
+    app.cleanup_ctx.append(client_session)

@@ -1,0 +1,118 @@
+"""The events a room call produces: Call Automation callbacks (CloudEvents 1.0) and the Event
+Grid lifecycle events of the room call.
+
+Callback ``data`` uses the field names of the SDK's generated event models (``CallConnected``,
+``ParticipantsUpdated``, ``CallDisconnected``, ``ConnectFailed``...): ``callConnectionId``,
+``serverCallId``, ``correlationId``, ``operationContext`` and ``resultInformation``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from emulator.calls import wire
+from emulator.calls.model import CallConnection, CallParticipant, RoomCall
+
+EVENT_PREFIX = "Microsoft.Communication."
+# Room calls are not group calls; Event Grid reports an empty group id for them.
+NO_GROUP = {"id": "00000000-0000-0000-0000-000000000000"}
+
+
+@dataclass(frozen=True)
+class Result:
+    """``resultInformation`` of an event: an HTTP-like code, ACS's subcode and a message."""
+
+    code: int
+    sub_code: int
+    message: str
+
+    def wire(self) -> dict[str, Any]:
+        return {"code": self.code, "subCode": self.sub_code, "message": self.message}
+
+
+CONNECTED = Result(200, 0, "Connected to the call.")
+PARTICIPANTS_UPDATED = Result(200, 0, "The participant list changed.")
+# 8522 is ACS's generic "not found" subcode; here it means the locator names no running call.
+NO_RUNNING_CALL = Result(404, 8522, "Call not found: no call is running for this call locator.")
+ENDED_FOR_EVERYONE = Result(200, 7000, "The call was ended for everyone.")
+APP_LEFT = Result(200, 7000, "The call automation app left the call.")
+LAST_PARTICIPANT_LEFT = Result(200, 0, "The call ended: the last participant left.")
+
+
+def cloud_event(connection_id: str, name: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    subject = f"calling/callConnections/{connection_id}"
+    return {
+        "id": str(uuid.uuid4()),
+        "source": subject,
+        "type": EVENT_PREFIX + name,
+        "data": data,
+        "time": now.isoformat(),
+        "specversion": "1.0",
+        "datacontenttype": "application/json",
+        "subject": subject,
+    }
+
+
+def connection_data(connection: CallConnection, result: Result) -> dict[str, Any]:
+    """The fields every callback of ``connection`` carries."""
+    data: dict[str, Any] = {
+        "callConnectionId": connection.id,
+        "correlationId": connection.correlation_id,
+        "resultInformation": result.wire(),
+    }
+    if connection.server_call_id is not None:
+        data["serverCallId"] = connection.server_call_id
+    if connection.operation_context is not None:
+        data["operationContext"] = connection.operation_context
+    return data
+
+
+def participants_updated_data(connection: CallConnection, call: RoomCall) -> dict[str, Any]:
+    data = connection_data(connection, PARTICIPANTS_UPDATED)
+    # ParticipantsUpdated reports the list, not an operation: it carries no operationContext.
+    data.pop("operationContext", None)
+    data["sequenceNumber"] = call.sequence_number
+    data["participants"] = [wire.participant(p) for p in call.participants.values()]
+    return data
+
+
+def _room_user(p: CallParticipant) -> dict[str, Any]:
+    return {"rawId": p.raw_id, "communicationUser": {"id": p.raw_id}, "role": p.role}
+
+
+def call_lifecycle_data(call: RoomCall) -> dict[str, Any]:
+    """What every Event Grid event of a room call carries."""
+    return {
+        "startedBy": _room_user(call.started_by),
+        "serverCallId": call.server_call_id,
+        "group": dict(NO_GROUP),
+        "room": {"id": call.room_id},
+        "isTwoParty": False,
+        "correlationId": call.correlation_id,
+        "isRoomsCall": True,
+    }
+
+
+def participant_lifecycle_data(call: RoomCall, p: CallParticipant) -> dict[str, Any]:
+    return {
+        "user": _room_user(p),
+        "displayName": p.display_name,
+        "participantId": p.participant_id,
+        "endpointType": "acs-emulator",
+        **call_lifecycle_data(call),
+    }
+
+
+def started_subject(call: RoomCall) -> str:
+    return f"call/{call.server_call_id}/startedBy/{call.started_by.raw_id}"
+
+
+def ended_subject(call: RoomCall) -> str:
+    return f"call/{call.server_call_id}"
+
+
+def participant_subject(call: RoomCall, p: CallParticipant) -> str:
+    return f"call/{call.server_call_id}/participant/{p.raw_id}"

@@ -1,0 +1,253 @@
+"""Room calls and the Call Automation connections to them.
+
+Rules, as ACS applies them to rooms:
+- Only roster members join, and only while the room is open (``validFrom <= now < validUntil``).
+  The first join starts the room's call, the last leave (or a terminate) ends it.
+- ``connect`` answers at once with the connection in state ``connecting``; about a second of
+  simulated time later the connection gets CallConnected then ParticipantsUpdated, or
+  ConnectFailed. Each connection has its own callback URI and its own events.
+- Joins and leaves send ParticipantsUpdated, with the call's increasing ``sequenceNumber``, to
+  every connected connection. Terminate ends the call: every connection gets CallDisconnected and
+  nothing after it. Hanging up (DELETE) disconnects only that connection.
+
+Assumptions where ACS's documentation is silent (the real service wins if it differs):
+- A ``roomCallLocator`` naming a room this resource does not have is refused at once with
+  404 and code 8522 (ACS's generic "not found"), rather than accepted and failed later.
+- Connecting to an existing room while no call runs in it, to an unknown ``serverCallId``, or to
+  a ``groupCallLocator`` (the emulator runs room calls only, so no group call exists) is accepted
+  with 200 and then fails asynchronously with ConnectFailed (404/8522): Microsoft documents that
+  Call Automation connects to an *existing* call and reports a failure to do so as ConnectFailed.
+  The app never starts a room call itself.
+- Joining twice is idempotent; the app is not a participant of the call it connects to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Coroutine
+from typing import Any
+
+from emulator.callbacks import CallbackDispatcher
+from emulator.calls import events
+from emulator.calls.events import Result
+from emulator.calls.model import (
+    CallConnection,
+    CallLocator,
+    CallParticipant,
+    CallRegistry,
+    RoomCall,
+    new_connection_id,
+    new_server_call_id,
+)
+from emulator.calls.wire import is_acs_user
+from emulator.clock import Clock
+from emulator.errors import AcsError
+from emulator.eventgrid import EventGridPublisher
+from emulator.rooms.model import RoomStore
+
+# Simulated time between a connect request and its CallConnected (or ConnectFailed).
+CONNECT_SECONDS = 1.0
+
+
+def call_not_found(message: str = "Call not found.") -> AcsError:
+    return AcsError(404, "8522", message)
+
+
+class CallService:
+    def __init__(
+        self,
+        *,
+        rooms: RoomStore,
+        clock: Clock,
+        callbacks: CallbackDispatcher,
+        eventgrid: EventGridPublisher,
+    ) -> None:
+        self.registry = CallRegistry()
+        self._rooms = rooms
+        self._clock = clock
+        self._callbacks = callbacks
+        self._eventgrid = eventgrid
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # Room members, driven by the control API.
+
+    def join(self, room_id: str, raw_id: str, display_name: str = "") -> RoomCall:
+        room = self._rooms.get(room_id)
+        if room is None:
+            raise AcsError(404, "NotFound", f"Room {room_id} does not exist.")
+        role = room.role_of(raw_id)
+        if role is None:
+            raise AcsError(403, "Forbidden", f"{raw_id} is not on the roster of room {room_id}.")
+        now = self._clock.now()
+        if not room.is_open_at(now):
+            raise AcsError(
+                409,
+                "Conflict",
+                f"Room {room_id} is open from {room.valid_from.isoformat()} until "
+                f"{room.valid_until.isoformat()}; it is {now.isoformat()}.",
+            )
+        call = self.registry.call_for_room(room_id)
+        if call is not None and raw_id in call.participants:
+            return call
+        participant = CallParticipant(raw_id, role, display_name, now)
+        if call is None:
+            call = RoomCall(new_server_call_id(), room_id, str(uuid.uuid4()), now, started_by=participant)
+            self.registry.add_call(call)
+            self._publish("CallStarted", events.started_subject(call), events.call_lifecycle_data(call))
+        call.participants[raw_id] = participant
+        if is_acs_user(raw_id):
+            self._publish(
+                "CallParticipantAdded",
+                events.participant_subject(call, participant),
+                events.participant_lifecycle_data(call, participant),
+            )
+        self.participants_changed(call)
+        return call
+
+    def leave(self, room_id: str, raw_id: str) -> None:
+        if self._rooms.get(room_id) is None:
+            raise AcsError(404, "NotFound", f"Room {room_id} does not exist.")
+        call = self.registry.call_for_room(room_id)
+        if call is None:
+            raise AcsError(404, "NotFound", f"No call is running in room {room_id}.")
+        participant = call.participants.pop(raw_id, None)
+        if participant is None:
+            raise AcsError(404, "NotFound", f"{raw_id} is not in the call of room {room_id}.")
+        if is_acs_user(raw_id):
+            self._publish(
+                "CallParticipantRemoved",
+                events.participant_subject(call, participant),
+                events.participant_lifecycle_data(call, participant),
+            )
+        if call.participants:
+            self.participants_changed(call)
+        else:
+            self._end(call, events.LAST_PARTICIPANT_LEFT)
+
+    # Call Automation.
+
+    def connect(
+        self, locator: CallLocator, callback_uri: str, operation_context: str | None
+    ) -> CallConnection:
+        call = self._find_call(locator)
+        connection = CallConnection(
+            id=new_connection_id(),
+            callback_uri=callback_uri,
+            operation_context=operation_context,
+            locator=locator,
+            created_at=self._clock.now(),
+            server_call_id=call.server_call_id if call else None,
+            correlation_id=call.correlation_id if call else str(uuid.uuid4()),
+        )
+        self.registry.add_connection(connection)
+        if call is not None:
+            call.connections[connection.id] = connection
+        self._spawn(self._establish(connection))
+        return connection
+
+    def connection(self, connection_id: str) -> CallConnection:
+        connection = self.registry.connection(connection_id)
+        if connection is None:
+            raise call_not_found()
+        return connection
+
+    def call_of(self, connection: CallConnection) -> RoomCall:
+        """The running call of a connection, or the 400/8501 ACS gives before one is established."""
+        call = self.registry.call_of(connection)
+        if call is None:
+            raise AcsError(400, "8501", "Action is not supported: the call is not established.")
+        return call
+
+    def terminate(self, connection_id: str) -> None:
+        connection = self.connection(connection_id)
+        call = self.registry.call_of(connection)
+        if call is None:
+            self._disconnect(connection, events.ENDED_FOR_EVERYONE)
+        else:
+            self._end(call, events.ENDED_FOR_EVERYONE)
+
+    def hang_up(self, connection_id: str) -> None:
+        connection = self.connection(connection_id)
+        call = self.registry.call_of(connection)
+        if call is not None:
+            call.connections.pop(connection.id, None)
+        self._disconnect(connection, events.APP_LEFT)
+
+    def notify(self, connection: CallConnection, name: str, data: dict[str, Any]) -> None:
+        """Send one callback event to ``connection``; nothing goes out after its CallDisconnected."""
+        if connection.state == "disconnected":
+            return
+        event = events.cloud_event(connection.id, name, data, self._clock.now())
+        self._callbacks.submit(connection.callback_uri, connection.id, event)
+
+    def participants_changed(self, call: RoomCall) -> None:
+        """Bump the participant list's version and tell every connected connection."""
+        call.participants_changed()
+        for connection in call.connections.values():
+            if connection.state == "connected":
+                self.notify(
+                    connection, "ParticipantsUpdated", events.participants_updated_data(connection, call)
+                )
+
+    async def close(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _find_call(self, locator: CallLocator) -> RoomCall | None:
+        if locator.kind == "roomCallLocator":
+            if self._rooms.get(locator.id) is None:
+                raise call_not_found(f"Room {locator.id} not found.")
+            return self.registry.call_for_room(locator.id)
+        if locator.kind == "serverCallLocator":
+            return self.registry.call_by_server_id(locator.id)
+        return None
+
+    async def _establish(self, connection: CallConnection) -> None:
+        await self._clock.sleep(CONNECT_SECONDS)
+        if connection.state != "connecting":
+            return
+        call = self.registry.call_of(connection)
+        if call is None:
+            self.notify(
+                connection, "ConnectFailed", events.connection_data(connection, events.NO_RUNNING_CALL)
+            )
+            connection.state = "disconnected"
+            self.registry.remove_connection(connection)
+            return
+        connection.state = "connected"
+        self.notify(connection, "CallConnected", events.connection_data(connection, events.CONNECTED))
+        self.notify(connection, "ParticipantsUpdated", events.participants_updated_data(connection, call))
+
+    def _end(self, call: RoomCall, result: Result) -> None:
+        call.state = "ended"
+        self.registry.remove_call(call)
+        for connection in list(call.connections.values()):
+            self._disconnect(connection, result)
+        call.connections.clear()
+        for participant in list(call.participants.values()):
+            if is_acs_user(participant.raw_id):
+                self._publish(
+                    "CallParticipantRemoved",
+                    events.participant_subject(call, participant),
+                    events.participant_lifecycle_data(call, participant),
+                )
+        call.participants.clear()
+        ended = events.call_lifecycle_data(call)
+        ended["durationOfCall"] = (self._clock.now() - call.started_at).total_seconds()
+        self._publish("CallEnded", events.ended_subject(call), ended)
+
+    def _disconnect(self, connection: CallConnection, result: Result) -> None:
+        self.notify(connection, "CallDisconnected", events.connection_data(connection, result))
+        connection.state = "disconnected"
+        self.registry.remove_connection(connection)
+
+    def _publish(self, name: str, subject: str, data: dict[str, Any]) -> None:
+        self._eventgrid.publish(events.EVENT_PREFIX + name, subject, data)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,71 @@
+"""Call Automation wire shapes: identifiers, participants, CallConnectionProperties.
+
+Field names follow the SDK's generated models (``CommunicationIdentifierModel``,
+``CallParticipant``, ``CallConnectionProperties``). Identifiers in responses always carry
+``kind`` and ``rawId`` plus the one property that matches the kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.calls.model import CallConnection, CallParticipant
+
+# Raw id prefixes of ACS communication users, in the public and the sovereign clouds.
+ACS_USER_PREFIXES = ("8:acs:", "8:dod-acs:", "8:gcch-acs:", "8:spool:")
+PHONE_PREFIX = "4:"
+TEAMS_USER_PREFIXES = ("8:orgid:", "8:dod:", "8:gcch:", "8:teamsvisitor:")
+BOT_PREFIX = "28:"
+
+
+def identifier_kind(raw_id: str) -> str:
+    if raw_id.startswith(PHONE_PREFIX):
+        return "phoneNumber"
+    if raw_id.startswith(ACS_USER_PREFIXES):
+        return "communicationUser"
+    if raw_id.startswith(TEAMS_USER_PREFIXES):
+        return "microsoftTeamsUser"
+    if raw_id.startswith(BOT_PREFIX):
+        return "microsoftTeamsApp"
+    return "unknown"
+
+
+def is_acs_user(raw_id: str) -> bool:
+    return identifier_kind(raw_id) == "communicationUser"
+
+
+def identifier(raw_id: str) -> dict[str, Any]:
+    kind = identifier_kind(raw_id)
+    model: dict[str, Any] = {"kind": kind, "rawId": raw_id}
+    if kind == "phoneNumber":
+        model["phoneNumber"] = {"value": raw_id[len(PHONE_PREFIX) :]}
+    elif kind == "communicationUser":
+        model["communicationUser"] = {"id": raw_id}
+    elif kind == "microsoftTeamsUser":
+        prefix, _, user_id = raw_id.rpartition(":")
+        cloud = {"8:dod": "dod", "8:gcch": "gcch"}.get(prefix, "public")
+        model["microsoftTeamsUser"] = {
+            "userId": user_id,
+            "isAnonymous": prefix == "8:teamsvisitor",
+            "cloud": cloud,
+        }
+    elif kind == "microsoftTeamsApp":
+        model["microsoftTeamsApp"] = {"appId": raw_id.rpartition(":")[2], "cloud": "public"}
+    return model
+
+
+def participant(p: CallParticipant) -> dict[str, Any]:
+    return {"identifier": identifier(p.raw_id), "isMuted": p.is_muted, "isOnHold": p.is_on_hold}
+
+
+def connection_properties(connection: CallConnection) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "callConnectionId": connection.id,
+        "targets": [],
+        "callConnectionState": connection.state,
+        "callbackUri": connection.callback_uri,
+        "correlationId": connection.correlation_id,
+    }
+    if connection.server_call_id is not None:
+        body["serverCallId"] = connection.server_call_id
+    return body

@@ -1,0 +1,1 @@
+"""Reusable helpers for tests: real HTTP receivers and the like."""
