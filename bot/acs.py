@@ -2,7 +2,7 @@
 
 Every method is one logical action run through the bot's `RetryPolicy` (azure-core's own retries
 are off, `retry_total=0`, so attempts do not multiply) and every SDK error is translated into the
-domain errors below, so that routes and handlers never see an azure-core exception.
+domain errors of `bot.acs_types` (re-exported here): routes and handlers never see azure-core's.
 
 Adding an action (play, recognize, add_participant...): write a method whose `action(headers)`
 closure calls the SDK with `headers=headers` where the request carries repeatability headers, and
@@ -15,9 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
@@ -26,9 +23,24 @@ from azure.communication.callautomation.aio import CallAutomationClient, CallCon
 from azure.communication.rooms import CommunicationRoom
 from azure.communication.rooms.aio import RoomsClient
 from azure.core.credentials import AzureKeyCredential
-from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.exceptions import AzureError
 
-from bot.retry import Headers, RetryPolicy, response_headers
+from bot.acs_types import (
+    AcsConflict,
+    AcsError,
+    AcsNotFound,
+    AcsRejected,
+    AcsUnavailable,
+    CallInfo,
+    ParticipantInfo,
+    RoomInfo,
+    call_info,
+    participant_info,
+    room_info,
+    text_value,
+    translate_error,
+)
+from bot.retry import Headers, RetryPolicy
 from config.settings import parse_connection_string
 
 if TYPE_CHECKING:
@@ -179,7 +191,7 @@ class AcsFacade:
 
         async def action(headers: Headers) -> dict[str, str]:
             return {
-                participant.communication_identifier.raw_id: _text(participant.role)
+                participant.communication_identifier.raw_id: text_value(participant.role)
                 async for participant in self._rooms.list_participants(room_id)
             }
 

@@ -71,7 +71,7 @@ class RoomInfo:
     created_at: datetime | None = None
 
 
-def _text(value: Any) -> str:
+def text_value(value: Any) -> str:
     """SDK enums (`CallConnectionState`, `ParticipantRole`) as their wire values."""
     return str(value.value if isinstance(value, Enum) else value)
 
@@ -93,7 +93,7 @@ def call_info(props: CallConnectionProperties) -> CallInfo:
     return CallInfo(
         call_connection_id=props.call_connection_id,
         server_call_id=props.server_call_id,
-        state=_text(props.call_connection_state or "unknown"),
+        state=text_value(props.call_connection_state or "unknown"),
         correlation_id=props.correlation_id,
         callback_url=props.callback_url,
     )
@@ -103,7 +103,7 @@ def participant_info(participant: CallParticipant) -> ParticipantInfo:
     identifier = participant.identifier
     return ParticipantInfo(
         raw_id=identifier.raw_id if identifier is not None else "",
-        kind=_camel(_text(identifier.kind)) if identifier is not None else "unknown",
+        kind=_camel(text_value(identifier.kind)) if identifier is not None else "unknown",
         is_muted=bool(participant.is_muted),
         is_on_hold=bool(participant.is_on_hold),
     )

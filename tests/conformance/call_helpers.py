@@ -20,7 +20,6 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import aiohttp
 import jwt
-import requests
 from azure.communication.callautomation import (
     CallAutomationClient,
     CallConnectionProperties,
@@ -31,7 +30,6 @@ from azure.communication.callautomation._shared.models import identifier_from_ra
 from azure.communication.callautomation.aio import CallAutomationClient as AsyncCallAutomationClient
 from azure.core.credentials import AzureKeyCredential
 from azure.core.messaging import CloudEvent
-from azure.core.pipeline.transport import RequestsTransport
 
 from emulator.keys import IDENTITIES, ROOMS
 from emulator.rooms.model import Room
@@ -178,14 +176,12 @@ async def open_call_automation(
     """The official client built from parts over plain http, without azure-core retries."""
     credential = AzureKeyCredential(emulator.config.access_key)
     if kind == "sync":
-        # An owned requests session is how this client's connections get closed.
-        with requests.Session() as session:
-            transport = RequestsTransport(session=session, session_owner=False)
-            yield SyncCallAutomation(
-                CallAutomationClient(emulator.url, credential, retry_total=0, transport=transport, **client_kwargs)
-            )
+        with CallAutomationClient(emulator.url, credential, retry_total=0, **client_kwargs) as client:
+            yield SyncCallAutomation(client)
     else:
-        async with AsyncCallAutomationClient(emulator.url, credential, retry_total=0, **client_kwargs) as client:
+        async with AsyncCallAutomationClient(
+            emulator.url, credential, retry_total=0, **client_kwargs
+        ) as client:
             yield AsyncCallAutomation(client)
 
 

@@ -78,6 +78,7 @@ async def emulator_cli(*args: str, env: dict[str, str] | None = None) -> AsyncIt
     )
     assert process.stdout is not None
     banner: list[str] = []
+    running: EmulatorProcess | None = None
     try:
         async with asyncio.timeout(STARTUP_TIMEOUT):
             while True:
@@ -94,6 +95,8 @@ async def emulator_cli(*args: str, env: dict[str, str] | None = None) -> AsyncIt
         if process.returncode is None:
             process.kill()
             await process.wait()
+        if running is not None and running.drain is not None:
+            await running.drain
 
 
 async def run_to_completion(*command: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
