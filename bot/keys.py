@@ -7,8 +7,8 @@ from aiohttp import web
 
 from bot.acs import AcsFacade
 from bot.apikeys import ApiKeys
-from bot.calls import CallCommands
 from bot.callback_auth import CallbackVerifier
+from bot.calls import CallCommands
 from bot.dispatch import CallDispatcher
 from bot.metrics import Metrics
 from bot.plugins import LoadedHandlers
@@ -25,7 +25,7 @@ API_KEYS = web.AppKey("api_keys", ApiKeys)
 
 # Set by the cleanup contexts when the app starts.
 HTTP = web.AppKey("http", aiohttp.ClientSession)
-STORE = web.AppKey("store", StateStore)  # type: ignore[type-abstract]  # a Protocol, set to a concrete store
+STORE = web.AppKey("store", StateStore)
 ACS = web.AppKey("acs", AcsFacade)
 REGISTRY = web.AppKey("registry", CallRegistry)
 VERIFIER = web.AppKey("verifier", CallbackVerifier)

@@ -91,8 +91,8 @@ def _announce(running: RunningEmulator, tls: TlsFiles | None) -> None:
     ]
     if tls is None:
         lines.append(
-            "  SDK clients force https with from_connection_string; over http build them from parts,"
-            " e.g. RoomsClient(url, AzureKeyCredential(key)), or run with --tls."
+            "  SDK clients force https with from_connection_string; over http build them from parts"
+            f" with the URL above, e.g. RoomsClient({running.url!r}, AzureKeyCredential(key)), or use --tls."
         )
     else:
         ca = tls.ca_file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.routes import callbacks, eventgrid, health, ops, openapi, rooms
+from bot.routes import callbacks, eventgrid, health, openapi, ops, rooms
 
 
 def setup_routes(app: web.Application) -> None:

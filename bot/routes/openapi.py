@@ -33,8 +33,8 @@ def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-BACKEND = [{"backendKey": []}]
-OPS = [{"opsKey": []}]
+BACKEND: list[dict[str, list[str]]] = [{"backendKey": []}]
+OPS: list[dict[str, list[str]]] = [{"opsKey": []}]
 ROOM_ID = {"name": "roomId", "in": "path", "required": True, "schema": {"type": "string"}}
 CALL_ID = {"name": "callConnectionId", "in": "path", "required": True, "schema": {"type": "string"}}
 CALL = {"$ref": "#/components/schemas/Call"}

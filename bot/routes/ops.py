@@ -6,10 +6,10 @@ from aiohttp import web
 
 from bot import keys
 from bot.acs import AcsError
+from bot.problems import ProblemError
 from bot.routes.acs_errors import acs_problem
 from bot.routes.rooms import room_id_of
 from bot.routes.views import call_json
-from bot.problems import ProblemError
 from bot.state.base import CallRecord
 
 routes = web.RouteTableDef()

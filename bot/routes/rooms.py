@@ -7,9 +7,9 @@ import re
 from aiohttp import web
 
 from bot import keys
-from bot.routes.acs_errors import acs_problem
 from bot.acs import AcsError
 from bot.problems import ProblemError
+from bot.routes.acs_errors import acs_problem
 
 routes = web.RouteTableDef()
 

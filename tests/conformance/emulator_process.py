@@ -48,8 +48,10 @@ class EmulatorProcess:
         return self._field("CA file")
 
     def endpoint_and_key(self) -> tuple[str, str]:
+        """The parts a client is built from; the endpoint without the connection string's final
+        slash, which the Identity client would sign as part of the host."""
         parts = dict(part.split("=", 1) for part in self.connection_string.split(";") if part)
-        return parts["endpoint"], parts["accesskey"]
+        return parts["endpoint"].rstrip("/"), parts["accesskey"]
 
     async def stop(self, signum: signal.Signals = signal.SIGINT) -> int:
         self.process.send_signal(signum)

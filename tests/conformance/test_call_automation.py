@@ -24,7 +24,9 @@ from tests.support.callback_sink import CallbackSink
 
 
 @pytest.fixture(params=["sync", "async"])
-async def calls(request: pytest.FixtureRequest, emulator: RunningEmulator) -> AsyncIterator[CallAutomationApi]:
+async def calls(
+    request: pytest.FixtureRequest, emulator: RunningEmulator
+) -> AsyncIterator[CallAutomationApi]:
     async with open_call_automation(emulator, request.param) as api:
         yield api
 
@@ -208,7 +210,9 @@ async def test_older_stable_api_versions_connect_too(
     async with open_call_automation(emulator, "async", api_version=api_version) as calls:
         props = await calls.connect(sink.url("/bot"), room_id=room.id)
         await connected(sink, "/bot")
-        assert (await calls.get_call_properties(props.call_connection_id)).call_connection_state == "connected"
+        assert (
+            await calls.get_call_properties(props.call_connection_id)
+        ).call_connection_state == "connected"
     log = await control(emulator, "GET", "/emulator/requests")
     assert {e["query"]["api-version"] for e in log.body} == {api_version}
 
