@@ -6,7 +6,7 @@ domain errors of `bot.acs_types` (re-exported here): routes and handlers never s
 
 Adding an action (play, recognize, add_participant...): write a method whose `action(headers)`
 closure calls the SDK with `headers=headers` where the request carries repeatability headers, and
-pass it to `self._run`. A caller that must survive a restart passes persisted `headers` (see
+pass it to `self.run_action`. A caller that must survive a restart passes persisted `headers` (see
 `bot.retry.repeatability_headers`).
 """
 
@@ -25,6 +25,8 @@ from azure.communication.rooms.aio import RoomsClient
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import AzureError
 
+from bot.acs_media import MediaActions
+from bot.acs_participants import ParticipantActions
 from bot.acs_types import (
     AcsConflict,
     AcsError,
@@ -85,6 +87,8 @@ class AcsFacade:
         self._calls = CallAutomationClient(endpoint, credential, **options)
         self._rooms = RoomsClient(endpoint, credential, **options)
         self._ping_retry = RetryPolicy(max_attempts=1, max_seconds=PING_TIMEOUT_SECONDS)
+        self.media = MediaActions(self)
+        self.participants = ParticipantActions(self)
 
     @classmethod
     def from_connection_string(cls, connection_string: str, *, retry: RetryPolicy | None = None) -> AcsFacade:
@@ -99,7 +103,7 @@ class AcsFacade:
             settings.acs_connection_string.get_secret_value(), retry=RetryPolicy.from_settings(settings)
         )
 
-    async def _run(
+    async def run_action(
         self,
         description: str,
         action: Callable[[Headers], Awaitable[T]],
@@ -124,7 +128,8 @@ class AcsFacade:
             log.warning("%s failed: %s", description, error)
             raise error from exc
 
-    def _connection(self, call_connection_id: str) -> CallConnectionClient:
+    def connection(self, call_connection_id: str) -> CallConnectionClient:
+        """The SDK client of one call connection; for the action groups of this package only."""
         if not call_connection_id:
             raise AcsRejected(400, None, "call_connection_id must not be empty")
         return self._calls.get_call_connection(call_connection_id)
@@ -139,52 +144,52 @@ class AcsFacade:
                 callback_url, room_id=room_id, operation_context=operation_context, headers=headers
             )
 
-        return call_info(await self._run(f"connect to room {room_id}", action, idempotent=False))
+        return call_info(await self.run_action(f"connect to room {room_id}", action, idempotent=False))
 
     async def get_call(self, call_connection_id: str) -> CallInfo:
-        connection = self._connection(call_connection_id)
+        connection = self.connection(call_connection_id)
 
         async def action(headers: Headers) -> CallConnectionProperties:
             return await connection.get_call_properties()
 
-        props = await self._run(f"get call {call_connection_id}", action, repeatability=False)
+        props = await self.run_action(f"get call {call_connection_id}", action, repeatability=False)
         return call_info(props)
 
     async def list_participants(self, call_connection_id: str) -> list[ParticipantInfo]:
-        connection = self._connection(call_connection_id)
+        connection = self.connection(call_connection_id)
 
         async def action(headers: Headers) -> list[CallParticipant]:
             # Every page inside one attempt: a retry restarts the listing from the first page.
             return [participant async for participant in connection.list_participants()]
 
-        participants = await self._run(
+        participants = await self.run_action(
             f"list participants of call {call_connection_id}", action, repeatability=False
         )
         return [participant_info(participant) for participant in participants]
 
     async def terminate(self, call_connection_id: str) -> None:
         """End the call for everyone (`:terminate`); CallDisconnected follows."""
-        connection = self._connection(call_connection_id)
+        connection = self.connection(call_connection_id)
 
         async def action(headers: Headers) -> None:
             await connection.hang_up(is_for_everyone=True, headers=headers)
 
-        await self._run(f"terminate call {call_connection_id}", action, idempotent=False)
+        await self.run_action(f"terminate call {call_connection_id}", action, idempotent=False)
 
     async def leave(self, call_connection_id: str) -> None:
         """The bot hangs up its own leg; the call goes on for the others."""
-        connection = self._connection(call_connection_id)
+        connection = self.connection(call_connection_id)
 
         async def action(headers: Headers) -> None:
             await connection.hang_up(is_for_everyone=False, headers=headers)
 
-        await self._run(f"leave call {call_connection_id}", action)
+        await self.run_action(f"leave call {call_connection_id}", action)
 
     async def get_room(self, room_id: str) -> RoomInfo:
         async def action(headers: Headers) -> CommunicationRoom:
             return await self._rooms.get_room(room_id)
 
-        return room_info(await self._run(f"get room {room_id}", action, repeatability=False))
+        return room_info(await self.run_action(f"get room {room_id}", action, repeatability=False))
 
     async def list_room_participants(self, room_id: str) -> dict[str, str]:
         """The room's roster: raw id → role (Presenter, Attendee, Consumer, Collaborator)."""
@@ -195,7 +200,7 @@ class AcsFacade:
                 async for participant in self._rooms.list_participants(room_id)
             }
 
-        return await self._run(f"list participants of room {room_id}", action, repeatability=False)
+        return await self.run_action(f"list participants of room {room_id}", action, repeatability=False)
 
     async def ping(self) -> None:
         """Raise AcsUnavailable/AcsRejected unless ACS answers an authenticated request now.
@@ -208,7 +213,7 @@ class AcsFacade:
                 async for _room in self._rooms.list_rooms():
                     break
 
-        await self._run("ping ACS", action, repeatability=False, policy=self._ping_retry)
+        await self.run_action("ping ACS", action, repeatability=False, policy=self._ping_retry)
 
     async def close(self) -> None:
         await self._calls.close()

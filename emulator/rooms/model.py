@@ -1,4 +1,4 @@
-"""Room records as the emulator keeps them. Validation and wire shapes live in the routes."""
+"""Room records as the emulator keeps them. Validation and wire shapes live in ``wire.py``."""
 
 from __future__ import annotations
 

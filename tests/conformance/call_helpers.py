@@ -206,7 +206,8 @@ class CallbackKeys:
 
     def verify(self, authorization: str | None, audience: str) -> dict[str, Any]:
         """The claims of a callback's bearer token; raises a jwt error if it does not verify."""
-        assert authorization is not None and authorization.startswith("Bearer "), authorization
+        assert authorization is not None
+        assert authorization.startswith("Bearer "), authorization
         token = authorization.removeprefix("Bearer ")
         key = self.keys[jwt.get_unverified_header(token)["kid"]]
         claims: dict[str, Any] = jwt.decode(
@@ -241,7 +242,8 @@ def check_callbacks(sink: CallbackSink, keys: CallbackKeys, audience: str, path:
     assert posts, "no callback was received"
     for post in posts:
         keys.verify(post.headers.get("Authorization"), audience)
-        assert isinstance(post.body, list) and post.body, post.body
+        assert isinstance(post.body, list), post.body
+        assert post.body, "an empty array"
         for event in post.events:
             parse_callback_event(event)
 
@@ -252,3 +254,25 @@ def events_named(sink: CallbackSink, path: str, name: str) -> list[dict[str, Any
 
 def names(sink: CallbackSink, path: str) -> list[str]:
     return [t.removeprefix(EVENT_PREFIX) for t in sink.event_types(path)]
+
+
+def received(path: str, name: str, count: int = 1) -> Callable[[CallbackSink], bool]:
+    """A ``wait_for`` condition: at least ``count`` events ``name`` arrived at ``path``."""
+
+    def condition(sink: CallbackSink) -> bool:
+        return len(events_named(sink, path, name)) >= count
+
+    return condition
+
+
+def raw_ids(participants: Sequence[CallParticipant]) -> list[str]:
+    ids = []
+    for participant in participants:
+        assert participant.identifier is not None
+        ids.append(participant.identifier.raw_id)
+    return ids
+
+
+def connection_id(props: CallConnectionProperties) -> str:
+    assert props.call_connection_id is not None
+    return props.call_connection_id

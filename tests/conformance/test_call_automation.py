@@ -14,11 +14,14 @@ from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import (
     CallAutomationApi,
     add_room,
+    connection_id,
     control,
     events_named,
     join,
     names,
     open_call_automation,
+    raw_ids,
+    received,
 )
 from tests.support.callback_sink import CallbackSink
 
@@ -38,7 +41,7 @@ async def sink() -> AsyncIterator[CallbackSink]:
 
 
 async def connected(sink: CallbackSink, path: str) -> None:
-    await sink.wait_for(lambda s: events_named(s, path, "ParticipantsUpdated"))
+    await sink.wait_for(received(path, "ParticipantsUpdated"))
 
 
 async def test_connect_by_room_locator_answers_connecting_then_connects(
@@ -52,9 +55,10 @@ async def test_connect_by_room_locator_answers_connecting_then_connects(
     assert props.call_connection_state == "connecting"
     assert props.server_call_id == server_call_id
     assert props.callback_url == sink.url("/bot")
-    assert props.call_connection_id and props.correlation_id
+    assert props.call_connection_id
+    assert props.correlation_id
     await connected(sink, "/bot")
-    later = await calls.get_call_properties(props.call_connection_id)
+    later = await calls.get_call_properties(connection_id(props))
     assert later.call_connection_state == "connected"
     assert later.call_connection_id == props.call_connection_id
     assert later.server_call_id == server_call_id
@@ -85,9 +89,9 @@ async def test_list_participants_follows_next_link_through_every_page(
     props = await calls.connect(sink.url("/bot"), room_id=room.id)
     await control(emulator, "DELETE", "/emulator/requests")
 
-    participants = await calls.list_participants(props.call_connection_id, params={"maxPageSize": 2})
+    participants = await calls.list_participants(connection_id(props), params={"maxPageSize": 2})
 
-    assert [p.identifier.raw_id for p in participants] == room.members
+    assert raw_ids(participants) == room.members
     assert all(isinstance(p.identifier, CommunicationUserIdentifier) for p in participants)
     assert not any(p.is_muted for p in participants)
     log = await control(emulator, "GET", "/emulator/requests")
@@ -104,9 +108,9 @@ async def test_list_participants_in_one_page_by_default(
         await join(emulator, room.id, member)
     props = await calls.connect(sink.url("/bot"), room_id=room.id)
 
-    participants = await calls.list_participants(props.call_connection_id)
+    participants = await calls.list_participants(connection_id(props))
 
-    assert [p.identifier.raw_id for p in participants] == room.members
+    assert raw_ids(participants) == room.members
 
 
 async def test_get_participant_finds_members_and_not_strangers(
@@ -116,12 +120,12 @@ async def test_get_participant_finds_members_and_not_strangers(
     await join(emulator, room.id, room.members[0])
     props = await calls.connect(sink.url("/bot"), room_id=room.id)
 
-    found = await calls.get_participant(props.call_connection_id, room.members[0])
-    assert found.identifier.raw_id == room.members[0]
+    found = await calls.get_participant(connection_id(props), room.members[0])
+    assert raw_ids([found]) == room.members[:1]
     with pytest.raises(ResourceNotFoundError):
-        await calls.get_participant(props.call_connection_id, room.members[1])
+        await calls.get_participant(connection_id(props), room.members[1])
     with pytest.raises(ResourceNotFoundError):
-        await calls.get_participant(props.call_connection_id, "4:+14255550123")
+        await calls.get_participant(connection_id(props), "4:+14255550123")
 
 
 async def test_hang_up_for_everyone_ends_the_call_for_every_connection(
@@ -134,14 +138,14 @@ async def test_hang_up_for_everyone_ends_the_call_for_every_connection(
     await connected(sink, "/first")
     await connected(sink, "/second")
 
-    await calls.hang_up(first.call_connection_id, is_for_everyone=True)
+    await calls.hang_up(connection_id(first), is_for_everyone=True)
 
-    await sink.wait_for(lambda s: events_named(s, "/first", "CallDisconnected"))
-    await sink.wait_for(lambda s: events_named(s, "/second", "CallDisconnected"))
+    await sink.wait_for(received("/first", "CallDisconnected"))
+    await sink.wait_for(received("/second", "CallDisconnected"))
     assert (await control(emulator, "GET", f"/emulator/rooms/{room.id}/call")).status == 404
     for connection in (first, second):
         with pytest.raises(ResourceNotFoundError):
-            await calls.get_call_properties(connection.call_connection_id)
+            await calls.get_call_properties(connection_id(connection))
 
 
 async def test_hang_up_not_for_everyone_only_this_connection_leaves(
@@ -154,14 +158,14 @@ async def test_hang_up_not_for_everyone_only_this_connection_leaves(
     await connected(sink, "/leaving")
     await connected(sink, "/staying")
 
-    await calls.hang_up(leaving.call_connection_id, is_for_everyone=False)
+    await calls.hang_up(connection_id(leaving), is_for_everyone=False)
 
-    await sink.wait_for(lambda s: events_named(s, "/leaving", "CallDisconnected"))
+    await sink.wait_for(received("/leaving", "CallDisconnected"))
     view = await control(emulator, "GET", f"/emulator/rooms/{room.id}/call")
     assert view.status == 200
     assert view.body["connections"] == [staying.call_connection_id]
     assert [p["rawId"] for p in view.body["participants"]] == [room.members[0]]
-    assert (await calls.get_call_properties(staying.call_connection_id)).call_connection_state == "connected"
+    assert (await calls.get_call_properties(connection_id(staying))).call_connection_state == "connected"
     await emulator.app[CALLBACKS].drain()
     assert names(sink, "/staying") == ["CallConnected", "ParticipantsUpdated"]
 
@@ -172,7 +176,8 @@ async def test_unknown_call_connection_is_not_found_with_code_8522(
     unknown = str(uuid.uuid4())
     with pytest.raises(ResourceNotFoundError) as raised:
         await calls.get_call_properties(unknown)
-    assert raised.value.error is not None and raised.value.error.code == "8522"
+    assert raised.value.error is not None
+    assert raised.value.error.code == "8522"
     with pytest.raises(ResourceNotFoundError):
         await calls.hang_up(unknown, is_for_everyone=True)
     with pytest.raises(ResourceNotFoundError):
@@ -187,7 +192,8 @@ async def test_connect_to_a_room_that_does_not_exist_is_not_found(
     with pytest.raises(ResourceNotFoundError) as raised:
         await calls.connect(sink.url("/bot"), room_id="99999999999999999")
     assert raised.value.status_code == 404
-    assert raised.value.error is not None and raised.value.error.code == "8522"
+    assert raised.value.error is not None
+    assert raised.value.error.code == "8522"
 
 
 async def test_connect_with_an_invalid_callback_uri_is_a_bad_request(
@@ -198,7 +204,8 @@ async def test_connect_with_an_invalid_callback_uri_is_a_bad_request(
     with pytest.raises(HttpResponseError) as raised:
         await calls.connect("not a url", room_id=room.id)
     assert raised.value.status_code == 400
-    assert raised.value.error is not None and raised.value.error.code == "8523"
+    assert raised.value.error is not None
+    assert raised.value.error.code == "8523"
 
 
 @pytest.mark.parametrize("api_version", ["2024-09-15", "2025-06-15"])
@@ -210,9 +217,7 @@ async def test_older_stable_api_versions_connect_too(
     async with open_call_automation(emulator, "async", api_version=api_version) as calls:
         props = await calls.connect(sink.url("/bot"), room_id=room.id)
         await connected(sink, "/bot")
-        assert (
-            await calls.get_call_properties(props.call_connection_id)
-        ).call_connection_state == "connected"
+        assert (await calls.get_call_properties(connection_id(props))).call_connection_state == "connected"
     log = await control(emulator, "GET", "/emulator/requests")
     assert {e["query"]["api-version"] for e in log.body} == {api_version}
 

@@ -22,12 +22,14 @@ from tests.conformance.call_helpers import (
     CallbackKeys,
     add_room,
     check_callbacks,
+    connection_id,
     events_named,
     join,
     leave,
     names,
     open_call_automation,
     parse_callback_event,
+    received,
 )
 from tests.support.callback_sink import CallbackSink, ReceivedPost
 
@@ -66,10 +68,10 @@ async def test_every_callback_carries_a_fresh_token_that_verifies_against_the_pu
     room = add_room(emulator)
     await join(emulator, room.id, room.members[0])
     props = await calls.connect(sink.url("/bot"), room_id=room.id)
-    await sink.wait_for(lambda s: events_named(s, "/bot", "ParticipantsUpdated"))
+    await sink.wait_for(received("/bot", "ParticipantsUpdated"))
     await join(emulator, room.id, room.members[1])
-    await calls.hang_up(props.call_connection_id, is_for_everyone=True)
-    await sink.wait_for(lambda s: events_named(s, "/bot", "CallDisconnected"))
+    await calls.hang_up(connection_id(props), is_for_everyone=True)
+    await sink.wait_for(received("/bot", "CallDisconnected"))
 
     assert keys.issuer == emulator.url
     check_callbacks(sink, keys, audience(emulator))
@@ -117,7 +119,7 @@ async def test_connect_sends_call_connected_then_participants_updated_with_the_c
 
     props = await calls.connect(sink.url("/bot"), room_id=room.id, operation_context="bot:join")
 
-    await sink.wait_for(lambda s: events_named(s, "/bot", "ParticipantsUpdated"))
+    await sink.wait_for(received("/bot", "ParticipantsUpdated"))
     check_callbacks(sink, keys, audience(emulator))
     (connected_name, connected), (updated_name, updated) = map(parse_callback_event, sink.events("/bot"))
     assert (connected_name, updated_name) == ("CallConnected", "ParticipantsUpdated")
@@ -138,19 +140,18 @@ async def test_joins_and_leaves_send_participants_updated_with_increasing_sequen
     room = add_room(emulator, ["Presenter", "Attendee", "Consumer"])
     await join(emulator, room.id, room.members[0])
     await calls.connect(sink.url("/bot"), room_id=room.id)
-    await sink.wait_for(lambda s: events_named(s, "/bot", "ParticipantsUpdated"))
+    await sink.wait_for(received("/bot", "ParticipantsUpdated"))
 
     await join(emulator, room.id, room.members[1])
     await join(emulator, room.id, room.members[2])
     await leave(emulator, room.id, room.members[0])
 
-    updates = await sink.wait_for(
-        lambda s: (found := events_named(s, "/bot", "ParticipantsUpdated")) and len(found) == 4 and found
-    )
+    await sink.wait_for(received("/bot", "ParticipantsUpdated", 4))
+    updates = events_named(sink, "/bot", "ParticipantsUpdated")
     check_callbacks(sink, keys, audience(emulator))
     models = [parse_callback_event(event)[1] for event in updates]
     sequence = [m.sequence_number for m in models]
-    assert sequence == sorted(sequence) and len(set(sequence)) == 4
+    assert sequence == sorted(set(sequence))
     assert [[p.identifier.raw_id for p in m.participants] for m in models] == [
         room.members[:1],
         room.members[:2],
@@ -166,13 +167,13 @@ async def test_two_connections_to_one_call_each_get_their_own_events_at_their_ow
     await join(emulator, room.id, room.members[0])
     first = await calls.connect(sink.url("/first"), room_id=room.id)
     second = await calls.connect(sink.url("/second"), room_id=room.id)
-    await sink.wait_for(lambda s: events_named(s, "/first", "ParticipantsUpdated"))
-    await sink.wait_for(lambda s: events_named(s, "/second", "ParticipantsUpdated"))
+    await sink.wait_for(received("/first", "ParticipantsUpdated"))
+    await sink.wait_for(received("/second", "ParticipantsUpdated"))
 
     await join(emulator, room.id, room.members[1])
 
     for path, props in (("/first", first), ("/second", second)):
-        await sink.wait_for(lambda s, path=path: len(events_named(s, path, "ParticipantsUpdated")) == 2)
+        await sink.wait_for(received(path, "ParticipantsUpdated", 2))
         assert names(sink, path) == ["CallConnected", "ParticipantsUpdated", "ParticipantsUpdated"]
         assert {e["data"]["callConnectionId"] for e in sink.events(path)} == {props.call_connection_id}
         assert {e["subject"] for e in sink.events(path)} == {
@@ -189,13 +190,13 @@ async def test_nothing_follows_call_disconnected(
     room = add_room(emulator)
     await join(emulator, room.id, room.members[0])
     ended = await calls.connect(sink.url("/ended"), room_id=room.id)
-    await sink.wait_for(lambda s: events_named(s, "/ended", "ParticipantsUpdated"))
+    await sink.wait_for(received("/ended", "ParticipantsUpdated"))
 
-    await calls.hang_up(ended.call_connection_id, is_for_everyone=True)
+    await calls.hang_up(connection_id(ended), is_for_everyone=True)
     # The room's next call, with its own connection and more participant changes.
     await join(emulator, room.id, room.members[0])
     await calls.connect(sink.url("/next"), room_id=room.id)
-    await sink.wait_for(lambda s: events_named(s, "/next", "ParticipantsUpdated"))
+    await sink.wait_for(received("/next", "ParticipantsUpdated"))
     await join(emulator, room.id, room.members[1])
     await leave(emulator, room.id, room.members[0])
     await emulator.app[CALLBACKS].drain()
@@ -219,13 +220,13 @@ async def test_the_last_participant_leaving_disconnects_every_connection(
     await join(emulator, room.id, room.members[0])
     await calls.connect(sink.url("/first"), room_id=room.id)
     await calls.connect(sink.url("/second"), room_id=room.id)
-    await sink.wait_for(lambda s: events_named(s, "/first", "ParticipantsUpdated"))
-    await sink.wait_for(lambda s: events_named(s, "/second", "ParticipantsUpdated"))
+    await sink.wait_for(received("/first", "ParticipantsUpdated"))
+    await sink.wait_for(received("/second", "ParticipantsUpdated"))
 
     await leave(emulator, room.id, room.members[0])
 
     for path in ("/first", "/second"):
-        await sink.wait_for(lambda s, path=path: events_named(s, path, "CallDisconnected"))
+        await sink.wait_for(received(path, "CallDisconnected"))
     await emulator.app[CALLBACKS].drain()
     assert names(sink, "/first")[-1] == names(sink, "/second")[-1] == "CallDisconnected"
     check_callbacks(sink, keys, audience(emulator))
@@ -252,7 +253,7 @@ async def test_connecting_where_no_call_runs_answers_connecting_then_connect_fai
     props = await calls.connect(sink.url("/bot"), operation_context="try", **arguments)
 
     assert props.call_connection_state == "connecting"
-    await sink.wait_for(lambda s: events_named(s, "/bot", "ConnectFailed"))
+    await sink.wait_for(received("/bot", "ConnectFailed"))
     await emulator.app[CALLBACKS].drain()
     assert names(sink, "/bot") == ["ConnectFailed"]
     check_callbacks(sink, keys, audience(emulator))
@@ -261,7 +262,7 @@ async def test_connecting_where_no_call_runs_answers_connecting_then_connect_fai
     assert failed.operation_context == "try"
     assert (failed.result_information.code, failed.result_information.sub_code) == (404, 8522)
     with pytest.raises(ResourceNotFoundError):
-        await calls.get_call_properties(props.call_connection_id)
+        await calls.get_call_properties(connection_id(props))
     # A call that starts afterwards has nothing to do with the failed connection.
     await join(emulator, room.id, room.members[0])
     await emulator.app[CALLBACKS].drain()
@@ -282,17 +283,17 @@ async def test_a_slow_callback_endpoint_stalls_only_its_own_connection(
     await join(emulator, room.id, room.members[0])
     await calls.connect(sink.url("/slow"), room_id=room.id)
     await calls.connect(sink.url("/fast"), room_id=room.id)
-    await sink.wait_for(lambda s: events_named(s, "/fast", "ParticipantsUpdated"))
+    await sink.wait_for(received("/fast", "ParticipantsUpdated"))
     await sink.wait_for(lambda s: s.posts_to("/slow"))
 
     await join(emulator, room.id, room.members[1])
     await leave(emulator, room.id, room.members[1])
 
-    await sink.wait_for(lambda s: len(events_named(s, "/fast", "ParticipantsUpdated")) == 3)
+    await sink.wait_for(received("/fast", "ParticipantsUpdated", 3))
     # The slow endpoint still holds its first POST; its later events wait behind it, in order.
     assert len(sink.posts_to("/slow")) == 1
     release.set()
-    await sink.wait_for(lambda s: len(events_named(s, "/slow", "ParticipantsUpdated")) == 3)
+    await sink.wait_for(received("/slow", "ParticipantsUpdated", 3))
     assert names(sink, "/slow") == names(sink, "/fast")
     check_callbacks(sink, keys, audience(emulator))
 
@@ -312,7 +313,7 @@ async def test_a_dead_callback_endpoint_is_retried_then_dropped_without_touching
     await calls.connect(dead, room_id=room.id)
     await calls.connect(sink.url("/alive"), room_id=room.id)
 
-    await sink.wait_for(lambda s: events_named(s, "/alive", "ParticipantsUpdated"))
+    await sink.wait_for(received("/alive", "ParticipantsUpdated"))
     await emulator.app[CALLBACKS].drain()
     assert any(
         "dropped after 4 attempts" in r.getMessage() and dead in r.getMessage() for r in caplog.records

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -46,7 +47,9 @@ def assert_bad_request(error: HttpResponseError, target: str) -> None:
     assert error.error.details[0].target == target
 
 
-async def test_create_with_defaults_opens_now_for_180_days(rooms: RoomsApi) -> None:
+async def test_create_with_defaults_opens_now_for_180_days(
+    rooms: RoomsApi, emulator: RunningEmulator
+) -> None:
     before = datetime.now(UTC)
     room = await rooms.create_room()
     assert room.id.isdigit()
@@ -58,6 +61,9 @@ async def test_create_with_defaults_opens_now_for_180_days(rooms: RoomsApi) -> N
     assert valid_until - valid_from == timedelta(days=180)
     fetched = await rooms.get_room(room.id)
     assert vars(fetched) == vars(room)
+    # The SDK makes create repeatable; the emulator saw its id.
+    (create,) = [e for e in emulator.app[REQUEST_LOG].entries() if e["method"] == "POST"]
+    assert uuid.UUID(create["repeatabilityRequestId"])
 
 
 async def test_create_with_window_flag_and_participants(rooms: RoomsApi) -> None:

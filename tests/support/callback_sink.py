@@ -116,16 +116,17 @@ class CallbackSink:
         return [str(e.get("type") or e.get("eventType")) for e in self.events(path)]
 
     async def wait_for(
-        self, condition: Callable[[CallbackSink], T | None], timeout: float = DEFAULT_TIMEOUT
+        self, condition: Callable[[CallbackSink], T | None], within: float = DEFAULT_TIMEOUT
     ) -> T:
-        """Wait until ``condition(self)`` is truthy and return its value; fail after ``timeout``."""
+        """Wait until ``condition(self)`` is truthy and return its value; fail after ``within``
+        seconds, naming what did arrive."""
         async with self._changed:
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(within):
                     while not (result := condition(self)):
                         await self._changed.wait()
             except TimeoutError:
                 raise AssertionError(
-                    f"condition not met within {timeout}s; received {self.event_types()}"
+                    f"condition not met within {within}s; received {self.event_types()}"
                 ) from None
         return result
