@@ -11,10 +11,13 @@ from aiohttp import web
 from bot import keys
 from bot.acs import AcsFacade
 from bot.apikeys import ApiKeys
+from bot.bus import MessageBus
 from bot.callback_auth import CallbackVerifier
 from bot.calls import CallCommands
 from bot.dispatch import CallDispatcher
 from bot.handlers import HandlerFactory
+from bot.media_scheduler import MediaScheduler
+from bot.messages import EndForEveryone
 from bot.metrics import Metrics
 from bot.notify import Notifier
 from bot.pipeline import EventPipeline
@@ -76,9 +79,13 @@ async def _handlers(app: web.Application) -> AsyncIterator[None]:
             app[keys.HTTP], str(settings.notify_url) if settings.notify_url else None, notify_secret
         ),
         metrics=app[keys.METRICS],
+        bus=MessageBus(),
+        media=MediaScheduler(),
     )
     app[keys.SERVICES] = services
-    app[keys.COMMANDS] = CallCommands(services)
+    commands = CallCommands(services)
+    app[keys.COMMANDS] = commands
+    services.bus.handle(EndForEveryone, commands.end_for_everyone)
     started = []
     try:
         for handler in app[keys.HANDLERS]:
@@ -88,6 +95,7 @@ async def _handlers(app: web.Application) -> AsyncIterator[None]:
     finally:
         for handler in reversed(started):
             await handler.stop()
+        await services.media.close()
 
 
 async def _dispatcher(app: web.Application) -> AsyncIterator[None]:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from bot.messages import EndForEveryone
 from bot.services import BotServices
 from bot.state.base import CallRecord
 
@@ -42,6 +43,11 @@ class CallCommands:
             )
             logger.info("connecting to room %s as call %s", room_id, info.call_connection_id)
             return ConnectResult(record, created=True)
+
+    async def end_for_everyone(self, command: EndForEveryone) -> None:
+        call = await self._services.registry.get(command.call_connection_id)
+        if call is not None and call.ended_at is None:
+            await self.end(call)
 
     async def end(self, call: CallRecord) -> None:
         """End the call for everyone; the registry drops it on CallDisconnected."""

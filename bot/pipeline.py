@@ -33,6 +33,9 @@ class EventPipeline:
                 "event %s %s for unknown call %s ignored", event.type, event.id, event.call_connection_id
             )
             return
+        # The scheduler frees the media slot an event completes before any handler reacts to it,
+        # so a handler that queues its next prompt on PlayCompleted gets it started at once.
+        await self._services.media.observe(event)
         for handler in self._recipients(event):
             log = logging.LoggerAdapter(
                 logging.getLogger(f"roombot.handlers.{handler.name}"),

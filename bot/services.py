@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.acs import AcsFacade
+from bot.bus import MessageBus
+from bot.media_scheduler import MediaScheduler
 from bot.metrics import Metrics
 from bot.notify import Notifier
 from bot.registry import CallRegistry
@@ -25,6 +27,8 @@ class BotServices:
     http: aiohttp.ClientSession
     notifier: Notifier
     metrics: Metrics
+    bus: MessageBus
+    media: MediaScheduler
 
     def callback_url(self) -> str:
         """Where ACS posts this bot's callbacks."""
