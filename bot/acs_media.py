@@ -15,9 +15,9 @@ from azure.communication.callautomation import (
     RecognizeInputType,
     SsmlSource,
     TextSource,
-    identifier_from_raw_id,
 )
 
+from bot.acs_types import identifier
 from bot.dtmf import to_tones
 from bot.retry import Headers
 from config.prompts import Prompt
@@ -37,7 +37,7 @@ def play_source(prompt: Prompt) -> PlaySource:
 
 
 def identifiers(raw_ids: Sequence[str]) -> list[CommunicationIdentifier]:
-    return [identifier_from_raw_id(raw_id) for raw_id in raw_ids]
+    return [identifier(raw_id) for raw_id in raw_ids]
 
 
 class MediaActions:
@@ -100,7 +100,7 @@ class MediaActions:
         async def action(headers: Headers) -> None:
             await connection.start_recognizing_media(
                 RecognizeInputType.DTMF,
-                identifier_from_raw_id(target),
+                identifier(target),
                 play_prompt=play_source(prompt) if prompt is not None else None,
                 initial_silence_timeout=first_digit_timeout,
                 dtmf_inter_tone_timeout=inter_digit_timeout,
@@ -134,7 +134,7 @@ class MediaActions:
 
         async def action(headers: Headers) -> None:
             await connection.start_continuous_dtmf_recognition(
-                identifier_from_raw_id(target), operation_context=operation_context
+                identifier(target), operation_context=operation_context
             )
 
         await self._facade.run_action(
@@ -148,7 +148,7 @@ class MediaActions:
 
         async def action(headers: Headers) -> None:
             await connection.stop_continuous_dtmf_recognition(
-                identifier_from_raw_id(target), operation_context=operation_context
+                identifier(target), operation_context=operation_context
             )
 
         await self._facade.run_action(
@@ -163,7 +163,7 @@ class MediaActions:
 
         async def action(headers: Headers) -> None:
             await connection.send_dtmf_tones(
-                tones, identifier_from_raw_id(target), operation_context=operation_context, headers=headers
+                tones, identifier(target), operation_context=operation_context, headers=headers
             )
 
         await self._facade.run_action(f"send DTMF to {target} in call {call_connection_id}", action)

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from azure.communication.callautomation import (
     AddParticipantResult,
     PhoneNumberIdentifier,
-    identifier_from_raw_id,
 )
 
+from bot.acs_types import identifier
 from bot.retry import Headers
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class ParticipantActions:
 
         async def action(headers: Headers) -> None:
             await connection.remove_participant(
-                identifier_from_raw_id(raw_id), operation_context=operation_context, headers=headers
+                identifier(raw_id), operation_context=operation_context, headers=headers
             )
 
         await self._facade.run_action(f"remove {raw_id} from call {call_connection_id}", action)

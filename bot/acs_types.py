@@ -8,7 +8,14 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from azure.communication.callautomation import CallConnectionProperties, CallParticipant
+from azure.communication.callautomation import (
+    CallConnectionProperties,
+    CallParticipant,
+    CommunicationIdentifier,
+    CommunicationUserIdentifier,
+    PhoneNumberIdentifier,
+    UnknownIdentifier,
+)
 from azure.communication.rooms import CommunicationRoom
 from azure.core.exceptions import HttpResponseError
 
@@ -135,3 +142,12 @@ def translate_error(exc: BaseException, description: str, policy: RetryPolicy) -
             return AcsUnavailable(text, status=status, code=code)
         return AcsRejected(status, code, text)
     return AcsUnavailable(f"{description}: ACS unreachable ({type(exc).__name__}: {exc})")
+
+
+def identifier(raw_id: str) -> CommunicationIdentifier:
+    """The SDK identifier for a raw id: `8:acs:...` users, `4:+1...` phone numbers, else unknown."""
+    if raw_id.startswith("4:"):
+        return PhoneNumberIdentifier(raw_id[2:], raw_id=raw_id)
+    if raw_id.startswith("8:acs:") or raw_id.startswith("8:spool:"):
+        return CommunicationUserIdentifier(raw_id)
+    return UnknownIdentifier(raw_id)
