@@ -19,13 +19,15 @@ class EndForEveryone:
 class Announce:
     """Command: play ``prompt`` in a call to ``to``: None (everyone) or a list of raw ids.
 
-    Returns the announcement id. Handled by the ``announcements`` handler."""
+    Returns the announcement id; with ``wait`` it returns only once the play finished (a menu
+    says "Goodbye." before removing the participant). Handled by the ``announcements`` handler."""
 
     call_connection_id: str
     prompt: Prompt
     to: tuple[str, ...] | None = None
     loop: bool = False
     interrupt: bool = False
+    wait: bool = False
 
 
 @dataclass(frozen=True)
