@@ -34,6 +34,9 @@ def configure_logging(level: int) -> None:
     policy writes every request and response at INFO."""
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
     logging.getLogger("azure").setLevel(max(level, logging.WARNING))
+    # The Rooms SDK stamps Repeatability-First-Sent with a naive utcnow() and then warns about
+    # its own value on every create_room: noise that says nothing about this program.
+    logging.getLogger("azure.communication.rooms._generated._serialization").setLevel(logging.ERROR)
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 
-from bot.events import CallEvent
+from bot.events import CallConnected, CallDisconnected, CallEvent, ConnectFailed, ParticipantsUpdated
 from bot.handlers import CallContext, Handler, owner_of
 from bot.plugins import LoadedHandlers
 from bot.services import BotServices
 
 logger = logging.getLogger(__name__)
+
+# Events about the call itself reach every handler. ACS echoes the operationContext of the
+# connect request in CallConnected and CallDisconnected: that tags who joined, not an operation
+# a handler started, so it must not route them (it would send them to no handler at all).
+CALL_EVENTS = (CallConnected, CallDisconnected, ConnectFailed, ParticipantsUpdated)
 
 
 class EventPipeline:
@@ -20,7 +25,7 @@ class EventPipeline:
         self._handlers = handlers
 
     def _recipients(self, event: CallEvent) -> list[Handler]:
-        owner = owner_of(event.operation_context)
+        owner = None if isinstance(event, CALL_EVENTS) else owner_of(event.operation_context)
         if owner is None:
             return list(self._handlers)
         owned = self._handlers.get(owner)

@@ -174,12 +174,15 @@ class CallService:
             call.connections.pop(connection.id, None)
         self._disconnect(connection, events.APP_LEFT)
 
-    def notify(self, connection: CallConnection, name: str, data: dict[str, Any]) -> None:
-        """Send one callback event to ``connection``; nothing goes out after its CallDisconnected."""
+    def notify(
+        self, connection: CallConnection, name: str, data: dict[str, Any], *, callback_uri: str | None = None
+    ) -> None:
+        """Send one callback event for ``connection``, to its callback URI unless an operation
+        names its own (``operationCallbackUri``); nothing goes out after its CallDisconnected."""
         if connection.state == "disconnected":
             return
         event = events.cloud_event(connection.id, name, data, self._clock.now())
-        self._callbacks.submit(connection.callback_uri, connection.id, event)
+        self._callbacks.submit(callback_uri or connection.callback_uri, connection.id, event)
 
     def participants_changed(self, call: RoomCall) -> None:
         """Bump the participant list's version and tell every connected connection."""

@@ -31,7 +31,7 @@ from azure.communication.callautomation.aio import CallAutomationClient as Async
 from azure.core.credentials import AzureKeyCredential
 from azure.core.messaging import CloudEvent
 
-from emulator.keys import IDENTITIES, ROOMS
+from emulator.keys import CALLBACKS, EVENT_GRID, IDENTITIES, ROOMS
 from emulator.rooms.model import Room
 from emulator.server import RunningEmulator
 from tests.support.callback_sink import CallbackSink, ReceivedPost
@@ -75,6 +75,23 @@ def add_room(
     )
     store.add(room)
     return RoomSetup(room.id, members)
+
+
+async def settle(emulator: RunningEmulator, within: float = 10.0) -> None:
+    """Wait until every callback and Event Grid event sent so far has been delivered."""
+    async with asyncio.timeout(within):
+        await asyncio.gather(emulator.app[CALLBACKS].drain(), emulator.app[EVENT_GRID].drain())
+
+
+@asynccontextmanager
+async def receiver(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
+    """A callback sink that lets the emulator finish what it is sending before it closes: a
+    receiver shut down in the middle of a POST would leave that connection's socket behind."""
+    async with CallbackSink() as sink:
+        try:
+            yield sink
+        finally:
+            await settle(emulator)
 
 
 @dataclass(frozen=True)

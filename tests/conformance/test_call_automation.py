@@ -22,7 +22,9 @@ from tests.conformance.call_helpers import (
     open_call_automation,
     raw_ids,
     received,
+    receiver,
 )
+from tests.conformance.conftest import signed_request
 from tests.support.callback_sink import CallbackSink
 
 
@@ -35,8 +37,8 @@ async def calls(
 
 
 @pytest.fixture
-async def sink() -> AsyncIterator[CallbackSink]:
-    async with CallbackSink() as running:
+async def sink(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
+    async with receiver(emulator) as running:
         yield running
 
 
@@ -235,3 +237,78 @@ async def test_a_repeated_connect_request_id_connects_once(
     assert again.call_connection_id == first.call_connection_id
     view = await control(emulator, "GET", f"/emulator/rooms/{room.id}/call")
     assert view.body["connections"] == [first.call_connection_id]
+
+
+CALLS = "/calling/callConnections"
+VERSION = "?api-version=2026-03-12"
+CALLBACK = "https://bot.example/cb"
+ROOM_LOCATOR = {"kind": "roomCallLocator", "roomId": "1"}
+
+
+async def test_the_not_found_answer_is_the_acs_error_body(emulator: RunningEmulator) -> None:
+    answer = await signed_request(emulator, "GET", f"{CALLS}/{uuid.uuid4()}{VERSION}")
+
+    assert answer.status == 404
+    assert answer.headers["x-ms-error-code"] == "8522"
+    assert answer.body == {"error": {"code": "8522", "message": "Call not found."}}
+
+
+@pytest.mark.parametrize(
+    ("body", "target"),
+    [
+        pytest.param({"callbackUri": CALLBACK}, "callLocator", id="no-locator"),
+        pytest.param(
+            {"callbackUri": CALLBACK, "callLocator": {"kind": "teamsMeetingLink"}},
+            "callLocator.kind",
+            id="unknown-kind",
+        ),
+        pytest.param(
+            {"callbackUri": CALLBACK, "callLocator": {"kind": "roomCallLocator"}},
+            "callLocator.roomId",
+            id="no-room-id",
+        ),
+        pytest.param({"callLocator": ROOM_LOCATOR}, "callbackUri", id="no-callback"),
+        pytest.param(
+            {
+                "callbackUri": "ftp://bot.example/cb",
+                "callLocator": ROOM_LOCATOR,
+            },
+            "callbackUri",
+            id="not-http",
+        ),
+        pytest.param(
+            {
+                "callbackUri": CALLBACK,
+                "callLocator": ROOM_LOCATOR,
+                "operationContext": 5,
+            },
+            "operationContext",
+            id="context-not-a-string",
+        ),
+    ],
+)
+async def test_a_malformed_connect_request_is_an_invalid_argument(
+    emulator: RunningEmulator, body: dict[str, object], target: str
+) -> None:
+    answer = await signed_request(emulator, "POST", f"{CALLS}:connect{VERSION}", body)
+
+    assert answer.status == 400
+    assert answer.body["error"]["code"] == "8523"
+    assert answer.body["error"]["target"] == target
+    assert (await control(emulator, "GET", "/emulator/requests")).body[-1]["status"] == 400
+
+
+@pytest.mark.parametrize("query", ["&skip=-1", "&maxPageSize=0", "&maxPageSize=101", "&skip=x"])
+async def test_bad_paging_parameters_are_rejected(
+    emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink, query: str
+) -> None:
+    room = add_room(emulator)
+    await join(emulator, room.id, room.members[0])
+    props = await calls.connect(sink.url("/bot"), room_id=room.id)
+
+    answer = await signed_request(
+        emulator, "GET", f"{CALLS}/{props.call_connection_id}/participants{VERSION}{query}"
+    )
+
+    assert answer.status == 400
+    assert answer.body["error"]["code"] == "8523"

@@ -30,6 +30,7 @@ from tests.conformance.call_helpers import (
     open_call_automation,
     parse_callback_event,
     received,
+    receiver,
 )
 from tests.support.callback_sink import CallbackSink, ReceivedPost
 
@@ -41,8 +42,8 @@ async def calls(emulator: RunningEmulator) -> AsyncIterator[CallAutomationApi]:
 
 
 @pytest.fixture
-async def sink() -> AsyncIterator[CallbackSink]:
-    async with CallbackSink() as running:
+async def sink(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
+    async with receiver(emulator) as running:
         yield running
 
 

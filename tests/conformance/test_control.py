@@ -19,8 +19,9 @@ from tests.conformance.call_helpers import (
     join,
     leave,
     open_call_automation,
+    received,
+    receiver,
 )
-from tests.support.callback_sink import CallbackSink
 
 PHONE = "4:+14255550123"
 
@@ -176,11 +177,13 @@ async def test_the_room_call_lists_its_connections(
 ) -> None:
     room = add_room(emulator)
     await join(emulator, room.id, room.members[0])
-    async with CallbackSink() as sink:
+    async with receiver(emulator) as sink:
         first = await calls.connect(sink.url("/first"), room_id=room.id)
         second = await calls.connect(sink.url("/second"), room_id=room.id)
         view = await control(emulator, "GET", f"/emulator/rooms/{room.id}/call")
         assert view.body["connections"] == [connection_id(first), connection_id(second)]
+        await sink.wait_for(received("/first", "ParticipantsUpdated"))
+        await sink.wait_for(received("/second", "ParticipantsUpdated"))
         assert [p["rawId"] for p in view.body["participants"]] == [room.members[0]]
 
 
@@ -189,10 +192,11 @@ async def test_the_request_log_lists_acs_requests_oldest_first_and_clears(
 ) -> None:
     room = add_room(emulator)
     await join(emulator, room.id, room.members[0])
-    async with CallbackSink() as sink:
+    async with receiver(emulator) as sink:
         props = await calls.connect(sink.url(), room_id=room.id, operation_context="logged")
         await calls.get_call_properties(connection_id(props))
         await calls.hang_up(connection_id(props), is_for_everyone=True)
+        await sink.wait_for(received("/callbacks", "CallDisconnected"))
 
     log = await control(emulator, "GET", "/emulator/requests")
 

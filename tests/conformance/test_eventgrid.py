@@ -10,7 +10,15 @@ from aiohttp import web
 
 from emulator.keys import EVENT_GRID
 from emulator.server import RunningEmulator
-from tests.conformance.call_helpers import add_room, connection_id, control, join, leave, open_call_automation
+from tests.conformance.call_helpers import (
+    add_room,
+    connection_id,
+    control,
+    join,
+    leave,
+    open_call_automation,
+    receiver,
+)
 from tests.support.callback_sink import CallbackSink, ReceivedPost
 
 VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
@@ -32,8 +40,8 @@ def answering(status: int, body: Any) -> Callable[[ReceivedPost], Any]:
 
 
 @pytest.fixture
-async def subscriber() -> AsyncIterator[CallbackSink]:
-    async with CallbackSink() as sink:
+async def subscriber(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
+    async with receiver(emulator) as sink:
         sink.respond("/eventgrid", answer_handshake)
         yield sink
 
@@ -178,7 +186,7 @@ async def test_ending_the_call_for_everyone_removes_everyone_then_ends_it(
     room = add_room(emulator)
     for member in room.members:
         await join(emulator, room.id, member)
-    async with CallbackSink() as bot, open_call_automation(emulator, "async") as calls:
+    async with receiver(emulator) as bot, open_call_automation(emulator, "async") as calls:
         props = await calls.connect(bot.url(), room_id=room.id)
         await calls.hang_up(connection_id(props), is_for_everyone=True)
 
@@ -200,7 +208,7 @@ async def test_the_app_connecting_is_not_an_event_grid_participant(
     await subscribe(emulator, subscriber.url("/eventgrid"))
     room = add_room(emulator)
     await join(emulator, room.id, room.members[0])
-    async with CallbackSink() as bot, open_call_automation(emulator, "async") as calls:
+    async with receiver(emulator) as bot, open_call_automation(emulator, "async") as calls:
         props = await calls.connect(bot.url(), room_id=room.id)
         await bot.wait_for(lambda sink: sink.posts)
         await calls.hang_up(connection_id(props), is_for_everyone=False)

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 # Long enough for a loaded CI machine; tests never assert on how quickly things arrive.
 DEFAULT_TIMEOUT = 10.0
@@ -30,6 +31,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class ReceivedPost:
     path: str
+    # Case-insensitive, as HTTP header names are.
     headers: Mapping[str, str]
     body: Any
     raw: bytes
@@ -94,7 +96,7 @@ class CallbackSink:
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode(errors="replace")
-        post = ReceivedPost(request.path, dict(request.headers), body, raw)
+        post = ReceivedPost(request.path, CIMultiDict(request.headers), body, raw)
         async with self._changed:
             self.posts.append(post)
             self._changed.notify_all()

@@ -1,0 +1,35 @@
+"""e2e fixtures: the bot on the emulator, both over real HTTP, through `bot.testing`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+# The fixtures of the `bot.testing` plugin, imported by name: pytest finds fixtures among a
+# conftest's names, and `pytest_plugins` is refused outside the root conftest.
+from bot.testing import (  # noqa: F401  (fixtures, used by name)
+    RoomBot,
+    roombot,
+    roombot_emulator_config,
+    roombot_handler_factories,
+    roombot_settings_overrides,
+)
+from tests.e2e.helpers import LiveCall
+
+
+@pytest.fixture
+async def live_call(roombot: RoomBot) -> LiveCall:
+    """A room (Presenter, Attendee) whose Presenter is in the call, and the bot connected to it."""
+    room = await roombot.create_room(["Presenter", "Attendee"])
+    await roombot.join(room.id, room.members[0])
+    call = await roombot.connect(room.id)
+    return LiveCall(room, call)
+
+
+@pytest.fixture
+async def durable_roombot(tmp_path: Path) -> AsyncIterator[RoomBot]:
+    """Like `roombot`, with the bot's state in a SQLite file that a restart keeps."""
+    async with RoomBot.start(state_url=f"sqlite:///{tmp_path / 'state.db'}") as harness:
+        yield harness

@@ -1,0 +1,47 @@
+"""Small assertions and shapes shared by the e2e tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.testing import CreatedRoom, Reply
+
+PROBLEM_MEMBERS = {"type", "title", "status", "detail"}
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    room: CreatedRoom
+    # The call as /ops/calls/{id} showed it once connected.
+    call: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.call["callConnectionId"])
+
+
+def assert_problem(reply: Reply, status: int) -> dict[str, Any]:
+    """The answer is an RFC 9457 problem with ``status``, and leaks no stack trace."""
+    assert reply.status == status, reply.text
+    assert reply.content_type == "application/problem+json", reply.headers
+    body = reply.body
+    assert isinstance(body, dict), reply.text
+    assert PROBLEM_MEMBERS <= body.keys(), body
+    assert body["status"] == status
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert "Traceback" not in reply.text and 'File "' not in reply.text
+    return body
+
+
+def event_ids(call: dict[str, Any]) -> list[str | None]:
+    return [event["id"] for event in call["events"]]
+
+
+def event_types(call: dict[str, Any]) -> list[str]:
+    return [event["type"] for event in call["events"]]
+
+
+def raw_ids(call: dict[str, Any]) -> set[str]:
+    return {participant["rawId"] for participant in call["participants"]}
