@@ -7,7 +7,8 @@ import ipaddress
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from emulator import control, identity, signing
+from emulator import control, faults, identity, phones, signing
+from emulator.calls import media_routes, participant_routes
 from emulator.calls import routes as call_routes
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
@@ -85,5 +86,9 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
     identity.setup(app)
     signing.setup(app)
     call_routes.setup(app)
+    participant_routes.setup(app)
+    media_routes.setup(app)
+    phones.setup(app)
+    faults.setup(app)
     control.setup(app)
     return app

@@ -1,0 +1,179 @@
+"""`POST /api/eventgrid`: the subscription handshake, auto-join on CallStarted, the end of a
+room's state on CallEnded, and the optional `?key=`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.testing import OPS_KEY, RoomBot
+from emulator.keys import EVENT_GRID
+from tests.e2e.helpers import LiveCall, assert_problem, event_types
+
+AUTO_JOIN = pytest.mark.parametrize("roombot_settings_overrides", [{"auto_join": True}], ids=["auto-join"])
+EVENTGRID_KEY = "eventgrid-key-for-tests"
+WITH_KEY = pytest.mark.parametrize(
+    "roombot_settings_overrides", [{"eventgrid_key": EVENTGRID_KEY}], ids=["eventgrid-key"]
+)
+
+
+def grid_event(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "topic": "/subscriptions/0/resourcegroups/rg/providers/microsoft.communication/communicationservices/x",
+        "subject": "call",
+        "data": data,
+        "eventType": event_type,
+        "eventTime": datetime.now(UTC).isoformat(),
+        "dataVersion": "1.0",
+        "metadataVersion": "1",
+    }
+
+
+def validation_event(code: str) -> dict[str, Any]:
+    return grid_event(
+        "Microsoft.EventGrid.SubscriptionValidationEvent",
+        {"validationCode": code, "validationUrl": "https://example.invalid/validate"},
+    )
+
+
+def call_ended(room_id: str, server_call_id: str) -> dict[str, Any]:
+    return grid_event(
+        "Microsoft.Communication.CallEnded",
+        {"room": {"id": room_id}, "serverCallId": server_call_id, "isRoomsCall": True},
+    )
+
+
+async def subscribe(roombot: RoomBot, query: str = "") -> int:
+    reply = await roombot.request(
+        "POST",
+        "/emulator/eventgrid/subscriptions",
+        json={"endpoint": f"{roombot.url}/api/eventgrid{query}"},
+        base=roombot.emulator.url,
+    )
+    return reply.status
+
+
+async def test_the_handshake_is_answered_with_the_validation_code(roombot: RoomBot) -> None:
+    reply = await roombot.request(
+        "POST",
+        "/api/eventgrid",
+        json=[validation_event("512d38b6-c7b8-40c8-89fe-f46f9e9622b6")],
+        headers={"aeg-event-type": "SubscriptionValidation"},
+    )
+
+    assert reply.status == 200, reply.text
+    assert reply.body == {"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}
+
+
+async def test_the_emulator_subscribes_the_bot(roombot: RoomBot) -> None:
+    assert await subscribe(roombot) == 201
+
+    listed = await roombot.request("GET", "/emulator/eventgrid/subscriptions", base=roombot.emulator.url)
+    assert [s["endpoint"] for s in listed.body] == [f"{roombot.url}/api/eventgrid"]
+
+
+@AUTO_JOIN
+async def test_with_auto_join_a_starting_room_call_is_joined(roombot: RoomBot) -> None:
+    assert await subscribe(roombot) == 201
+    room = await roombot.create_room(["Presenter"])
+
+    server_call_id = await roombot.join(room.id, room.members[0])
+
+    [call] = await roombot.wait_for_calls(
+        lambda calls: len(calls) == 1 and calls[0]["state"] == "connected" and bool(calls[0]["participants"])
+    )
+    assert call["roomId"] == room.id
+    assert call["serverCallId"] == server_call_id
+    emulator_call = await roombot.emulator_call(room.id)
+    assert emulator_call is not None
+    assert emulator_call["connections"] == [call["callConnectionId"]]
+
+
+@AUTO_JOIN
+async def test_with_auto_join_the_room_state_finishes_when_the_call_ends(roombot: RoomBot) -> None:
+    assert await subscribe(roombot) == 201
+    room = await roombot.create_room(["Presenter"])
+    await roombot.join(room.id, room.members[0])
+    [call] = await roombot.wait_for_calls(lambda calls: len(calls) == 1 and calls[0]["state"] == "connected")
+
+    await roombot.leave(room.id, room.members[0])
+
+    await roombot.wait_for_calls(lambda calls: calls == [])
+    ended = await roombot.call(call["callConnectionId"])
+    assert ended is not None
+    assert ended["state"] == "disconnected"
+
+
+async def test_without_auto_join_the_bot_stays_out(roombot: RoomBot) -> None:
+    assert await subscribe(roombot) == 201
+    room = await roombot.create_room(["Presenter"])
+
+    await roombot.join(room.id, room.members[0])
+    await roombot.emulator.app[EVENT_GRID].drain()
+
+    assert await roombot.calls() == []
+    emulator_call = await roombot.emulator_call(room.id)
+    assert emulator_call is not None
+    assert emulator_call["connections"] == []
+
+
+async def test_call_ended_finishes_the_room_state(live_call: LiveCall, roombot: RoomBot) -> None:
+    event = call_ended(live_call.room.id, live_call.call["serverCallId"])
+
+    reply = await roombot.request("POST", "/api/eventgrid", json=[event])
+
+    assert reply.status == 200, reply.text
+    assert await roombot.calls() == []
+    ended = await roombot.call(live_call.id)
+    assert ended is not None
+    assert ended["state"] == "disconnected"
+    assert event_types(ended)[-1] == "CallEnded"
+    again = await roombot.request("POST", f"/ops/calls/{live_call.id}/end", key=OPS_KEY)
+    assert_problem(again, 409)
+
+
+async def test_a_late_call_ended_of_an_earlier_call_leaves_the_room_call_alone(
+    live_call: LiveCall, roombot: RoomBot
+) -> None:
+    event = call_ended(live_call.room.id, "an-earlier-server-call-id")
+
+    reply = await roombot.request("POST", "/api/eventgrid", json=[event])
+
+    assert reply.status == 200, reply.text
+    assert [call["state"] for call in await roombot.calls()] == ["connected"]
+
+
+@WITH_KEY
+@pytest.mark.parametrize("query", ["", "?key=wrong-key", "?key="], ids=["missing", "wrong", "empty"])
+async def test_with_a_key_a_request_without_it_is_401(roombot: RoomBot, query: str) -> None:
+    reply = await roombot.request("POST", f"/api/eventgrid{query}", json=[validation_event("code")])
+
+    assert_problem(reply, 401)
+
+
+@WITH_KEY
+async def test_with_a_key_the_right_one_is_accepted(roombot: RoomBot) -> None:
+    reply = await roombot.request("POST", f"/api/eventgrid?key={EVENTGRID_KEY}", json=[validation_event("c0de")])
+
+    assert reply.status == 200, reply.text
+    assert reply.body == {"validationResponse": "c0de"}
+
+
+@WITH_KEY
+async def test_with_a_key_only_a_subscription_carrying_it_validates(roombot: RoomBot) -> None:
+    assert await subscribe(roombot) == 400
+    assert await subscribe(roombot, f"?key={EVENTGRID_KEY}") == 201
+
+
+@WITH_KEY
+async def test_with_a_key_a_refused_call_ended_finishes_nothing(live_call: LiveCall, roombot: RoomBot) -> None:
+    event = call_ended(live_call.room.id, live_call.call["serverCallId"])
+
+    reply = await roombot.request("POST", "/api/eventgrid?key=wrong-key", json=[event])
+
+    assert_problem(reply, 401)
+    assert [call["state"] for call in await roombot.calls()] == ["connected"]
