@@ -83,7 +83,7 @@ class MediaActions:
         call_connection_id: str,
         target: str,
         *,
-        prompt: Prompt | None,
+        prompt: Prompt | Sequence[Prompt] | None,
         max_tones: int,
         first_digit_timeout: int,
         inter_digit_timeout: int,
@@ -91,17 +91,24 @@ class MediaActions:
         barge_in: bool = True,
         operation_context: str | None = None,
     ) -> None:
-        """Collect keys from one participant, optionally after a prompt.
+        """Collect keys from one participant, optionally after a prompt (or several, played in
+        order: ACS's ``playPrompts``).
 
         ``first_digit_timeout`` is ACS's initial silence timeout, counted from the end of the
         prompt; ``inter_digit_timeout`` is the wait between two keys."""
         connection = self._facade.connection(call_connection_id)
+        play_prompt: PlaySource | list[PlaySource] | None = None
+        if isinstance(prompt, Prompt):
+            play_prompt = play_source(prompt)
+        elif prompt:
+            sources = [play_source(one) for one in prompt]
+            play_prompt = sources[0] if len(sources) == 1 else sources
 
         async def action(headers: Headers) -> None:
             await connection.start_recognizing_media(
                 RecognizeInputType.DTMF,
                 identifier(target),
-                play_prompt=play_source(prompt) if prompt is not None else None,
+                play_prompt=play_prompt,
                 initial_silence_timeout=first_digit_timeout,
                 dtmf_inter_tone_timeout=inter_digit_timeout,
                 dtmf_max_tones_to_collect=max_tones,

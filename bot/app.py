@@ -21,7 +21,7 @@ from bot.messages import EndForEveryone
 from bot.metrics import Metrics
 from bot.notify import Notifier
 from bot.pipeline import EventPipeline
-from bot.plugins import discover, instantiate
+from bot.plugins import discover, handler_configs, instantiate
 from bot.problems import problem_middleware
 from bot.registry import CallRegistry
 from bot.routes import setup_routes
@@ -113,7 +113,7 @@ def create_app(
 ) -> web.Application:
     """Build the bot. ``handler_factories`` replaces entry-point discovery (tests, embedding)."""
     factories = discover() if handler_factories is None else handler_factories
-    handlers = instantiate(factories, settings.handlers)
+    handlers = instantiate(factories, handler_configs(factories, settings))
     app = web.Application(middlewares=[problem_middleware], client_max_size=settings.max_body_bytes)
     app[keys.SETTINGS] = settings
     app[keys.HANDLERS] = handlers

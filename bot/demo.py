@@ -21,7 +21,15 @@ from azure.core.credentials import AzureKeyCredential
 from pydantic import ValidationError
 
 from bot.demo_context import DemoContext, StepFailed
-from bot.embedded import bind, configure_logging, emulator_overrides, generated_api_key, socket_url, start_bot
+from bot.embedded import (
+    bind,
+    configure_logging,
+    emulator_overrides,
+    generated_api_key,
+    socket_url,
+    start_bot,
+    with_overrides,
+)
 from bot.plugins import PluginError
 from bot.scenario import TELEHEALTH, Step
 from bot.timeline import Timeline
@@ -119,7 +127,7 @@ async def run_demo(
             **{field: {key} for field, key in keys.items()},
         }
         try:
-            final = load_settings(**overrides)
+            final = with_overrides(settings, overrides)
             bot = await start_bot(final, sock, bot_url, access_log=False)
         except BaseException:
             sock.close()

@@ -78,6 +78,14 @@ def emulator_overrides(emulator: RunningEmulator, bot_url: str, settings: Settin
     return overrides
 
 
+def with_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
+    """``settings`` with ``overrides`` applied and validated again, its other values kept as they are
+    (the environment is not read again)."""
+    if not overrides:
+        return settings
+    return type(settings)(**{**settings.model_dump(), **overrides})
+
+
 @dataclass
 class RunningBot:
     app: web.Application

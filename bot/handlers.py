@@ -89,8 +89,13 @@ class Handler(Protocol):
 class HandlerFactory(Protocol):
     """What a ``roombot.handlers`` entry point refers to: usually the handler class itself."""
 
-    name: ClassVar[str]
-    Config: ClassVar[type[BaseModel]]
+    # Read-only properties rather than ClassVars: a type checker matches a class object against
+    # a protocol only through members like these, so `{"name": MyHandler}` type-checks.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def Config(self) -> type[BaseModel]: ...
 
     def __call__(self, config: Any) -> Handler: ...
 

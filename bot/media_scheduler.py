@@ -100,6 +100,16 @@ class MediaScheduler:
             self._pump(job.call_connection_id)
         return job
 
+    def withdraw(self, job: MediaJob) -> bool:
+        """Drop a job still waiting (its ``done`` is cancelled); False once it has started."""
+        media = self._calls.get(job.call_connection_id)
+        if media is None or job not in media.waiting:
+            return False
+        media.waiting.remove(job)
+        job.done.cancel()
+        self._pump(job.call_connection_id)
+        return True
+
     def pending(self, call_connection_id: str) -> int:
         media = self._calls.get(call_connection_id)
         return len(media.running) + len(media.waiting) if media else 0

@@ -78,3 +78,15 @@ class MenuEnded:
     session_id: str
     reason: str
     context: dict[str, Any] = field(default_factory=dict)
+
+
+class MenuRefused(Exception):
+    """Raised by the `RunMenu` command when the menu cannot start.
+
+    ``reason``: ``unknown-menu`` (no such menu in the menu file), ``no-call`` (the call is not
+    live) or ``busy`` (the participant is already in a menu)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message

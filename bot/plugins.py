@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from bot.handlers import Handler, HandlerFactory
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 ENTRY_POINT_GROUP = "roombot.handlers"
 
@@ -60,6 +63,22 @@ class LoadedHandlers:
 
     def __iter__(self) -> Iterator[Handler]:
         return iter(self.handlers)
+
+
+def handler_configs(factories: Mapping[str, HandlerFactory], settings: Settings) -> dict[str, dict[str, Any]]:
+    """Each handler's raw config: ``ROOMBOT_HANDLERS`` over what the handler derives from settings.
+
+    A factory may define ``settings_defaults(settings) -> dict`` (a classmethod) for config fields
+    that have a top-level setting of their own, e.g. the menus handler's ``menus_file`` from
+    ``ROOMBOT_MENUS_FILE``; the handler's entry in ``ROOMBOT_HANDLERS`` still wins, field by field.
+    """
+    configs = {name: dict(config) for name, config in settings.handlers.items()}
+    for name, factory in factories.items():
+        derive = getattr(factory, "settings_defaults", None)
+        defaults = derive(settings) if callable(derive) else None
+        if defaults:
+            configs[name] = {**defaults, **configs.get(name, {})}
+    return configs
 
 
 def instantiate(

@@ -75,10 +75,25 @@ def _has(call: dict[str, Any] | None, ctx: DemoContext, names: list[str]) -> boo
     return all(ctx.users[name] in present for name in names)
 
 
+async def _fail_if_ended(ctx: DemoContext) -> None:
+    """Stop waiting for a call that is over (ConnectFailed, say): it will never show up."""
+    detail = await ctx.bot_request("GET", f"/ops/calls/{ctx.call}", ctx.ops_key, expect=200)
+    if detail.get("endedAt") is None:
+        return
+    last = detail["events"][-1] if detail.get("events") else {}
+    codes = "/".join(str(last[key]) for key in ("resultCode", "resultSubCode") if key in last)
+    raise StepFailed(
+        f"the bot's call is {detail['state']} after {last.get('type', 'no event')} {codes}".rstrip()
+    )
+
+
 async def bot_connected(ctx: DemoContext) -> str:
     async def connected() -> dict[str, Any] | None:
         call = await ctx.live_call()
-        ready = call is not None and call["state"] == "connected" and _has(call, ctx, ["doctor", "patient"])
+        if call is None:
+            await _fail_if_ended(ctx)
+            return None
+        ready = call["state"] == "connected" and _has(call, ctx, ["doctor", "patient"])
         return call if ready else None
 
     call = await ctx.wait_until("/ops/calls shows the call connected with doctor and patient", connected)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
@@ -26,6 +28,7 @@ from bot.embedded import (
     socket_url,
     start_bot,
     url_host,
+    with_overrides,
 )
 from bot.plugins import PluginError
 from bot.state import StateStoreError
@@ -100,10 +103,20 @@ def wire(settings: Settings, emulator: RunningEmulator | None, bot_url: str) -> 
             overrides[field] = {generated_api_key()}
             generated.add(field)
     try:
-        final = load_settings(**overrides) if overrides else settings
+        final = with_overrides(settings, overrides)
     except ValidationError as exc:
         raise StartError(format_settings_error(exc), 2) from None
     return Wiring(final, frozenset(generated))
+
+
+def display_url(url: str) -> str:
+    """``url`` with its password, if any, hidden (``redis://:secret@host`` is a common form)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _key_line(wiring: Wiring, field: str) -> tuple[str, str]:
@@ -134,7 +147,7 @@ def banner(wiring: Wiring, bot_url: str, emulator: RunningEmulator | None) -> li
         f"  callbacks:         {settings.callback_url}",
         f"  backend API key:   {backend_key}  {backend_note}",
         f"  ops API key:       {ops_key}  {ops_note}",
-        f"  state:             {settings.state_url}",
+        f"  state:             {display_url(settings.state_url)}",
         f"  API description:   {bot_url}/openapi.json",
         "",
         "Try it from another shell (the lines below paste as they are):",
@@ -180,6 +193,11 @@ def _emulator_steps(emulator_url: str, access_key: str) -> list[str]:
     ]
 
 
+def _reason(exc: OSError) -> str:
+    # The errno's own words: asyncio and socket wrap them in longer texts that repeat the address.
+    return os.strerror(exc.errno) if exc.errno else str(exc)
+
+
 def _fail(message: str) -> None:
     print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
 
@@ -190,7 +208,7 @@ async def _start(
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
-        raise StartError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", 1) from None
+        raise StartError(f"cannot listen on {args.host}:{args.port}: {_reason(exc)}", 1) from None
     bot_url = socket_url(args.host, sock)
     emulator: RunningEmulator | None = None
     try:
@@ -203,15 +221,15 @@ async def _start(
                     public_host=url_host(args.host),
                 )
             except OSError as exc:
-                reason = exc.strerror or exc
+                where = f"{args.host}:{args.emulator_port}"
                 raise StartError(
-                    f"cannot start the embedded emulator on {args.host}:{args.emulator_port}: {reason}", 1
+                    f"cannot start the embedded emulator on {where}: {_reason(exc)}", 1
                 ) from None
         wiring = wire(settings, emulator, bot_url)
         try:
             bot = await start_bot(wiring.settings, sock, bot_url, access_log=True)
         except PluginError as exc:
-            raise StartError(str(exc), 2) from None
+            raise StartError(f"cannot load the handlers: {exc}", 2) from None
         except (StateStoreError, OSError) as exc:
             raise StartError(f"cannot start: {exc}", 1) from None
     except BaseException:

@@ -72,6 +72,7 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
             _loopback_guard(config.control_loopback_only),
             hmac_middleware(config.access_key, config.max_clock_skew_seconds, is_public),
             api_version_middleware(is_public),
+            faults.fault_middleware(is_public),
             repeatability_middleware(repeatability),
         ]
     )

@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -149,8 +149,21 @@ class OrderedQueues(Generic[K, T]):
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+class DeliveryFaults(Protocol):
+    """Faults injected into callback delivery (``emulator.faults`` sets them)."""
+
+    def drops(self) -> bool:
+        """Whether to lose the event being submitted."""
+
+    def delay_seconds(self) -> float:
+        """Simulated seconds to wait before each delivery."""
+
+    def deliveries(self, events: list[T]) -> list[list[T]]:
+        """The POST bodies that carry ``events``, in the order they go out."""
+
+
 class CallbackDispatcher:
-    """The single path of every Call Automation callback (later fault injection hooks in here)."""
+    """The single path of every Call Automation callback, and so where delivery faults apply."""
 
     def __init__(
         self,
@@ -166,9 +179,13 @@ class CallbackDispatcher:
             self._deliver, max_batch=self._policy.max_batch
         )
         self.session: aiohttp.ClientSession | None = None
+        self.faults: DeliveryFaults | None = None
 
     def submit(self, url: str, connection_id: str, event: dict[str, Any]) -> None:
         """Queue one CloudEvent for ``url``; returns at once, delivery happens in the background."""
+        if self.faults is not None and self.faults.drops():
+            log.info("callback %s for %s dropped by an injected fault", event.get("type"), connection_id)
+            return
         self._queues.put((url, connection_id), event)
 
     def _headers(self) -> dict[str, str]:
@@ -179,15 +196,20 @@ class CallbackDispatcher:
             log.warning("callbacks for %s dropped: the emulator is not running", key[1])
             return
         url, connection_id = key
-        await post_json(
-            self.session,
-            url,
-            json.dumps(events).encode(),
-            self._headers,
-            policy=self._policy,
-            clock=self._clock,
-            what=f"callback for {connection_id}",
-        )
+        bodies = [events]
+        if self.faults is not None:
+            await self._clock.sleep(self.faults.delay_seconds())
+            bodies = self.faults.deliveries(events)
+        for body in bodies:
+            await post_json(
+                self.session,
+                url,
+                json.dumps(body).encode(),
+                self._headers,
+                policy=self._policy,
+                clock=self._clock,
+                what=f"callback for {connection_id}",
+            )
 
     async def drain(self) -> None:
         """Wait until every callback submitted so far has been delivered or dropped."""

@@ -3,6 +3,8 @@
 - ``POST /emulator/rooms/{roomId}/participants/{rawId}:join`` (optional body ``{displayName}``)
   → 200 ``{serverCallId}``; 403 off the roster, 409 outside the validity window, 404 no room.
 - ``POST .../{rawId}:leave`` → 204; the last one out ends the call.
+- ``POST .../{rawId}:dtmf`` ``{tones: "1#"}`` → 200 ``{tones: [words]}``: the participant presses
+  keys (see ``emulator.calls.media_routes.press_keys``).
 - ``GET /emulator/rooms/{roomId}/call`` → the room call as the emulator sees it, 404 if none.
 - ``POST /emulator/eventgrid/subscriptions`` ``{endpoint}`` → 201 after the handshake, else 400;
   ``GET`` lists them, ``DELETE .../{id}`` removes one.
@@ -18,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.calls import media_routes
 from emulator.calls.model import RoomCall
 from emulator.calls.wire import identifier_kind
 from emulator.errors import AcsError
@@ -25,7 +28,7 @@ from emulator.keys import CALLS, EVENT_GRID, REQUEST_LOG
 
 ROOM = "{room_id:[^/]+}"
 # Greedy up to the last ':' of the segment, so the raw id keeps its own colons.
-PARTICIPANT_ACTION = "/emulator/rooms/" + ROOM + "/participants/{raw_id:[^/]+}:{action:join|leave}"
+PARTICIPANT_ACTION = "/emulator/rooms/" + ROOM + "/participants/{raw_id:[^/]+}:{action:join|leave|dtmf}"
 
 
 async def _optional_json_object(request: web.Request) -> dict[str, Any]:
@@ -65,6 +68,8 @@ async def participant_action(request: web.Request) -> web.Response:
     room_id = request.match_info["room_id"]
     raw_id = request.match_info["raw_id"]
     service = request.app[CALLS]
+    if request.match_info["action"] == "dtmf":
+        return await media_routes.press_keys(request)
     if request.match_info["action"] == "leave":
         service.leave(room_id, raw_id)
         return web.Response(status=204)

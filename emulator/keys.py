@@ -17,8 +17,12 @@ if TYPE_CHECKING:
     # These modules import this one for their own keys, so their classes are named here for
     # the type checker only and the keys below are typed by annotation.
     from emulator.callbacks import CallbackDispatcher
+    from emulator.calls.invitations import Ringer
+    from emulator.calls.media import MediaEngine
     from emulator.calls.service import CallService
     from emulator.eventgrid import EventGridPublisher
+    from emulator.faults import Faults
+    from emulator.phones import PhoneBook
     from emulator.signing import CallbackSigner
 
 
@@ -40,3 +44,7 @@ SIGNER: web.AppKey[CallbackSigner] = web.AppKey("signer")
 CALLBACKS: web.AppKey[CallbackDispatcher] = web.AppKey("callbacks")
 EVENT_GRID: web.AppKey[EventGridPublisher] = web.AppKey("event_grid")
 CALLS: web.AppKey[CallService] = web.AppKey("calls")
+MEDIA: web.AppKey[MediaEngine] = web.AppKey("media")
+PHONES: web.AppKey[PhoneBook] = web.AppKey("phones")
+INVITATIONS: web.AppKey[Ringer] = web.AppKey("invitations")
+FAULTS: web.AppKey[Faults] = web.AppKey("faults")

@@ -4,6 +4,10 @@ ACS keeps a room call running past the room's ``validUntil`` for whoever is alre
 deleting a room does not drop PSTN legs; only ``:terminate`` ends the call for every participant.
 This handler schedules that terminate at ``validUntil`` for each call the bot joins, and keeps the
 schedule in the state store so that a restarted bot still ends the call on time.
+
+``warning_seconds`` before the end, everyone hears a warning, announced through the bus
+(`Announce`, handled by the ``announcements`` handler). A warning whose time has passed when the
+bot joins (or restarts) is skipped rather than said late; one already said is not repeated.
 """
 
 from __future__ import annotations
@@ -11,15 +15,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.acs import AcsError
+from bot.bus import NoCommandHandler
 from bot.events import CallConnected, CallDisconnected, CallEvent
 from bot.handlers import BaseHandler, CallContext
+from bot.messages import Announce
 from bot.services import BotServices
+from config.prompts import Prompt
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +39,33 @@ class EndCallConfig(BaseModel):
     end_at_valid_until: bool = Field(
         default=True, description="Terminate the call for everyone when the room's validUntil passes."
     )
+    warning_seconds: int = Field(
+        default=60, ge=0, description="Warn everyone this long before the end; 0: no warning."
+    )
+    warning: Prompt | None = Field(
+        default=None,
+        description='What they hear; default "This session ends in one minute." (per the delay).',
+    )
+
+    def warning_prompt(self) -> Prompt:
+        return self.warning or Prompt(text=f"This session ends in {spoken_delay(self.warning_seconds)}.")
+
+
+_SMALL_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _count(number: int, unit: str) -> str:
+    spoken = _SMALL_NUMBERS[number] if number < len(_SMALL_NUMBERS) else str(number)
+    return f"{spoken} {unit}{'' if number == 1 else 's'}"
+
+
+def spoken_delay(seconds: int) -> str:
+    """``60`` → "one minute", ``90`` → "one minute and 30 seconds", ``45`` → "45 seconds"."""
+    minutes, rest = divmod(seconds, 60)
+    parts = [_count(minutes, "minute")] if minutes else []
+    if rest or not minutes:
+        parts.append(_count(rest, "second"))
+    return " and ".join(parts)
 
 
 class EndCallHandler(BaseHandler):
@@ -41,6 +75,7 @@ class EndCallHandler(BaseHandler):
     def __init__(self, config: EndCallConfig) -> None:
         self.config = config
         self._timers: dict[str, asyncio.Task[None]] = {}
+        self._warnings: dict[str, asyncio.Task[None]] = {}
 
     async def start(self, services: BotServices) -> None:
         await super().start(services)
@@ -52,28 +87,41 @@ class EndCallHandler(BaseHandler):
                 await services.store.delete_doc(NAMESPACE, doc["callConnectionId"])
                 continue
             self._schedule(doc["callConnectionId"], datetime.fromisoformat(doc["endAt"]))
+            if doc.get("warnAt") and not doc.get("warned"):
+                self._schedule_warning(doc["callConnectionId"], datetime.fromisoformat(doc["warnAt"]))
 
     async def stop(self) -> None:
-        for task in self._timers.values():
+        tasks = [*self._timers.values(), *self._warnings.values()]
+        for task in tasks:
             task.cancel()
-        for task in list(self._timers.values()):
+        for task in tasks:
             with suppress(asyncio.CancelledError):
                 await task
         self._timers.clear()
+        self._warnings.clear()
 
     async def on_event(self, event: CallEvent, ctx: CallContext) -> None:
         if isinstance(event, CallConnected) and self.config.end_at_valid_until:
             room = await self.services.acs.get_room(ctx.room_id)
+            warn_at = self._warn_at(room.valid_until)
             await self.services.store.put_doc(
                 NAMESPACE,
                 ctx.call_connection_id,
-                {"callConnectionId": ctx.call_connection_id, "endAt": room.valid_until.isoformat()},
+                {
+                    "callConnectionId": ctx.call_connection_id,
+                    "endAt": room.valid_until.isoformat(),
+                    "warnAt": warn_at.isoformat() if warn_at else None,
+                    "warned": False,
+                },
             )
             self._schedule(ctx.call_connection_id, room.valid_until)
+            if warn_at is not None:
+                self._schedule_warning(ctx.call_connection_id, warn_at)
         elif isinstance(event, CallDisconnected):
-            timer = self._timers.pop(ctx.call_connection_id, None)
-            if timer is not None:
-                timer.cancel()
+            for timers in (self._timers, self._warnings):
+                timer = timers.pop(ctx.call_connection_id, None)
+                if timer is not None:
+                    timer.cancel()
             await self.services.store.delete_doc(NAMESPACE, ctx.call_connection_id)
 
     async def end_for_everyone(self, call_connection_id: str) -> None:
@@ -99,3 +147,40 @@ class EndCallHandler(BaseHandler):
             logger.exception("could not end call %s at the end of its room's validity", call_connection_id)
         finally:
             self._timers.pop(call_connection_id, None)
+
+    def _warn_at(self, end_at: datetime) -> datetime | None:
+        if self.config.warning_seconds == 0:
+            return None
+        return end_at - timedelta(seconds=self.config.warning_seconds)
+
+    def _schedule_warning(self, call_connection_id: str, warn_at: datetime) -> None:
+        previous = self._warnings.pop(call_connection_id, None)
+        if previous is not None:
+            previous.cancel()
+        if warn_at <= datetime.now(UTC):
+            logger.info(
+                "call %s joined after its end-of-session warning time: no warning", call_connection_id
+            )
+            return
+        self._warnings[call_connection_id] = asyncio.create_task(
+            self._warn_when_due(call_connection_id, warn_at), name=f"end_call:warning:{call_connection_id}"
+        )
+
+    async def _warn_when_due(self, call_connection_id: str, warn_at: datetime) -> None:
+        await asyncio.sleep((warn_at - datetime.now(UTC)).total_seconds())
+        try:
+            await self.services.bus.execute(Announce(call_connection_id, self.config.warning_prompt()))
+        except NoCommandHandler:
+            logger.warning(
+                "no announcements handler is loaded: call %s gets no end warning", call_connection_id
+            )
+        except (AcsError, LookupError):
+            logger.exception("could not warn call %s of its end", call_connection_id)
+        else:
+            doc = await self.services.store.get_doc(NAMESPACE, call_connection_id)
+            if doc is not None:
+                await self.services.store.put_doc(NAMESPACE, call_connection_id, {**doc, "warned": True})
+        finally:
+            # Only its own entry: a rescheduled warning has replaced this task there.
+            if self._warnings.get(call_connection_id) is asyncio.current_task():
+                del self._warnings[call_connection_id]

@@ -9,6 +9,9 @@ import pytest
 from emulator.config import EmulatorConfig
 from emulator.server import RunningEmulator, start_emulator
 
+# `roombot` and its small fixtures, as a third-party handler's suite gets them.
+pytest_plugins = ["bot.testing"]
+
 # Simulated durations run 50x faster in tests: ringing, prompts and timeouts stay ordered
 # as in real calls but take milliseconds.
 TEST_TIME_SCALE = 0.02

@@ -16,6 +16,11 @@ A third-party handler is tested in a few lines (this package is a pytest plugin)
         call = await roombot.connect(room.id)  # returns once the call is `connected`
         greeter = roombot.handler("greeter")
 
+Fixtures: ``roombot`` (a :class:`RoomBot`), and the small ones it is built from, to override in a
+test module: ``roombot_handler_factories`` (None: every installed plugin),
+``roombot_settings_overrides`` (Settings fields, e.g. ``{"auto_join": True}``) and
+``roombot_emulator_config`` (time scale 0.02: simulated seconds pass 50 times faster).
+
 Everything runs for real: the emulator on a free loopback port, the bot built by
 ``create_app`` and served on another, users and rooms made with the official async clients,
 participants joined through the emulator's control API, callbacks signed by the emulator.

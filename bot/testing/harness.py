@@ -17,6 +17,7 @@ from azure.communication.identity.aio import CommunicationIdentityClient
 from azure.communication.rooms import CommunicationUserIdentifier, RoomParticipant
 from azure.communication.rooms.aio import RoomsClient
 from azure.core.credentials import AzureKeyCredential
+from multidict import CIMultiDict
 
 from bot import keys
 from bot.handlers import Handler, HandlerFactory
@@ -87,7 +88,8 @@ def cloud_event(
 
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP answer, read completely: ``body`` is parsed JSON when the answer is JSON."""
+    """An HTTP answer, read completely: ``body`` is parsed JSON when the answer is JSON; header
+    names are case-insensitive."""
 
     status: int
     headers: Mapping[str, str]
@@ -179,7 +181,7 @@ class RoomBot:
             if "json" in response.content_type:
                 with suppress(ValueError):
                     body = await response.json(content_type=None)
-            return Reply(response.status, dict(response.headers), body, text)
+            return Reply(response.status, CIMultiDict(response.headers), body, text)
 
     # Users, rooms and participants.
 

@@ -69,9 +69,13 @@ class RunningBot:
     port: int
     settings: Settings
     handler_factories: Mapping[str, HandlerFactory] | None
+    closed: bool = False
 
     async def close(self) -> None:
-        await self.runner.cleanup()
+        """Stop serving and run the app's cleanup contexts; closing twice is harmless."""
+        if not self.closed:
+            self.closed = True
+            await self.runner.cleanup()
 
 
 async def serve_bot(
@@ -86,23 +90,21 @@ async def serve_bot(
     The socket is bound before the app is built, so the bot's callback URL is its real address
     without a window in which another process could take the port."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    # A restarted bot takes its predecessor's port (ACS keeps calling the old callback URL).
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    runner: web.AppRunner | None = None
     try:
+        # A restarted bot takes its predecessor's port (ACS keeps calling the old callback URL).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    bound = int(sock.getsockname()[1])
-    url = f"http://{host}:{bound}"
-    settings = make_settings(url)
-    app = create_app(settings, handler_factories=handler_factories)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    try:
+        bound = int(sock.getsockname()[1])
+        url = f"http://{host}:{bound}"
+        settings = make_settings(url)
+        app = create_app(settings, handler_factories=handler_factories)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()
         await web.SockSite(runner, sock).start()
     except BaseException:
-        await runner.cleanup()
+        if runner is not None:
+            await runner.cleanup()
         sock.close()
         raise
     return RunningBot(app, runner, url, bound, settings, handler_factories)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from emulator.callbacks import CallbackDispatcher
 from emulator.calls import events
@@ -54,6 +54,19 @@ def call_not_found(message: str = "Call not found.") -> AcsError:
     return AcsError(404, "8522", message)
 
 
+class CallListener(Protocol):
+    """Told about changes that end work in progress on a call (media operations, say)."""
+
+    def participant_left(self, call: RoomCall, raw_id: str) -> None:
+        """``raw_id`` left ``call``, which goes on without them."""
+
+    def connection_closed(self, call: RoomCall, connection: CallConnection) -> None:
+        """``connection`` hung up; ``call`` goes on."""
+
+    def call_ended(self, call: RoomCall) -> None:
+        """``call`` is ending; called before any CallDisconnected goes out."""
+
+
 class CallService:
     def __init__(
         self,
@@ -69,6 +82,7 @@ class CallService:
         self._callbacks = callbacks
         self._eventgrid = eventgrid
         self._tasks: set[asyncio.Task[None]] = set()
+        self.listeners: list[CallListener] = []
 
     # Room members, driven by the control API.
 
@@ -111,9 +125,14 @@ class CallService:
         call = self.registry.call_for_room(room_id)
         if call is None:
             raise AcsError(404, "NotFound", f"No call is running in room {room_id}.")
-        participant = call.participants.pop(raw_id, None)
-        if participant is None:
+        if raw_id not in call.participants:
             raise AcsError(404, "NotFound", f"{raw_id} is not in the call of room {room_id}.")
+        self.remove_participant(call, raw_id)
+
+    def remove_participant(self, call: RoomCall, raw_id: str) -> None:
+        """Take ``raw_id`` out of ``call``, even when its room was deleted meanwhile (ACS keeps
+        the call); the last one out ends the call."""
+        participant = call.participants.pop(raw_id)
         if is_acs_user(raw_id):
             self._publish(
                 "CallParticipantRemoved",
@@ -121,6 +140,8 @@ class CallService:
                 events.participant_lifecycle_data(call, participant),
             )
         if call.participants:
+            for listener in self.listeners:
+                listener.participant_left(call, raw_id)
             self.participants_changed(call)
         else:
             self._end(call, events.LAST_PARTICIPANT_LEFT)
@@ -172,6 +193,8 @@ class CallService:
         call = self.registry.call_of(connection)
         if call is not None:
             call.connections.pop(connection.id, None)
+            for listener in self.listeners:
+                listener.connection_closed(call, connection)
         self._disconnect(connection, events.APP_LEFT)
 
     def notify(
@@ -225,6 +248,8 @@ class CallService:
         self.notify(connection, "ParticipantsUpdated", events.participants_updated_data(connection, call))
 
     def _end(self, call: RoomCall, result: Result) -> None:
+        for listener in self.listeners:
+            listener.call_ended(call)
         call.state = "ended"
         self.registry.remove_call(call)
         for connection in list(call.connections.values()):

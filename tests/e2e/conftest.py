@@ -1,4 +1,5 @@
-"""e2e fixtures: the bot on the emulator, both over real HTTP, through `bot.testing`."""
+"""e2e fixtures: the bot on the emulator, both over real HTTP, through `bot.testing`
+(registered as a plugin by the root conftest)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,7 @@ from pathlib import Path
 
 import pytest
 
-# The fixtures of the `bot.testing` plugin, imported by name: pytest finds fixtures among a
-# conftest's names, and `pytest_plugins` is refused outside the root conftest.
-from bot.testing import (  # noqa: F401  (fixtures, used by name)
-    RoomBot,
-    roombot,
-    roombot_emulator_config,
-    roombot_handler_factories,
-    roombot_settings_overrides,
-)
+from bot.testing import RoomBot
 from tests.e2e.helpers import LiveCall
 
 

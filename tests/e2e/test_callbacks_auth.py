@@ -65,7 +65,9 @@ def hs256_with_public_key(roombot: RoomBot) -> str:
     # The classic confusion attack: the published RSA key used as an HMAC secret.
     jwk = roombot.emulator.app[SIGNER].jwks()["keys"][0]
     public_key = jwt.PyJWK(jwk).key
-    secret = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    secret = public_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     signing_input = unsigned({"alg": "HS256", "typ": "JWT", "kid": jwk["kid"]}, claims(roombot))
     signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{b64url(signature)}"
@@ -93,7 +95,9 @@ def expired(roombot: RoomBot) -> str:
 
 
 def unknown_kid(roombot: RoomBot) -> str:
-    return jwt.encode(claims(roombot), stranger_key(), algorithm="RS256", headers={"kid": "not-a-published-key"})
+    return jwt.encode(
+        claims(roombot), stranger_key(), algorithm="RS256", headers={"kid": "not-a-published-key"}
+    )
 
 
 # Each bad token, and a word of the reason the bot must give for refusing it.

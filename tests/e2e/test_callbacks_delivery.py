@@ -40,7 +40,9 @@ async def test_an_array_delivered_twice_is_handled_once(live_call: LiveCall, roo
     assert [history.count(event["id"]) for event in events] == [1, 1]
 
 
-async def test_the_same_event_twice_in_one_array_is_handled_once(live_call: LiveCall, roombot: RoomBot) -> None:
+async def test_the_same_event_twice_in_one_array_is_handled_once(
+    live_call: LiveCall, roombot: RoomBot
+) -> None:
     event = cloud_event(live_call.id, "PlayCompleted", {"operationContext": "nobody:1"})
 
     reply = await roombot.post_callbacks([event, event])
@@ -100,9 +102,12 @@ async def test_one_array_may_carry_events_of_several_calls(live_call: LiveCall, 
     await roombot.settle(other["callConnectionId"])
     one = await roombot.call(live_call.id)
     two = await roombot.call(other["callConnectionId"])
-    assert one is not None and two is not None
-    assert first["id"] in event_ids(one) and second["id"] not in event_ids(one)
-    assert second["id"] in event_ids(two) and first["id"] not in event_ids(two)
+    assert one is not None
+    assert two is not None
+    assert first["id"] in event_ids(one)
+    assert second["id"] not in event_ids(one)
+    assert second["id"] in event_ids(two)
+    assert first["id"] not in event_ids(two)
 
 
 async def test_events_of_an_unknown_call_are_ignored(live_call: LiveCall, roombot: RoomBot) -> None:

@@ -26,7 +26,9 @@ async def test_connect_answers_202_with_the_connection_and_its_location(roombot:
     assert located.body["serverCallId"] == server_call_id
 
 
-async def test_connecting_again_answers_200_with_the_same_connection(live_call: LiveCall, roombot: RoomBot) -> None:
+async def test_connecting_again_answers_200_with_the_same_connection(
+    live_call: LiveCall, roombot: RoomBot
+) -> None:
     reply = await roombot.request("POST", f"/api/rooms/{live_call.room.id}/connect", key=BACKEND_KEY)
 
     assert reply.status == 200, reply.text

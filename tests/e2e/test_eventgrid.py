@@ -15,6 +15,7 @@ from tests.e2e.helpers import LiveCall, assert_problem, event_types
 
 AUTO_JOIN = pytest.mark.parametrize("roombot_settings_overrides", [{"auto_join": True}], ids=["auto-join"])
 EVENTGRID_KEY = "eventgrid-key-for-tests"
+TOPIC = "/subscriptions/0/resourcegroups/rg/providers/microsoft.communication/communicationservices/acs"
 WITH_KEY = pytest.mark.parametrize(
     "roombot_settings_overrides", [{"eventgrid_key": EVENTGRID_KEY}], ids=["eventgrid-key"]
 )
@@ -23,7 +24,7 @@ WITH_KEY = pytest.mark.parametrize(
 def grid_event(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
-        "topic": "/subscriptions/0/resourcegroups/rg/providers/microsoft.communication/communicationservices/x",
+        "topic": TOPIC,
         "subject": "call",
         "data": data,
         "eventType": event_type,
@@ -157,7 +158,9 @@ async def test_with_a_key_a_request_without_it_is_401(roombot: RoomBot, query: s
 
 @WITH_KEY
 async def test_with_a_key_the_right_one_is_accepted(roombot: RoomBot) -> None:
-    reply = await roombot.request("POST", f"/api/eventgrid?key={EVENTGRID_KEY}", json=[validation_event("c0de")])
+    reply = await roombot.request(
+        "POST", f"/api/eventgrid?key={EVENTGRID_KEY}", json=[validation_event("c0de")]
+    )
 
     assert reply.status == 200, reply.text
     assert reply.body == {"validationResponse": "c0de"}
@@ -170,7 +173,9 @@ async def test_with_a_key_only_a_subscription_carrying_it_validates(roombot: Roo
 
 
 @WITH_KEY
-async def test_with_a_key_a_refused_call_ended_finishes_nothing(live_call: LiveCall, roombot: RoomBot) -> None:
+async def test_with_a_key_a_refused_call_ended_finishes_nothing(
+    live_call: LiveCall, roombot: RoomBot
+) -> None:
     event = call_ended(live_call.room.id, live_call.call["serverCallId"])
 
     reply = await roombot.request("POST", "/api/eventgrid?key=wrong-key", json=[event])

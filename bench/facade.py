@@ -1,0 +1,197 @@
+"""The cost of one ACS action through the bot's facade against the same request made by hand.
+
+The emulator runs in a child process, so ``time.process_time()`` here counts the client side
+only: for the facade, the SDK's serialization and policy pipeline, the retry policy and the
+translation to domain types; for the bare side, an aiohttp GET signed with HMAC
+(``emulator.hmac_auth.sign``, the signature ACS checks) and a ``json`` parse of the answer.
+Both read the same call of a room the bot has joined, alternately, in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+from aiohttp import web
+from azure.communication.identity.aio import CommunicationIdentityClient
+from azure.communication.rooms import CommunicationUserIdentifier, ParticipantRole, RoomParticipant
+from azure.communication.rooms.aio import RoomsClient
+from azure.core.credentials import AzureKeyCredential
+
+from bench.common import BenchError, EmulatorProcess, emulator_process, median, serve, times
+from bot.acs import AcsFacade
+from emulator.hmac_auth import content_hash, sign
+
+# The version the SDK speaks by default, so that both sides ask for the same thing.
+API_VERSION = "2026-03-12"
+WARM_UP = 10
+POLL_SECONDS = 0.02
+CONNECT_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class ActionCost:
+    action: str
+    bare_cpu_ms: float
+    bare_wall_ms: float
+    facade_cpu_ms: float
+    facade_wall_ms: float
+
+
+@dataclass(frozen=True)
+class FacadeResult:
+    actions_per_run: int
+    runs: int
+    costs: list[ActionCost]
+
+    def lines(self) -> list[str]:
+        lines = [
+            f"one ACS action, emulator in its own process: {self.actions_per_run} actions per run, "
+            f"median of {self.runs} run(s), client-side CPU (time.process_time) and wall time",
+            _row("", "CPU ms/action", "wall ms/action"),
+        ]
+        for cost in self.costs:
+            lines += [
+                _row(
+                    f"{cost.action}, bare aiohttp + HMAC",
+                    f"{cost.bare_cpu_ms:.3f}",
+                    f"{cost.bare_wall_ms:.3f}",
+                ),
+                _row(
+                    f"{cost.action}, roombot facade (SDK)",
+                    f"{cost.facade_cpu_ms:.3f}",
+                    f"{cost.facade_wall_ms:.3f}",
+                ),
+                _row(
+                    f"{cost.action}, facade/bare",
+                    times(cost.facade_cpu_ms, cost.bare_cpu_ms),
+                    times(cost.facade_wall_ms, cost.bare_wall_ms),
+                ),
+            ]
+        return lines
+
+
+def _row(label: str, cpu: str, wall: str) -> str:
+    return f"  {label:42} {cpu:>14} {wall:>15}"
+
+
+def signed_headers(access_key: str, method: str, url: str, body: bytes = b"") -> dict[str, str]:
+    """The HMAC-SHA256 headers ACS requires, computed as the SDK computes them."""
+    parts = urlsplit(url)
+    path_and_query = parts.path + (f"?{parts.query}" if parts.query else "")
+    date = formatdate(usegmt=True)
+    body_hash = content_hash(body)
+    signature = sign(access_key, method, path_and_query, date, parts.netloc, body_hash)
+    authorization = f"HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature={signature}"
+    return {"x-ms-date": date, "x-ms-content-sha256": body_hash, "Authorization": authorization}
+
+
+async def _bare_get(session: aiohttp.ClientSession, access_key: str, url: str) -> Any:
+    async with session.get(url, headers=signed_headers(access_key, "GET", url)) as response:
+        if response.status != 200:
+            raise BenchError(f"GET {url} answered {response.status}: {await response.text()}")
+        return await response.json()
+
+
+async def _joined_call(emulator: EmulatorProcess, facade: AcsFacade, callback_url: str) -> str:
+    """A room whose call a user has started and the bot has joined; its call connection id."""
+    credential = AzureKeyCredential(emulator.access_key)
+    async with (
+        CommunicationIdentityClient(emulator.url, credential, retry_total=0) as identity,
+        RoomsClient(emulator.url, credential, retry_total=0) as rooms,
+        aiohttp.ClientSession() as session,
+    ):
+        user = await identity.create_user()
+        member = RoomParticipant(
+            communication_identifier=CommunicationUserIdentifier(user.raw_id), role=ParticipantRole.PRESENTER
+        )
+        room = await rooms.create_room(participants=[member])
+        join = f"{emulator.url}/emulator/rooms/{room.id}/participants/{quote(user.raw_id, safe='')}:join"
+        async with session.post(join) as response:
+            if response.status != 200:
+                raise BenchError(f"joining the room answered {response.status}")
+    call = await facade.connect_room(room.id, callback_url)
+    async with asyncio.timeout(CONNECT_TIMEOUT):
+        while True:
+            if (await facade.get_call(call.call_connection_id)).state == "connected":
+                break
+            await asyncio.sleep(POLL_SECONDS)
+    return call.call_connection_id
+
+
+async def _cost(action: Callable[[], Awaitable[object]], count: int) -> tuple[float, float]:
+    """(CPU ms, wall ms) per action over ``count`` sequential actions."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(count):
+        await action()
+    return (time.process_time() - cpu) * 1000 / count, (time.perf_counter() - wall) * 1000 / count
+
+
+async def _measure_action(
+    name: str,
+    facade_action: Callable[[], Awaitable[object]],
+    bare_action: Callable[[], Awaitable[object]],
+    actions: int,
+    runs: int,
+) -> ActionCost:
+    for _ in range(WARM_UP):
+        await facade_action()
+        await bare_action()
+    bare: list[tuple[float, float]] = []
+    facade: list[tuple[float, float]] = []
+    for _ in range(runs):
+        bare.append(await _cost(bare_action, actions))
+        facade.append(await _cost(facade_action, actions))
+    return ActionCost(
+        action=name,
+        bare_cpu_ms=median(cpu for cpu, _ in bare),
+        bare_wall_ms=median(wall for _, wall in bare),
+        facade_cpu_ms=median(cpu for cpu, _ in facade),
+        facade_wall_ms=median(wall for _, wall in facade),
+    )
+
+
+async def measure(*, actions: int = 300, runs: int = 5) -> FacadeResult:
+    """Median cost of ``get_call`` and ``list_participants`` through the facade and by hand."""
+    if actions < 1 or runs < 1:
+        raise ValueError("actions and runs must be at least 1")
+
+    async def accept(request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
+    # The bot's callbacks land here: the emulator needs somewhere to deliver CallConnected.
+    sink = web.Application()
+    sink.router.add_post("/api/callbacks", accept)
+    async with emulator_process() as emulator, serve(sink) as sink_url:
+        facade = AcsFacade(emulator.url, emulator.access_key)
+        try:
+            call_id = await _joined_call(emulator, facade, f"{sink_url}/api/callbacks")
+            base = f"{emulator.url}/calling/callConnections/{call_id}"
+            async with aiohttp.ClientSession() as session:
+                costs = [
+                    await _measure_action(
+                        "get_call",
+                        lambda: facade.get_call(call_id),
+                        lambda: _bare_get(session, emulator.access_key, f"{base}?api-version={API_VERSION}"),
+                        actions,
+                        runs,
+                    ),
+                    await _measure_action(
+                        "list_participants",
+                        lambda: facade.list_participants(call_id),
+                        lambda: _bare_get(
+                            session, emulator.access_key, f"{base}/participants?api-version={API_VERSION}"
+                        ),
+                        actions,
+                        runs,
+                    ),
+                ]
+        finally:
+            await facade.close()
+    return FacadeResult(actions_per_run=actions, runs=runs, costs=costs)

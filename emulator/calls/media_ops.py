@@ -1,0 +1,359 @@
+"""Media operations while they run: a play, a recognize, a send-DTMF. Each is one task plus,
+for a recognize, the keys its participant presses; each keeps its entry of the call's media log
+up to date and sends its events to the connection that asked for it (or to the operation's own
+``operationCallbackUri``).
+
+Result codes are ACS's (ACS-FACTS.md §3). Choices made where ACS's documentation is silent:
+- The sources of a play are fetched before it starts: a source that cannot play ends the play
+  with PlayFailed (``failedPlaySourceIndex`` names it) and no PlayStarted.
+- A recognize's prompt sends no Play* events. A prompt that cannot play ends the recognize with
+  RecognizeFailed 500/8511 and ``failedPlaySourceIndex``.
+- Keys pressed during a prompt without ``interruptPrompt`` are dropped: they neither stop the
+  prompt nor count. With it, the first key stops the prompt and counts.
+- A stop tone ends the recognize (8514) and is not part of ``dtmfResult.tones``. In ``choices``
+  mode the first key decides: a choice's tone completes it (8533), any other key fails it with
+  400/8534 (ACS's "incorrect tone"). RecognizeFailed carries no tones, so the tones collected
+  before an inter-tone timeout (8532) show in the media log only.
+- Sending tones takes ``SECONDS_PER_TONE`` of simulated time per tone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Coroutine
+from typing import Any, ClassVar, Literal, Protocol
+
+from emulator.calls.events import Result
+from emulator.calls.media_requests import PlayRequest, RecognizeRequest, SendDtmfRequest
+from emulator.calls.media_sources import PlaySource, SourceError, SourcePlayer
+from emulator.calls.model import CallConnection, RoomCall
+from emulator.clock import Clock
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["play", "recognize", "sendDtmf"]
+Status = Literal["running", "completed", "failed", "canceled"]
+Phase = Literal["prompt", "waiting", "collecting"]
+
+# Simulated seconds per tone sent: about a 100 ms tone and the gap after it, rounded up.
+SECONDS_PER_TONE = 0.25
+# A looping play of silent files still takes time per round, so it never spins.
+MIN_LOOP_SECONDS = 1.0
+
+STARTED = Result(200, 0, "Action started.")
+COMPLETED = Result(200, 0, "Action completed successfully.")
+CANCELED = Result(400, 8508, "Action failed, the operation was canceled.")
+PARTICIPANT_LEFT = Result(400, 8508, "Action failed, the operation was canceled: the participant left.")
+CALL_ENDED = Result(400, 8508, "The operation ended with the call.")
+MAX_TONES = Result(200, 8531, "Action completed, max digits received.")
+STOP_TONE = Result(200, 8514, "Action completed as stop tone was detected.")
+CHOICE_MATCHED = Result(200, 8533, "Action completed successfully, DTMF option matched.")
+INITIAL_SILENCE = Result(400, 8510, "Action failed, initial silence timeout reached.")
+INTER_TONE = Result(400, 8532, "Action failed, inter-digit silence timeout reached.")
+INCORRECT_TONE = Result(400, 8534, "Action failed, incorrect tone entered.")
+UNKNOWN_FAILURE = Result(500, 9999, "Unknown internal server error.")
+
+
+class OperationHost(Protocol):
+    """What an operation needs from the media engine."""
+
+    clock: Clock
+    player: SourcePlayer
+
+    def send(
+        self, connection: CallConnection, name: str, data: dict[str, Any], callback_uri: str | None
+    ) -> None: ...
+    def ended(self, operation: Operation) -> None: ...
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]: ...
+
+
+class BadSource(Exception):
+    """Source number ``index`` of an operation cannot play."""
+
+    def __init__(self, index: int, error: SourceError) -> None:
+        super().__init__(error.message)
+        self.index = index
+        self.error = error
+
+
+def event_data(
+    connection: CallConnection,
+    operation_context: str | None,
+    result: Result,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``data`` of a media event, with the operation's own operationContext."""
+    data: dict[str, Any] = {
+        "callConnectionId": connection.id,
+        "correlationId": connection.correlation_id,
+        "resultInformation": result.wire(),
+    }
+    if connection.server_call_id is not None:
+        data["serverCallId"] = connection.server_call_id
+    if operation_context is not None:
+        data["operationContext"] = operation_context
+    data.update(extra or {})
+    return data
+
+
+class Operation(ABC):
+    kind: ClassVar[Kind]
+    # The event that reports a cancel (ACS has no SendDtmfTonesCanceled).
+    canceled_event: ClassVar[str]
+    # Plays and recognizes are the operations that collide (8500) and that a cancel reaches.
+    interruptible: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        host: OperationHost,
+        call: RoomCall,
+        connection: CallConnection,
+        to: list[str],
+        *,
+        sources: list[PlaySource],
+        operation_context: str | None,
+        callback_uri: str | None,
+        loop: bool = False,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.host = host
+        self.call = call
+        self.connection = connection
+        # Who hears it (``to`` is empty for everyone); None is everyone. Shrinks as addressees leave.
+        self.audience = frozenset(to) or None
+        self.sources = sources
+        self.operation_context = operation_context
+        self.callback_uri = callback_uri
+        self.status: Status = "running"
+        self.task: asyncio.Task[None] | None = None
+        self.entry: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "kind": self.kind,
+            "callConnectionId": connection.id,
+            "sources": [s.wire for s in sources],
+            "to": list(to) or "everyone",
+            "status": self.status,
+            "resultCode": None,
+            "resultSubCode": None,
+            "operationContext": operation_context,
+            "loop": loop,
+            "options": options or {},
+            "tones": [],
+            "durationSeconds": None,
+            "requestedAt": host.clock.now().isoformat(),
+            "endedAt": None,
+        }
+
+    def overlaps(self, audience: frozenset[str] | None) -> bool:
+        return self.audience is None or audience is None or bool(self.audience & audience)
+
+    def start(self) -> None:
+        self.task = self.host.spawn(self._guarded())
+
+    @abstractmethod
+    async def run(self) -> None:
+        """The operation from start to end; it calls ``finish`` unless canceled first."""
+
+    async def _guarded(self) -> None:
+        try:
+            await self.run()
+        except Exception:
+            # A bug in the emulator must not leave the operation running forever.
+            log.exception("media operation %s failed", self.entry["id"])
+            self.finish("failed", self.canceled_event, UNKNOWN_FAILURE)
+
+    def finish(
+        self,
+        status: Status,
+        event: str,
+        result: Result,
+        extra: dict[str, Any] | None = None,
+        *,
+        notify: bool = True,
+    ) -> bool:
+        """End the operation once; later calls do nothing and answer False."""
+        if self.status != "running":
+            return False
+        self.status = status
+        self.entry.update(
+            status=status,
+            resultCode=result.code,
+            resultSubCode=result.sub_code,
+            endedAt=self.host.clock.now().isoformat(),
+        )
+        self.host.ended(self)
+        if notify:
+            data = event_data(self.connection, self.operation_context, result, extra)
+            self.host.send(self.connection, event, data, self.callback_uri)
+        return True
+
+    def cancel(self, result: Result = CANCELED, *, notify: bool = True) -> None:
+        ended = self.finish("canceled", self.canceled_event, result, notify=notify)
+        if ended and self.task is not None and self.task is not asyncio.current_task():
+            self.task.cancel()
+
+    async def _length(self) -> float:
+        """How long the sources play one after the other; raises BadSource."""
+        total = 0.0
+        for index, source in enumerate(self.sources):
+            try:
+                total += await self.host.player.seconds(source)
+            except SourceError as exc:
+                raise BadSource(index, exc) from None
+        self.entry["durationSeconds"] = total
+        return total
+
+
+class PlayOperation(Operation):
+    kind = "play"
+    canceled_event = "PlayCanceled"
+
+    def __init__(self, host: OperationHost, call: RoomCall, connection: CallConnection, request: PlayRequest):
+        super().__init__(
+            host,
+            call,
+            connection,
+            request.play_to,
+            sources=request.sources,
+            operation_context=request.operation_context,
+            callback_uri=request.callback_uri,
+            loop=request.loop,
+            options={"interruptCallMediaOperation": request.interrupt},
+        )
+        self.loop = request.loop
+
+    async def run(self) -> None:
+        try:
+            seconds = await self._length()
+        except BadSource as bad:
+            failure = Result(400, bad.error.sub_code, bad.error.message)
+            self.finish("failed", "PlayFailed", failure, {"failedPlaySourceIndex": bad.index})
+            return
+        self.host.send(
+            self.connection,
+            "PlayStarted",
+            event_data(self.connection, self.operation_context, STARTED),
+            self.callback_uri,
+        )
+        await self.host.clock.sleep(seconds)
+        while self.loop:
+            await self.host.clock.sleep(max(seconds, MIN_LOOP_SECONDS))
+        self.finish("completed", "PlayCompleted", COMPLETED)
+
+
+class RecognizeOperation(Operation):
+    kind = "recognize"
+    canceled_event = "RecognizeCanceled"
+
+    def __init__(
+        self, host: OperationHost, call: RoomCall, connection: CallConnection, request: RecognizeRequest
+    ):
+        super().__init__(
+            host,
+            call,
+            connection,
+            [request.target],
+            sources=request.prompts,
+            operation_context=request.operation_context,
+            callback_uri=request.callback_uri,
+            options=request.options(),
+        )
+        self.request = request
+        self.target = request.target
+        self.phase: Phase = "prompt" if request.prompts else "waiting"
+        self.entry["phase"] = self.phase
+        self.collected: list[str] = []
+        self._keys: asyncio.Queue[str] = asyncio.Queue()
+
+    def press(self, tone: str) -> bool:
+        """One key of the target participant; False when it is not heard."""
+        if self.status != "running" or (self.phase == "prompt" and not self.request.interrupt_prompt):
+            return False
+        self._keys.put_nowait(tone)
+        return True
+
+    def _enter(self, phase: Phase) -> None:
+        self.phase = phase
+        self.entry["phase"] = phase
+
+    async def _next_key(self, seconds: float) -> str | None:
+        try:
+            async with asyncio.timeout(self.host.clock.scaled(seconds)):
+                return await self._keys.get()
+        except TimeoutError:
+            return None
+
+    async def run(self) -> None:
+        key: str | None = None
+        if self.sources:
+            try:
+                prompt = await self._length()
+            except BadSource as bad:
+                failure = Result(500, 8511, f"Action failed, the prompt could not play: {bad.error.message}")
+                self.finish("failed", "RecognizeFailed", failure, {"failedPlaySourceIndex": bad.index})
+                return
+            if self.request.interrupt_prompt:
+                key = await self._next_key(prompt)
+            else:
+                await self.host.clock.sleep(prompt)
+        self._enter("waiting")
+        wait = self.request.initial_silence
+        while True:
+            if key is None:
+                key = await self._next_key(wait)
+            if key is None:
+                self.finish("failed", "RecognizeFailed", INTER_TONE if self.collected else INITIAL_SILENCE)
+                return
+            if self._take(key):
+                return
+            self._enter("collecting")
+            wait, key = self.request.inter_tone, None
+
+    def _take(self, tone: str) -> bool:
+        """Count one key; True when it ended the recognize."""
+        if self.request.input_type == "choices":
+            self.entry["tones"] = [tone]
+            choice = next((c for c in self.request.choices if c.tone == tone), None)
+            if choice is None:
+                return self.finish("failed", "RecognizeFailed", INCORRECT_TONE)
+            extra = {"recognitionType": "choices", "choiceResult": {"label": choice.label}}
+            return self.finish("completed", "RecognizeCompleted", CHOICE_MATCHED, extra)
+        if tone in self.request.stop_tones:
+            return self._complete(STOP_TONE)
+        self.collected.append(tone)
+        self.entry["tones"] = list(self.collected)
+        if len(self.collected) >= self.request.max_tones:
+            return self._complete(MAX_TONES)
+        return False
+
+    def _complete(self, result: Result) -> bool:
+        extra = {"recognitionType": "dtmf", "dtmfResult": {"tones": list(self.collected)}}
+        return self.finish("completed", "RecognizeCompleted", result, extra)
+
+
+class SendDtmfOperation(Operation):
+    kind = "sendDtmf"
+    canceled_event = "SendDtmfTonesFailed"
+    interruptible = False
+
+    def __init__(
+        self, host: OperationHost, call: RoomCall, connection: CallConnection, request: SendDtmfRequest
+    ):
+        super().__init__(
+            host,
+            call,
+            connection,
+            [request.target],
+            sources=[],
+            operation_context=request.operation_context,
+            callback_uri=request.callback_uri,
+        )
+        self.entry["tones"] = list(request.tones)
+        self.entry["durationSeconds"] = len(request.tones) * SECONDS_PER_TONE
+
+    async def run(self) -> None:
+        await self.host.clock.sleep(len(self.entry["tones"]) * SECONDS_PER_TONE)
+        self.finish("completed", "SendDtmfTonesCompleted", COMPLETED)

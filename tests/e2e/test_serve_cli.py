@@ -1,0 +1,312 @@
+"""``roombot serve`` as a user runs it: a child process on free ports, driven over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import pytest
+from azure.communication.identity.aio import CommunicationIdentityClient
+from azure.communication.rooms import CommunicationUserIdentifier, ParticipantRole, RoomParticipant
+from azure.communication.rooms.aio import RoomsClient
+from azure.core.credentials import AzureKeyCredential
+
+from bot.serve import display_url
+from emulator.config import DEV_ACCESS_KEY
+from emulator.server import RunningEmulator
+
+# Guards against a hung child, not expectations about speed.
+STARTUP_TIMEOUT = 60.0
+EXIT_TIMEOUT = 30.0
+WAIT_TIMEOUT = 20.0
+READY_LINE = "Press Ctrl+C to stop."
+ENV_KEY = "serve-test-backend-key-0123456789"
+OPS_ENV_KEY = "serve-test-operator-key-0123456789"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any ROOMBOT_* setting, plus ``extra``."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ROOMBOT_")}
+    return {**env, **extra}
+
+
+def serve_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bot.cli", "serve", *args]
+
+
+@dataclass
+class ServeProcess:
+    process: asyncio.subprocess.Process
+    banner: list[str]
+    stderr: list[str] = field(default_factory=list)
+    rest: list[str] = field(default_factory=list)
+
+    def value(self, label: str) -> str:
+        for line in self.banner:
+            match = re.match(rf"\s*{re.escape(label)}:\s+(\S+)", line)
+            if match:
+                return match[1]
+        raise AssertionError(f"no '{label}' in the banner: {self.banner}")
+
+    @property
+    def bot_url(self) -> str:
+        match = re.fullmatch(r"roombot listening on (\S+)", self.banner[0])
+        assert match, self.banner
+        return match[1]
+
+    def try_it_block(self) -> str:
+        start = next(i for i, line in enumerate(self.banner) if line.startswith("Try it"))
+        return "\n".join(self.banner[start + 1 : -1]) + "\n"
+
+    async def stop(self, signum: signal.Signals = signal.SIGINT) -> int:
+        self.process.send_signal(signum)
+        return await asyncio.wait_for(self.process.wait(), EXIT_TIMEOUT)
+
+
+async def _drain(stream: asyncio.StreamReader, into: list[str]) -> None:
+    while line := await stream.readline():
+        into.append(line.decode().rstrip("\n"))
+
+
+@asynccontextmanager
+async def roombot_serve(
+    cwd: Path, *args: str, env: dict[str, str] | None = None
+) -> AsyncIterator[ServeProcess]:
+    """Start ``roombot serve ARGS`` in ``cwd``, wait for its banner; kill it if the test did not stop it."""
+    process = await asyncio.create_subprocess_exec(
+        *serve_command(*args),
+        cwd=cwd,
+        env=env if env is not None else clean_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    running = ServeProcess(process, banner=[])
+    drains = [asyncio.create_task(_drain(process.stderr, running.stderr))]
+    try:
+        async with asyncio.timeout(STARTUP_TIMEOUT):
+            while True:
+                raw = await process.stdout.readline()
+                if not raw:
+                    raise AssertionError(f"roombot serve exited early: {running.banner} {running.stderr}")
+                running.banner.append(raw.decode().rstrip("\n"))
+                if running.banner[-1] == READY_LINE:
+                    break
+        drains.append(asyncio.create_task(_drain(process.stdout, running.rest)))
+        yield running
+    finally:
+        if process.returncode is None:
+            with suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+        await asyncio.gather(*drains)
+
+
+async def run_serve(cwd: Path, *args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *serve_command(*args),
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(STARTUP_TIMEOUT):
+        out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def get_json(session: aiohttp.ClientSession, url: str, key: str | None = None) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    async with session.get(url, headers=headers) as response:
+        return response.status, await response.json(content_type=None)
+
+
+async def wait_for_connected(session: aiohttp.ClientSession, bot_url: str, ops_key: str, room_id: str) -> Any:
+    async with asyncio.timeout(WAIT_TIMEOUT):
+        while True:
+            status, calls = await get_json(session, f"{bot_url}/ops/calls", ops_key)
+            assert status == 200, calls
+            for call in calls:
+                if call["roomId"] == room_id and call["state"] == "connected":
+                    return call
+            await asyncio.sleep(0.05)
+
+
+async def test_serve_without_configuration_runs_on_the_embedded_emulator(tmp_path: Path) -> None:
+    async with roombot_serve(tmp_path, "--port", "0", "--emulator-port", "0") as served:
+        emulator_url = served.value("emulator")
+        assert served.value("connection string") == f"endpoint={emulator_url}/;accesskey={DEV_ACCESS_KEY}"
+        assert served.value("callbacks") == f"{served.bot_url}/api/callbacks"
+        assert served.value("state") == "sqlite:///roombot.db"
+        backend_key = served.value("backend API key")
+        ops_key = served.value("ops API key")
+        assert len(backend_key) >= 16
+        assert len(ops_key) >= 16
+        assert backend_key != ops_key
+
+        credential = AzureKeyCredential(DEV_ACCESS_KEY)
+        async with (
+            aiohttp.ClientSession() as session,
+            CommunicationIdentityClient(emulator_url, credential, retry_total=0) as identity,
+            RoomsClient(emulator_url, credential, retry_total=0) as rooms,
+        ):
+            assert await get_json(session, f"{served.bot_url}/healthz") == (200, {"status": "ok"})
+            assert (await get_json(session, f"{served.bot_url}/readyz"))[0] == 200
+            user = await identity.create_user()
+            member = RoomParticipant(
+                communication_identifier=CommunicationUserIdentifier(user.raw_id),
+                role=ParticipantRole.PRESENTER,
+            )
+            room = await rooms.create_room(participants=[member])
+            join = f"{emulator_url}/emulator/rooms/{room.id}/participants/{quote(user.raw_id, safe='')}:join"
+            async with session.post(join) as response:
+                assert response.status == 200
+            connect = f"{served.bot_url}/api/rooms/{room.id}/connect"
+            async with session.post(connect, headers={"Authorization": f"Bearer {ops_key}"}) as response:
+                assert response.status in (401, 403), "an ops key must not open a backend route"
+            async with session.post(connect, headers={"Authorization": f"Bearer {backend_key}"}) as response:
+                assert response.status == 202, await response.text()
+            call = await wait_for_connected(session, served.bot_url, ops_key, room.id)
+            assert user.raw_id in {p["rawId"] for p in call["participants"]}
+
+        assert await served.stop(signal.SIGINT) == 0
+        assert served.rest[-1] == "roombot stopped."
+    assert (tmp_path / "roombot.db").is_file()
+
+
+@pytest.mark.skipif(
+    shutil.which("bash") is None or shutil.which("curl") is None, reason="needs bash and curl"
+)
+async def test_the_printed_commands_work_when_pasted_into_a_shell(tmp_path: Path) -> None:
+    async with roombot_serve(tmp_path, "--port", "0", "--emulator-port", "0") as served:
+        script = tmp_path / "try.sh"
+        script.write_text("set -eu\n" + served.try_it_block())
+        process = await asyncio.create_subprocess_exec(
+            "bash", str(script), cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        async with asyncio.timeout(STARTUP_TIMEOUT):
+            out, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        answers = out.decode().splitlines()
+        # join, connect, the live-call list, end: one JSON answer each.
+        assert len(answers) == 4, answers
+        assert '"serverCallId"' in answers[0]
+        assert '"status": "connecting"' in answers[1]
+        assert '"callConnectionId"' in answers[2]
+        assert '"status": "ending"' in answers[3]
+        assert await served.stop(signal.SIGTERM) == 0
+
+
+async def test_with_a_connection_string_no_emulator_is_started(
+    tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    env = clean_env(
+        ROOMBOT_ACS_CONNECTION_STRING=emulator.connection_string,
+        ROOMBOT_ACS_RESOURCE_ID=emulator.config.resource_id,
+        ROOMBOT_ACS_OPENID_URL=f"{emulator.url}/calling/.well-known/acsopenidconfiguration",
+        ROOMBOT_CALLBACK_BASE_URL="https://bot.example.com",
+        ROOMBOT_BACKEND_API_KEYS=ENV_KEY,
+        ROOMBOT_OPS_API_KEYS=OPS_ENV_KEY,
+        ROOMBOT_STATE_URL="memory://",
+    )
+    async with roombot_serve(tmp_path, "--port", "0", env=env) as served:
+        assert not any(line.lstrip().startswith("emulator:") for line in served.banner)
+        assert served.value("ACS endpoint") == emulator.url
+        assert served.value("callbacks") == "https://bot.example.com/api/callbacks"
+        # Keys the user chose are theirs already: shown masked, never in full.
+        printed = "\n".join(served.banner)
+        assert ENV_KEY not in printed
+        assert OPS_ENV_KEY not in printed
+        async with aiohttp.ClientSession() as session:
+            # Ready means the configured ACS (here the test's emulator) answers signed requests.
+            status, body = await get_json(session, f"{served.bot_url}/readyz")
+            assert (status, body) == (200, {"status": "ready"})
+            assert (await get_json(session, f"{served.bot_url}/ops/calls", OPS_ENV_KEY)) == (200, [])
+        assert await served.stop(signal.SIGTERM) == 0
+    assert not (tmp_path / "roombot.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "field_name"),
+    [
+        ({"ROOMBOT_PSTN_CALLER_ID": "123"}, "ROOMBOT_PSTN_CALLER_ID"),
+        ({"ROOMBOT_STATE_URL": "postgres://db"}, "ROOMBOT_STATE_URL"),
+        (
+            {
+                "ROOMBOT_ACS_CONNECTION_STRING": f"endpoint=https://x.communication.azure.com/;accesskey={DEV_ACCESS_KEY}"
+            },
+            "ROOMBOT_CALLBACK_BASE_URL",
+        ),
+        (
+            {
+                "ROOMBOT_ACS_CONNECTION_STRING": f"endpoint=https://x.communication.azure.com/;accesskey={DEV_ACCESS_KEY}",
+                "ROOMBOT_CALLBACK_BASE_URL": "https://bot.example.com",
+            },
+            "ROOMBOT_ACS_RESOURCE_ID",
+        ),
+    ],
+)
+async def test_an_invalid_setting_stops_start_up_with_one_line(
+    tmp_path: Path, env: dict[str, str], field_name: str
+) -> None:
+    code, out, err = await run_serve(tmp_path, "--port", "0", "--emulator-port", "0", env=clean_env(**env))
+    assert code == 2
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("roombot serve: error: invalid settings: ")
+    assert field_name in err
+    assert DEV_ACCESS_KEY not in err, "a connection string's key must never be echoed"
+
+
+async def test_an_invalid_handler_configuration_stops_start_up_with_one_line(tmp_path: Path) -> None:
+    env = clean_env(ROOMBOT_HANDLERS='{"no-such-handler": {}}')
+    code, out, err = await run_serve(tmp_path, "--port", "0", "--emulator-port", "0", env=env)
+    assert code == 2
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("roombot serve: error: cannot load the handlers: ")
+    assert "no-such-handler" in err
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:hunter2@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+        ("rediss://bot:hunter2@cache.example.com:6380/1", "rediss://bot:***@cache.example.com:6380/1"),
+        ("sqlite:///roombot.db", "sqlite:///roombot.db"),
+        ("memory://", "memory://"),
+    ],
+)
+def test_the_banner_hides_a_state_url_password(url: str, shown: str) -> None:
+    assert display_url(url) == shown
+
+
+async def test_a_busy_port_is_reported(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        code, out, err = await run_serve(tmp_path, "--port", port, "--emulator-port", "0", env=clean_env())
+    assert code == 1
+    assert out == ""
+    assert err.splitlines() == [
+        f"roombot serve: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+
+
+async def test_a_port_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = await run_serve(tmp_path, "--emulator-port", "70000", env=clean_env())
+    assert code == 2
+    assert err.splitlines() == ["roombot serve: error: --emulator-port must be between 0 and 65535"]
