@@ -3,7 +3,9 @@ context so that teardown runs in reverse order, and only for what started."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
+from contextlib import suppress
 
 import aiohttp
 from aiohttp import web
@@ -108,6 +110,15 @@ async def _dispatcher(app: web.Application) -> AsyncIterator[None]:
         await dispatcher.close()
 
 
+async def _reconcile(app: web.Application) -> AsyncIterator[None]:
+    # In the background: a slow or unreachable ACS must not delay start-up.
+    task = asyncio.create_task(app[keys.COMMANDS].reconcile(), name="reconcile-live-calls")
+    yield
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(
     settings: Settings, *, handler_factories: Mapping[str, HandlerFactory] | None = None
 ) -> web.Application:
@@ -119,7 +130,7 @@ def create_app(
     app[keys.HANDLERS] = handlers
     app[keys.METRICS] = Metrics()
     app[keys.API_KEYS] = ApiKeys(backend=set(settings.backend_api_keys), ops=set(settings.ops_api_keys))
-    app.cleanup_ctx.extend([_http_session, _state_store, _acs, _verifier, _handlers, _dispatcher])
+    app.cleanup_ctx.extend([_http_session, _state_store, _acs, _verifier, _handlers, _dispatcher, _reconcile])
     setup_routes(app)
     for handler in handlers:
         app.router.add_routes(list(handler.routes()))

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from bot.acs import AcsError, AcsNotFound
 from bot.messages import EndForEveryone
 from bot.services import BotServices
 from bot.state.base import CallRecord
@@ -48,6 +49,27 @@ class CallCommands:
         call = await self._services.registry.get(command.call_connection_id)
         if call is not None and call.ended_at is None:
             await self.end(call)
+
+    async def reconcile(self) -> list[str]:
+        """Drop the stored live calls that ACS no longer knows (ended while the bot was down).
+
+        Returns their call connection ids. A call ACS cannot be asked about now stays listed."""
+        gone = []
+        for call in await self._services.registry.live_calls():
+            try:
+                info = await self._services.acs.get_call(call.call_connection_id)
+            except AcsNotFound:
+                info = None
+            except AcsError as exc:
+                logger.warning("cannot check call %s with ACS: %s", call.call_connection_id, exc)
+                continue
+            still_there = info is not None and info.state != "disconnected"
+            if not still_there and await self._services.registry.finish(
+                call.call_connection_id, "GoneWhileDown"
+            ):
+                gone.append(call.call_connection_id)
+                logger.info("call %s ended while the bot was down", call.call_connection_id)
+        return gone
 
     async def end(self, call: CallRecord) -> None:
         """End the call for everyone; the registry drops it on CallDisconnected."""

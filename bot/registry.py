@@ -178,24 +178,26 @@ class CallRegistry:
         for live in await self._store.list_calls(live_only=True):
             if not _ends(live, call_or_room_id, server_call_id):
                 continue
-            async with self._lock(live.call_connection_id):
-                record = await self._store.get_call(live.call_connection_id)
-                if record is None or not record.is_live:
-                    continue
-                record.state = CallState.DISCONNECTED
-                record.ended_at = self._clock()
-                await self._store.put_call(record)
-                await self._store.append_event(
-                    record.call_connection_id,
-                    {
-                        "id": None,
-                        "type": "CallEnded",
-                        "time": record.ended_at.isoformat(),
-                        "operationContext": None,
-                    },
-                )
+            record = await self.finish(live.call_connection_id, "CallEnded")
+            if record is not None:
                 ended.append(record)
         return ended
+
+    async def finish(self, call_connection_id: str, reason: str) -> CallRecord | None:
+        """Mark a live call ended without a CallDisconnected (Event Grid's CallEnded, or ACS no
+        longer knowing the call); ``reason`` is the history entry's type. None if not live."""
+        async with self._lock(call_connection_id):
+            record = await self._store.get_call(call_connection_id)
+            if record is None or not record.is_live:
+                return None
+            record.state = CallState.DISCONNECTED
+            record.ended_at = self._clock()
+            await self._store.put_call(record)
+            await self._store.append_event(
+                call_connection_id,
+                {"id": None, "type": reason, "time": record.ended_at.isoformat(), "operationContext": None},
+            )
+            return record
 
 
 def _ends(record: CallRecord, call_or_room_id: str, server_call_id: str | None) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -42,8 +44,8 @@ NO_INPUT = Prompt(text="We did not hear a key.")
 INVALID = Prompt(text="That key is not an option.")
 
 
-def menu(name: str, options: dict[str, tuple[Action, ...]], **fields: object) -> Menu:
-    return Menu(name=name, prompt=Prompt(text=f"menu {name}"), options=options, **fields)  # type: ignore[arg-type]
+def menu(name: str, options: dict[str, tuple[Action, ...]], **fields: Any) -> Menu:
+    return Menu(name=name, prompt=Prompt(text=f"menu {name}"), options=options, **fields)
 
 
 def lang_menus() -> MenuSet:
@@ -263,7 +265,9 @@ def menu_sets(draw: st.DrawFn) -> MenuSet:
     menus: dict[str, Menu] = {}
     for name in names:
         max_digits = draw(st.integers(1, 3))
-        keys = draw(st.lists(st.text("0123456789*", min_size=1, max_size=max_digits), max_size=4, unique=True))
+        keys = draw(
+            st.lists(st.text("0123456789*", min_size=1, max_size=max_digits), max_size=4, unique=True)
+        )
         options: dict[str, tuple[Action, ...]] = {}
         for key in keys:
             actions: list[Action] = draw(
@@ -276,7 +280,11 @@ def menu_sets(draw: st.DrawFn) -> MenuSet:
             st.sampled_from([(), (RemoveParticipant(),), *[(Goto(menu=other),) for other in others]])
         )
         menus[name] = menu(
-            name, options, max_digits=max_digits, stop_tones=("#",), max_tries=draw(st.integers(1, 4)),
+            name,
+            options,
+            max_digits=max_digits,
+            stop_tones=("#",),
+            max_tries=draw(st.integers(1, 4)),
             on_max_tries=on_max,
         )
     return MenuSet(menus=menus)
@@ -293,10 +301,12 @@ failures_only = st.one_of(st.just(NoInput()), st.just(InterDigitTimeout("")), st
 
 @settings(max_examples=300, deadline=None)
 @given(menus=menu_sets(), events=st.lists(inputs, max_size=40), data=st.data())
-def test_every_step_keeps_the_engines_promises(menus: MenuSet, events: list[engine.Input], data: st.DataObject) -> None:
+def test_every_step_keeps_the_engines_promises(
+    menus: MenuSet, events: list[engine.Input], data: st.DataObject
+) -> None:
     start = data.draw(st.sampled_from(sorted(menus.menus)))
     steps = run(menus, start, events)
-    for before, after in zip(steps, steps[1:], strict=False):
+    for before, after in itertools.pairwise(steps):
         session = after.session
         # A menu never gets more failed tries than it allows.
         for name, failed in session.failures.items():
@@ -318,7 +328,9 @@ def test_every_step_keeps_the_engines_promises(menus: MenuSet, events: list[engi
         else:
             assert isinstance(last, End)
             assert session.ended == last.reason
-        assert not any(isinstance(effect, Act) and isinstance(effect.action, Goto) for effect in after.effects)
+        assert not any(
+            isinstance(effect, Act) and isinstance(effect.action, Goto) for effect in after.effects
+        )
 
 
 @settings(max_examples=300, deadline=None)
