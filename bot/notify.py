@@ -16,7 +16,13 @@ import time
 from typing import Any
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +64,9 @@ class Notifier:
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self._attempts),
-                wait=wait_exponential_jitter(initial=0.2, max=5),
+                # wait_exponential_jitter's `initial` is deprecated in newer tenacity (a warning,
+                # an error under the tests); this sum means the same in every tenacity 9.
+                wait=wait_exponential(multiplier=0.2, max=5) + wait_random(0, 1),
                 retry=retry_if_exception_type((aiohttp.ClientError, NotifyDeliveryError)),
                 reraise=True,
             ):

@@ -163,6 +163,8 @@ class DialOut(_Camel):
         shown = self.model_dump(mode="json", by_alias=True, include=set(VIEW_FIELDS))
         if self.result is None:
             del shown["result"]
+        if self.announcement is not None:
+            shown["announcement"] = self.announcement.model_dump(mode="json", by_alias=True, exclude_none=True)
         return shown
 
     @property

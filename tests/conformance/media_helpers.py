@@ -13,18 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from azure.communication.callautomation import (
-    CallAutomationClient,
-    SendDtmfTonesResult,
-)
+from azure.communication.callautomation import CallConnectionClient, SendDtmfTonesResult
 from azure.communication.callautomation._shared.models import identifier_from_raw_id
-from azure.communication.callautomation.aio import CallAutomationClient as AsyncCallAutomationClient
+from azure.communication.callautomation.aio import CallConnectionClient as AsyncCallConnectionClient
 
 from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import (
     Answer,
+    AsyncCallAutomation,
     CallAutomationApi,
     ClientKind,
+    SyncCallAutomation,
     add_room,
     connection_id,
     control,
@@ -41,9 +40,11 @@ class Media:
     """One call connection's media actions through the official client, sync or async."""
 
     def __init__(self, api: CallAutomationApi, call_connection_id: str) -> None:
-        client: CallAutomationClient | AsyncCallAutomationClient = api.client  # type: ignore[attr-defined]
+        assert isinstance(api, SyncCallAutomation | AsyncCallAutomation)
         self.kind: ClientKind = api.kind
-        self.connection = client.get_call_connection(call_connection_id)
+        self.connection: CallConnectionClient | AsyncCallConnectionClient = api.client.get_call_connection(
+            call_connection_id
+        )
 
     async def _run(self, method: str, *args: Any, **kwargs: Any) -> Any:
         function = getattr(self.connection, method)
@@ -100,9 +101,11 @@ class Scene:
     ) -> list[dict[str, Any]]:
         """Poll the media log until ``condition`` holds (the log has no push channel)."""
         async with asyncio.timeout(within):
-            while not condition(entries := await self.log()):
+            while True:
+                entries = await self.log()
+                if condition(entries):
+                    return entries
                 await asyncio.sleep(0.01)
-        return entries
 
 
 @asynccontextmanager

@@ -173,12 +173,14 @@ async def test_an_interrupting_play_to_everyone_cancels_what_runs(
     check_callbacks(sink, keys, emulator.config.resource_id)
 
 
-async def expect_8500(call: Scene, **request: Any) -> None:
+async def expect_8500(call: Scene, *, to: str | list[str] = "all", target: str | None = None) -> None:
+    request = (
+        call.media.play(SHORT, to)
+        if target is None
+        else call.media.recognize(target, initial_silence_timeout=300)
+    )
     with pytest.raises(HttpResponseError) as raised:
-        if "target" in request:
-            await call.media.recognize(request["target"], initial_silence_timeout=300)
-        else:
-            await call.media.play(SHORT, request.get("to", "all"))
+        await request
     assert raised.value.status_code == 400
     assert raised.value.error is not None
     assert raised.value.error.code == "8500"

@@ -24,6 +24,7 @@ from tests.conformance.call_helpers import (
     receiver,
     settle,
 )
+from tests.conformance.media_helpers import Media
 from tests.conformance.participant_helpers import (
     CALLER_ID,
     invitations,
@@ -132,6 +133,7 @@ async def test_an_accepting_phone_joins_as_a_phone_number_without_a_role(
 
     assert result.invitation_id
     assert result.operation_context == "dialout:1"
+    assert result.participant is not None
     assert raw_ids([result.participant]) == [f"4:{NUMBER}"]
     await sink.wait_for(received("/bot", "ParticipantsUpdated", 2))
     await settle(emulator)
@@ -249,3 +251,24 @@ async def test_a_behaviour_applies_to_calls_that_ring_after_it_was_set(
     await sink.wait_for(received("/bot", "AddParticipantSucceeded"))
     assert phone_ids(await room_call(emulator, live.room_id)) == [f"4:{NUMBER}"]
     assert [i["state"] for i in await invitations(emulator, live.room_id)] == ["failed", "answered"]
+
+
+async def test_scripted_key_presses_after_the_answer_reach_a_recognize(
+    emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink, keys: CallbackKeys
+) -> None:
+    # The keys come 100 simulated seconds after the answer, well after the recognize below
+    # starts, and within its 300 seconds of initial silence.
+    await set_phone(emulator, NUMBER, dtmf=[{"afterSeconds": 100, "tones": "1"}])
+    live = await live_call(emulator, calls, sink)
+    await participants_of(calls).add(live.connection_id, PHONE, source_caller_id_number=CALLER_ID)
+    await sink.wait_for(received("/bot", "AddParticipantSucceeded"))
+
+    await Media(calls, live.connection_id).recognize(
+        f"4:{NUMBER}", dtmf_max_tones_to_collect=1, initial_silence_timeout=300, operation_context="menu"
+    )
+
+    await sink.wait_for(received("/bot", "RecognizeCompleted"))
+    check_callbacks(sink, keys, emulator.config.resource_id, "/bot")
+    _, completed = parse_callback_event(events_named(sink, "/bot", "RecognizeCompleted")[0])
+    assert completed.operation_context == "menu"
+    assert completed.dtmf_result.tones == ["one"]
