@@ -135,7 +135,8 @@ class MenusHandler(BaseHandler):
             case RecognizeCompleted() | RecognizeFailed() | RecognizeCanceled():
                 tagged = parse_session_context(event.operation_context)
                 if tagged is not None:
-                    await self.driver.feed(tagged[0], tagged[1], recognize_input(event))
+                    in_call = {participant.raw_id for participant in ctx.call.participants}
+                    await self.driver.feed(tagged[0], tagged[1], recognize_input(event), in_call=in_call)
             case ContinuousDtmfRecognitionToneReceived():
                 await self._tone(event, ctx)
             case ParticipantsUpdated():

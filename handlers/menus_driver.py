@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Coroutine, Mapping
+from collections.abc import Collection, Coroutine, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -100,8 +100,18 @@ class MenuDriver:
         self.spawn(self._drive(record.id, record.version), f"menus:{record.id}")
         return record
 
-    async def feed(self, session_id: str, attempt: int | None, event: engine.Input) -> None:
-        """Hand ``event`` to the session; an event of an earlier try (``attempt``) is ignored."""
+    async def feed(
+        self,
+        session_id: str,
+        attempt: int | None,
+        event: engine.Input,
+        *,
+        in_call: Collection[str] | None = None,
+    ) -> None:
+        """Hand ``event`` to the session; an event of an earlier try (``attempt``) is ignored.
+
+        ``in_call``, the call's participants when known: a try that was cancelled or refused
+        because its participant left is a hang-up, not a reason to ask again."""
         async with self.sessions.lock(session_id):
             record = await self.sessions.get(session_id)
             if record is None or not record.running:
@@ -109,6 +119,9 @@ class MenuDriver:
             if attempt is not None and attempt != record.session.attempt:
                 logger.info("menu session %s: ignoring %s of try %s", session_id, event, attempt)
                 return
+            left = in_call is not None and record.participant not in in_call
+            if left and isinstance(event, engine.Interrupted | engine.PromptFailed):
+                event = engine.Hangup()
             self._apply(record, engine.advance(self.menus, record.session, event))
             await self.sessions.put(record)
         self.spawn(self._drive(record.id, record.version), f"menus:{record.id}")
@@ -216,9 +229,19 @@ class MenuDriver:
             await job.done
         except AcsError as exc:
             logger.warning("menu session %s: recognize refused: %s", session_id, exc)
-            await self.feed(session_id, attempt, engine.PromptFailed())
+            in_call = await self._participants(job.call_connection_id)
+            await self.feed(session_id, attempt, engine.PromptFailed(), in_call=in_call)
         except CallEnded:
             return
+
+    async def _participants(self, call_connection_id: str) -> set[str]:
+        """Who is in the call now. ACS is asked: its refusal may come before the bot hears, through
+        the call's events, that the participant left."""
+        try:
+            return {p.raw_id for p in await self.services.acs.list_participants(call_connection_id)}
+        except AcsError:
+            call = await self.services.registry.get(call_connection_id)
+            return {p.raw_id for p in call.participants} if call is not None else set()
 
     def _scope(self, record: SessionRecord, act: engine.Act) -> ActionScope:
         return ActionScope(

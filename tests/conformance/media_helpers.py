@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from azure.communication.callautomation import CallConnectionClient, SendDtmfTonesResult
+from azure.communication.callautomation import (
+    CallConnectionClient,
+    PhoneNumberIdentifier,
+    SendDtmfTonesResult,
+)
 from azure.communication.callautomation._shared.models import identifier_from_raw_id
 from azure.communication.callautomation.aio import CallConnectionClient as AsyncCallConnectionClient
 
@@ -67,6 +71,10 @@ class Media:
 
     async def stop_continuous(self, target: str, **kwargs: Any) -> None:
         await self._run("stop_continuous_dtmf_recognition", identifier_from_raw_id(target), **kwargs)
+
+    async def add_phone(self, number: str, caller_id: str = "+14255550100") -> None:
+        phone, caller = PhoneNumberIdentifier(number), PhoneNumberIdentifier(caller_id)
+        await self._run("add_participant", phone, source_caller_id_number=caller)
 
     async def send_dtmf(self, tones: Sequence[str], target: str, **kwargs: Any) -> SendDtmfTonesResult:
         result: SendDtmfTonesResult = await self._run(

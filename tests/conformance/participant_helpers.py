@@ -23,6 +23,7 @@ from azure.communication.callautomation import (
     RemoveParticipantResult,
 )
 from azure.communication.callautomation.aio import CallConnectionClient as AsyncCallConnectionClient
+from azure.core.exceptions import HttpResponseError, ODataV4Format
 
 from emulator.keys import ROOMS
 from emulator.server import RunningEmulator
@@ -199,3 +200,14 @@ async def subscribe_event_grid(emulator: RunningEmulator, sink: CallbackSink, pa
         emulator, "POST", "/emulator/eventgrid/subscriptions", {"endpoint": sink.url(path)}
     )
     assert answer.status == 201, answer
+
+
+def error_of(exc: HttpResponseError) -> ODataV4Format:
+    """The ACS error body an SDK exception carries."""
+    assert exc.error is not None, exc
+    return exc.error
+
+
+def invitation_of(result: AddParticipantResult) -> str:
+    assert result.invitation_id is not None
+    return result.invitation_id
