@@ -164,7 +164,9 @@ class DialOut(_Camel):
         if self.result is None:
             del shown["result"]
         if self.announcement is not None:
-            shown["announcement"] = self.announcement.model_dump(mode="json", by_alias=True, exclude_none=True)
+            shown["announcement"] = self.announcement.model_dump(
+                mode="json", by_alias=True, exclude_none=True
+            )
         return shown
 
     @property

@@ -321,10 +321,14 @@ class RoomBot:
 
     # Life cycle.
 
-    async def restart(self) -> RunningBot:
-        """Stop the bot and start a new one with the same settings on the same port."""
+    async def restart(self, while_down: Callable[[], Awaitable[None]] | None = None) -> RunningBot:
+        """Stop the bot and start a new one with the same settings on the same port.
+
+        ``while_down`` runs between the two: what happens there reaches no bot."""
         old = self.bot
         await old.close()
+        if while_down is not None:
+            await while_down()
         await self.http.close()
         self.http = aiohttp.ClientSession()
         self.bot = await serve_bot(

@@ -41,10 +41,10 @@ from emulator.calls.media_ops import (
     PARTICIPANT_LEFT,
     Operation,
     PlayOperation,
-    RecognizeOperation,
     SendDtmfOperation,
     event_data,
 )
+from emulator.calls.media_recognize import RecognizeOperation
 from emulator.calls.media_requests import (
     PHONE_PREFIX,
     ContinuousDtmfRequest,

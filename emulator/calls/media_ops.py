@@ -1,20 +1,13 @@
-"""Media operations while they run: a play, a recognize, a send-DTMF. Each is one task plus,
-for a recognize, the keys its participant presses; each keeps its entry of the call's media log
-up to date and sends its events to the connection that asked for it (or to the operation's own
+"""Media operations while they run: a play or a send-DTMF here, a recognize in
+``media_recognize``. Each is one task; each keeps its entry of the call's media log up to date
+and sends its events to the connection that asked for it (or to the operation's own
 ``operationCallbackUri``).
 
 Result codes are ACS's (ACS-FACTS.md §3). Choices made where ACS's documentation is silent:
 - The sources of a play are fetched before it starts: a source that cannot play ends the play
   with PlayFailed (``failedPlaySourceIndex`` names it) and no PlayStarted.
-- A recognize's prompt sends no Play* events. A prompt that cannot play ends the recognize with
-  RecognizeFailed 500/8511 and ``failedPlaySourceIndex``.
-- Keys pressed during a prompt without ``interruptPrompt`` are dropped: they neither stop the
-  prompt nor count. With it, the first key stops the prompt and counts.
-- A stop tone ends the recognize (8514) and is not part of ``dtmfResult.tones``. In ``choices``
-  mode the first key decides: a choice's tone completes it (8533), any other key fails it with
-  400/8534 (ACS's "incorrect tone"). RecognizeFailed carries no tones, so the tones collected
-  before an inter-tone timeout (8532) show in the media log only.
-- Sending tones takes ``SECONDS_PER_TONE`` of simulated time per tone.
+- Sending tones takes ``SECONDS_PER_TONE`` of simulated time per tone; ACS has no
+  SendDtmfTonesCanceled, so a send cut short (its phone left) ends with SendDtmfTonesFailed.
 """
 
 from __future__ import annotations
@@ -27,7 +20,7 @@ from collections.abc import Coroutine
 from typing import Any, ClassVar, Literal, Protocol
 
 from emulator.calls.events import Result
-from emulator.calls.media_requests import PlayRequest, RecognizeRequest, SendDtmfRequest
+from emulator.calls.media_requests import PlayRequest, SendDtmfRequest
 from emulator.calls.media_sources import PlaySource, SourceError, SourcePlayer
 from emulator.calls.model import CallConnection, RoomCall
 from emulator.clock import Clock
@@ -36,7 +29,6 @@ log = logging.getLogger(__name__)
 
 Kind = Literal["play", "recognize", "sendDtmf"]
 Status = Literal["running", "completed", "failed", "canceled"]
-Phase = Literal["prompt", "waiting", "collecting"]
 
 # Simulated seconds per tone sent: about a 100 ms tone and the gap after it, rounded up.
 SECONDS_PER_TONE = 0.25
@@ -48,12 +40,6 @@ COMPLETED = Result(200, 0, "Action completed successfully.")
 CANCELED = Result(400, 8508, "Action failed, the operation was canceled.")
 PARTICIPANT_LEFT = Result(400, 8508, "Action failed, the operation was canceled: the participant left.")
 CALL_ENDED = Result(400, 8508, "The operation ended with the call.")
-MAX_TONES = Result(200, 8531, "Action completed, max digits received.")
-STOP_TONE = Result(200, 8514, "Action completed as stop tone was detected.")
-CHOICE_MATCHED = Result(200, 8533, "Action completed successfully, DTMF option matched.")
-INITIAL_SILENCE = Result(400, 8510, "Action failed, initial silence timeout reached.")
-INTER_TONE = Result(400, 8532, "Action failed, inter-digit silence timeout reached.")
-INCORRECT_TONE = Result(400, 8534, "Action failed, incorrect tone entered.")
 UNKNOWN_FAILURE = Result(500, 9999, "Unknown internal server error.")
 
 
@@ -242,96 +228,6 @@ class PlayOperation(Operation):
         while self.loop:
             await self.host.clock.sleep(max(seconds, MIN_LOOP_SECONDS))
         self.finish("completed", "PlayCompleted", COMPLETED)
-
-
-class RecognizeOperation(Operation):
-    kind = "recognize"
-    canceled_event = "RecognizeCanceled"
-
-    def __init__(
-        self, host: OperationHost, call: RoomCall, connection: CallConnection, request: RecognizeRequest
-    ):
-        super().__init__(
-            host,
-            call,
-            connection,
-            [request.target],
-            sources=request.prompts,
-            operation_context=request.operation_context,
-            callback_uri=request.callback_uri,
-            options=request.options(),
-        )
-        self.request = request
-        self.target = request.target
-        self.phase: Phase = "prompt" if request.prompts else "waiting"
-        self.entry["phase"] = self.phase
-        self.collected: list[str] = []
-        self._keys: asyncio.Queue[str] = asyncio.Queue()
-
-    def press(self, tone: str) -> bool:
-        """One key of the target participant; False when it is not heard."""
-        if self.status != "running" or (self.phase == "prompt" and not self.request.interrupt_prompt):
-            return False
-        self._keys.put_nowait(tone)
-        return True
-
-    def _enter(self, phase: Phase) -> None:
-        self.phase = phase
-        self.entry["phase"] = phase
-
-    async def _next_key(self, seconds: float) -> str | None:
-        try:
-            async with asyncio.timeout(self.host.clock.scaled(seconds)):
-                return await self._keys.get()
-        except TimeoutError:
-            return None
-
-    async def run(self) -> None:
-        key: str | None = None
-        if self.sources:
-            try:
-                prompt = await self._length()
-            except BadSource as bad:
-                failure = Result(500, 8511, f"Action failed, the prompt could not play: {bad.error.message}")
-                self.finish("failed", "RecognizeFailed", failure, {"failedPlaySourceIndex": bad.index})
-                return
-            if self.request.interrupt_prompt:
-                key = await self._next_key(prompt)
-            else:
-                await self.host.clock.sleep(prompt)
-        self._enter("waiting")
-        wait = self.request.initial_silence
-        while True:
-            if key is None:
-                key = await self._next_key(wait)
-            if key is None:
-                self.finish("failed", "RecognizeFailed", INTER_TONE if self.collected else INITIAL_SILENCE)
-                return
-            if self._take(key):
-                return
-            self._enter("collecting")
-            wait, key = self.request.inter_tone, None
-
-    def _take(self, tone: str) -> bool:
-        """Count one key; True when it ended the recognize."""
-        if self.request.input_type == "choices":
-            self.entry["tones"] = [tone]
-            choice = next((c for c in self.request.choices if c.tone == tone), None)
-            if choice is None:
-                return self.finish("failed", "RecognizeFailed", INCORRECT_TONE)
-            extra = {"recognitionType": "choices", "choiceResult": {"label": choice.label}}
-            return self.finish("completed", "RecognizeCompleted", CHOICE_MATCHED, extra)
-        if tone in self.request.stop_tones:
-            return self._complete(STOP_TONE)
-        self.collected.append(tone)
-        self.entry["tones"] = list(self.collected)
-        if len(self.collected) >= self.request.max_tones:
-            return self._complete(MAX_TONES)
-        return False
-
-    def _complete(self, result: Result) -> bool:
-        extra = {"recognitionType": "dtmf", "dtmfResult": {"tones": list(self.collected)}}
-        return self.finish("completed", "RecognizeCompleted", result, extra)
 
 
 class SendDtmfOperation(Operation):

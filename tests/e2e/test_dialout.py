@@ -207,4 +207,3 @@ async def test_a_menu_action_dials_out_through_the_bus(bed: DialOutBed, room: Cr
     done = await bed.wait_status(first["id"], "confirmed", "failed")
     assert done["status"] == "confirmed"
     assert len(await bed.invitations(room.id)) == 1
-

@@ -148,4 +148,3 @@ async def test_without_a_caller_id_anywhere_it_is_422() -> None:
         body = assert_problem(reply, 422)
         assert "callerId" in body["detail"]
         await assert_nothing_dialled(bed)
-

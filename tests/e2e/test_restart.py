@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.testing import OPS_KEY, RoomBot, cloud_event
+from emulator.keys import CALLBACKS
 from tests.e2e.helpers import event_ids, raw_ids
 
 
@@ -51,3 +52,25 @@ async def test_a_restarted_bot_still_drops_events_it_handled_before(durable_room
     await roombot.restart()
 
     assert (await roombot.post_callbacks([event])).body == {"received": 1, "accepted": 0}
+
+
+async def test_a_call_that_ended_while_the_bot_was_down_leaves_the_live_list(
+    durable_roombot: RoomBot,
+) -> None:
+    roombot = durable_roombot
+    room = await roombot.create_room(["Presenter"])
+    await roombot.join(room.id, room.members[0])
+    call_id = (await roombot.connect(room.id))["callConnectionId"]
+
+    async def everyone_leaves() -> None:
+        await roombot.leave(room.id, room.members[0])
+        # Let the emulator give up delivering CallDisconnected to the stopped bot.
+        await roombot.emulator.app[CALLBACKS].drain()
+
+    await roombot.restart(while_down=everyone_leaves)
+
+    await roombot.wait_for_calls(lambda calls: calls == [])
+    detail = await roombot.call(call_id)
+    assert detail is not None
+    assert detail["endedAt"] is not None
+    assert [entry["type"] for entry in detail["events"]][-1] == "GoneWhileDown"
