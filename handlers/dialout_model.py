@@ -23,6 +23,19 @@ from config.prompts import Prompt
 
 # ACS rings an invited phone for at most 180 seconds (AddParticipantRequest.invitationTimeoutInSeconds).
 RING_TIMEOUT_RANGE = (1, 180)
+# Operations a dial-out starts carry `dialout:<id>` (its handler's prefix) as operationContext.
+OPERATION_PREFIX = "dialout:"
+
+
+def operation_context(dialout_id: str, action: str | None = None) -> str:
+    return f"{OPERATION_PREFIX}{dialout_id}" + (f":{action}" if action else "")
+
+
+def dialout_id_of(context: str | None) -> str | None:
+    """``dialout:<id>`` or ``dialout:<id>:<action>`` → ``<id>``; None for other contexts."""
+    if not context or not context.startswith(OPERATION_PREFIX):
+        return None
+    return context.removeprefix(OPERATION_PREFIX).split(":", 1)[0] or None
 
 
 class DialOutStatus(StrEnum):

@@ -22,8 +22,8 @@ from bot.events import (
     ParticipantsUpdated,
 )
 from bot.messages import Announce, MenuConfirmed, MenuEnded, RunMenu
-from handlers.dialout_model import DialOut, DialOutResult, DialOutStatus
-from handlers.dialout_service import DialOutService, dialout_id_of, operation_context
+from handlers.dialout_model import DialOut, DialOutResult, DialOutStatus, dialout_id_of, operation_context
+from handlers.dialout_service import DialOutService
 
 logger = logging.getLogger(__name__)
 

@@ -36,12 +36,18 @@ from handlers.dialout_errors import (
     NotCancellable,
     RoomNotFound,
 )
-from handlers.dialout_model import DialOut, DialOutRequest, DialOutResult, DialOutStatus, request_fingerprint
+from handlers.dialout_model import (
+    DialOut,
+    DialOutRequest,
+    DialOutResult,
+    DialOutStatus,
+    operation_context,
+    request_fingerprint,
+)
 from handlers.dialout_store import Change, DialOutStore, KeyClaim
 
 logger = logging.getLogger(__name__)
 
-OPERATION_PREFIX = "dialout:"
 # Resends wait this long after the first unanswered attempt, doubling up to the maximum.
 RESEND_MAX_DELAY_SECONDS = 60.0
 GAVE_UP = (
@@ -52,17 +58,6 @@ GAVE_UP = (
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def operation_context(dialout_id: str, action: str | None = None) -> str:
-    return f"{OPERATION_PREFIX}{dialout_id}" + (f":{action}" if action else "")
-
-
-def dialout_id_of(context: str | None) -> str | None:
-    """``dialout:<id>`` or ``dialout:<id>:<action>`` → ``<id>``; None for other contexts."""
-    if not context or not context.startswith(OPERATION_PREFIX):
-        return None
-    return context.removeprefix(OPERATION_PREFIX).split(":", 1)[0] or None
 
 
 def acs_result(exc: AcsError) -> DialOutResult:
@@ -205,16 +200,22 @@ class DialOutService:
 
     async def send(self, dialout_id: str) -> None:
         """Ask ACS to ring the phone, with the dial-out's own repeatability headers."""
-        dialout = await self.store.get(dialout_id)
-        if dialout is None or dialout.status is not DialOutStatus.PENDING or dialout.invitation_id:
+        # Checked and marked under the record's lock, so that a cancel sees either a dial-out
+        # that will not be sent or one whose request is on its way.
+        async with self.store.lock(dialout_id):
+            dialout = await self.store.get(dialout_id)
+            if dialout is None or dialout.status is not DialOutStatus.PENDING or dialout.invitation_id:
+                return
+            ready = not dialout.cancel_requested and not self._expired(dialout)
+            if ready:
+                self.sending.add(dialout_id)
+        if not ready:
+            self._resends.pop(dialout_id, None)
+            if dialout.cancel_requested:
+                await self.apply(dialout_id, lambda d: d.cancelled(self.clock()))
+            else:
+                await self.apply(dialout_id, lambda d: d.failed(GAVE_UP, self.clock()))
             return
-        if dialout.cancel_requested:
-            await self.apply(dialout_id, lambda d: d.cancelled(self.clock()))
-            return
-        if self._expired(dialout):
-            await self.apply(dialout_id, lambda d: d.failed(GAVE_UP, self.clock()))
-            return
-        self.sending.add(dialout_id)
         try:
             try:
                 invitation = await self.services.acs.participants.add_phone(
@@ -231,6 +232,7 @@ class DialOutService:
                 self._resend_later(dialout_id)
                 return
             except AcsError as exc:
+                self._resends.pop(dialout_id, None)
                 result = acs_result(exc)
                 await self.apply(dialout_id, lambda d: d.add_failed(result, self.clock()))
                 return

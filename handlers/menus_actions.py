@@ -70,6 +70,15 @@ class ActionRunner:
                 scope.call_connection_id,
                 exc,
             )
+        except Exception:
+            # Another plugin's failure (a dial-out it refused, a bug) must not wedge the session:
+            # its remaining actions and its end still run.
+            logger.exception(
+                "menu action %s for %s in call %s failed",
+                action.key,
+                scope.participant,
+                scope.call_connection_id,
+            )
 
     async def _run(self, action: Action, scope: ActionScope) -> None:
         services = self._services

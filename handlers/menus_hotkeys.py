@@ -15,6 +15,7 @@ and the hotkeys.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -63,6 +64,8 @@ class HotkeyListener:
         self._audience = audience
         self._gap = gap
         self._buffers: dict[tuple[str, str], HotkeyBuffer] = {}
+        # One update at a time per call: two ParticipantsUpdated in a row must not start twice.
+        self._locks: dict[str, asyncio.Lock] = {}
 
     @property
     def enabled(self) -> bool:
@@ -76,9 +79,18 @@ class HotkeyListener:
         The started ones are kept in the state store: a restarted bot does not start them twice."""
         if not self.enabled:
             return
+        async with self._locks.setdefault(call_connection_id, asyncio.Lock()):
+            await self._listen(services, call_connection_id, list(participants))
+
+    async def _listen(self, services: BotServices, call_connection_id: str, present: list[str]) -> None:
+        call = await services.registry.get(call_connection_id)
+        if call is None or not call.is_live:
+            # Ended meanwhile: `forget` has run, and nothing may be stored for the call again.
+            return
         doc = await services.store.get_doc(NAMESPACE, call_connection_id) or {"started": []}
-        started: list[str] = list(doc["started"])
-        new = [raw for raw in participants if listens_to(raw, self._audience) and raw not in started]
+        # ACS stops listening to a participant who leaves: one who comes back is started again.
+        started = [raw_id for raw_id in doc["started"] if raw_id in present]
+        new = [raw for raw in present if listens_to(raw, self._audience) and raw not in started]
         for raw_id in new:
             try:
                 await services.acs.media.start_continuous_dtmf(
@@ -88,7 +100,7 @@ class HotkeyListener:
                 logger.warning("hotkeys: cannot listen to %s in call %s: %s", raw_id, call_connection_id, exc)
                 continue
             started.append(raw_id)
-        if new:
+        if started != doc["started"]:
             await services.store.put_doc(NAMESPACE, call_connection_id, {"started": started})
 
     def tone(self, call_connection_id: str, raw_id: str, key: str, now: float) -> str | None:
@@ -101,6 +113,7 @@ class HotkeyListener:
     async def forget(self, services: BotServices, call_connection_id: str) -> None:
         for slot in [slot for slot in self._buffers if slot[0] == call_connection_id]:
             del self._buffers[slot]
+        self._locks.pop(call_connection_id, None)
         await services.store.delete_doc(NAMESPACE, call_connection_id)
 
 

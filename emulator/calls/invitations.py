@@ -19,8 +19,9 @@ Assumptions where ACS documents nothing (the real service wins if it differs):
   request the caller ended), so that every add ends in exactly one Succeeded or Failed.
 - Cancel after the answer or the failure → CancelAddParticipantFailed 400/8523; an invitation id
   this connection never issued → CancelAddParticipantFailed 404/8522.
-- A phone already in the call that answers another invitation is busy. Two invitations may ring
-  one number at once (call waiting): the emulator never merges them, so double dialling shows.
+- Two invitations may ring one number at once (call waiting): the emulator never merges them, so
+  double dialling shows. Adding a number already in the call is refused (409, see the routes);
+  one that joined while another invitation rang answers that one busy.
 - When the call ends or the asking connection hangs up while a phone rings, the invitation fails
   with no event: nothing follows CallDisconnected.
 """

@@ -87,7 +87,8 @@ def event_data(
 
 class Operation(ABC):
     kind: ClassVar[Kind]
-    # The event that reports a cancel (ACS has no SendDtmfTonesCanceled).
+    # The events that report a failure and a cancel (ACS has no SendDtmfTonesCanceled).
+    failed_event: ClassVar[str]
     canceled_event: ClassVar[str]
     # Plays and recognizes are the operations that collide (8500) and that a cancel reaches.
     interruptible: ClassVar[bool] = True
@@ -149,7 +150,7 @@ class Operation(ABC):
         except Exception:
             # A bug in the emulator must not leave the operation running forever.
             log.exception("media operation %s failed", self.entry["id"])
-            self.finish("failed", self.canceled_event, UNKNOWN_FAILURE)
+            self.finish("failed", self.failed_event, UNKNOWN_FAILURE)
 
     def finish(
         self,
@@ -195,9 +196,12 @@ class Operation(ABC):
 
 class PlayOperation(Operation):
     kind = "play"
+    failed_event = "PlayFailed"
     canceled_event = "PlayCanceled"
 
-    def __init__(self, host: OperationHost, call: RoomCall, connection: CallConnection, request: PlayRequest):
+    def __init__(
+        self, host: OperationHost, call: RoomCall, connection: CallConnection, request: PlayRequest
+    ) -> None:
         super().__init__(
             host,
             call,
@@ -216,7 +220,7 @@ class PlayOperation(Operation):
             seconds = await self._length()
         except BadSource as bad:
             failure = Result(400, bad.error.sub_code, bad.error.message)
-            self.finish("failed", "PlayFailed", failure, {"failedPlaySourceIndex": bad.index})
+            self.finish("failed", self.failed_event, failure, {"failedPlaySourceIndex": bad.index})
             return
         self.host.send(
             self.connection,
@@ -232,12 +236,13 @@ class PlayOperation(Operation):
 
 class SendDtmfOperation(Operation):
     kind = "sendDtmf"
+    failed_event = "SendDtmfTonesFailed"
     canceled_event = "SendDtmfTonesFailed"
     interruptible = False
 
     def __init__(
         self, host: OperationHost, call: RoomCall, connection: CallConnection, request: SendDtmfRequest
-    ):
+    ) -> None:
         super().__init__(
             host,
             call,

@@ -37,11 +37,12 @@ PROMPT_FAILED = Result(500, 8511, "Action failed, the prompt could not play:")
 
 class RecognizeOperation(Operation):
     kind = "recognize"
+    failed_event = "RecognizeFailed"
     canceled_event = "RecognizeCanceled"
 
     def __init__(
         self, host: OperationHost, call: RoomCall, connection: CallConnection, request: RecognizeRequest
-    ):
+    ) -> None:
         super().__init__(
             host,
             call,
@@ -86,7 +87,7 @@ class RecognizeOperation(Operation):
                 failure = Result(
                     PROMPT_FAILED.code, PROMPT_FAILED.sub_code, f"{PROMPT_FAILED.message} {bad.error.message}"
                 )
-                self.finish("failed", "RecognizeFailed", failure, {"failedPlaySourceIndex": bad.index})
+                self.finish("failed", self.failed_event, failure, {"failedPlaySourceIndex": bad.index})
                 return
             if self.request.interrupt_prompt:
                 key = await self._next_key(prompt)
@@ -98,7 +99,7 @@ class RecognizeOperation(Operation):
             if key is None:
                 key = await self._next_key(wait)
             if key is None:
-                self.finish("failed", "RecognizeFailed", INTER_TONE if self.collected else INITIAL_SILENCE)
+                self.finish("failed", self.failed_event, INTER_TONE if self.collected else INITIAL_SILENCE)
                 return
             if self._take(key):
                 return
@@ -111,7 +112,7 @@ class RecognizeOperation(Operation):
             self.entry["tones"] = [tone]
             choice = next((c for c in self.request.choices if c.tone == tone), None)
             if choice is None:
-                return self.finish("failed", "RecognizeFailed", INCORRECT_TONE)
+                return self.finish("failed", self.failed_event, INCORRECT_TONE)
             extra = {"recognitionType": "choices", "choiceResult": {"label": choice.label}}
             return self.finish("completed", "RecognizeCompleted", CHOICE_MATCHED, extra)
         if tone in self.request.stop_tones:

@@ -72,6 +72,9 @@ class Media:
     async def stop_continuous(self, target: str, **kwargs: Any) -> None:
         await self._run("stop_continuous_dtmf_recognition", identifier_from_raw_id(target), **kwargs)
 
+    async def hang_up(self) -> None:
+        await self._run("hang_up", is_for_everyone=False)
+
     async def add_phone(self, number: str, caller_id: str = "+14255550100") -> None:
         phone, caller = PhoneNumberIdentifier(number), PhoneNumberIdentifier(caller_id)
         await self._run("add_participant", phone, source_caller_id_number=caller)

@@ -15,15 +15,17 @@ from tests.conformance.call_helpers import (
     CallbackKeys,
     ClientKind,
     check_callbacks,
+    connection_id,
     events_named,
     leave,
     names,
+    open_call_automation,
     parse_callback_event,
     received,
     receiver,
 )
 from tests.conformance.conftest import signed_request
-from tests.conformance.media_helpers import Scene, entry_named, scene
+from tests.conformance.media_helpers import Media, Scene, entry_named, scene
 from tests.support.callback_sink import CallbackSink
 
 # About 200 simulated seconds: still playing whenever a test looks.
@@ -251,6 +253,28 @@ async def test_a_play_ends_when_its_addressees_leave_and_with_the_call(
 
     assert names(sink, "/bot")[-1] == "CallDisconnected"
     assert with_context(sink, "/bot", "PlayCanceled", "stays") == []
+    check_callbacks(sink, keys, emulator.config.resource_id)
+
+
+async def test_hanging_up_ends_the_connections_operations_without_events(
+    emulator: RunningEmulator, sink: CallbackSink, keys: CallbackKeys
+) -> None:
+    async with scene(emulator, sink) as call:
+        await call.media.play(LONG, operation_context="long")
+        await wait_for_event(sink, "/bot", "PlayStarted", "long")
+        await call.media.hang_up()
+        await sink.wait_for(received("/bot", "CallDisconnected"))
+        (entry,) = await call.log()
+        async with open_call_automation(emulator, "async") as api:
+            props = await api.connect(sink.url("/next"), room_id=call.room_id)
+            await sink.wait_for(received("/next", "CallConnected"))
+            # The media is free: a play to everyone is not refused with 8500.
+            await Media(api, connection_id(props)).play(SHORT, operation_context="next")
+            await wait_for_event(sink, "/next", "PlayCompleted", "next")
+
+    assert entry["status"] == "canceled"
+    assert names(sink, "/bot")[-1] == "CallDisconnected"
+    assert with_context(sink, "/bot", "PlayCanceled", "long") == []
     check_callbacks(sink, keys, emulator.config.resource_id)
 
 

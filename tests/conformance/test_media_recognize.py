@@ -246,6 +246,22 @@ async def test_cancel_and_the_target_leaving_end_a_recognize_with_recognize_canc
     check_callbacks(sink, keys, emulator.config.resource_id)
 
 
+async def test_an_interrupting_recognize_cancels_the_operations_its_target_hears(
+    emulator: RunningEmulator, sink: CallbackSink, keys: CallbackKeys
+) -> None:
+    async with scene(emulator, sink) as call:
+        await call.media.play(LONG_PROMPT, operation_context="everyone")
+        await call.media.recognize(call.members[0], interrupt_call_media_operation=True, **PATIENT)
+        await sink.wait_for(lambda s: events_named(s, "/bot", "PlayCanceled"))
+        await press(call, call.members[0], "8")
+        name, completed = await outcome(sink)
+        log = await call.log()
+
+    assert (name, completed.dtmf_result.tones) == ("RecognizeCompleted", ["eight"])
+    assert [(e["kind"], e["status"]) for e in log] == [("play", "canceled"), ("recognize", "completed")]
+    check_callbacks(sink, keys, emulator.config.resource_id)
+
+
 async def test_speech_recognition_is_refused_as_not_supported(
     emulator: RunningEmulator, sink: CallbackSink
 ) -> None:

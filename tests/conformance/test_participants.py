@@ -187,7 +187,8 @@ async def test_the_events_of_an_add_go_to_its_own_callback_uri_when_it_names_one
 async def test_cancel_while_ringing_stops_the_invitation_and_the_phone_never_joins(
     emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink, keys: CallbackKeys
 ) -> None:
-    await set_phone(emulator, NUMBER, answer="accept", answerAfterSeconds=5)
+    # Rings for a real second at the test time scale: the next request lands well before.
+    await set_phone(emulator, NUMBER, answer="accept", answerAfterSeconds=50)
     live = await live_call(emulator, calls, sink)
     participants = participants_of(calls)
     added = await participants.add(
@@ -339,7 +340,8 @@ async def test_participant_actions_on_an_unknown_connection_are_not_found(
 async def test_a_phone_ringing_when_the_call_ends_never_joins(
     emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink
 ) -> None:
-    await set_phone(emulator, NUMBER, answer="accept", answerAfterSeconds=5)
+    # Rings for a real second at the test time scale: the next request lands well before.
+    await set_phone(emulator, NUMBER, answer="accept", answerAfterSeconds=50)
     live = await live_call(emulator, calls, sink)
     await participants_of(calls).add(live.connection_id, PHONE, source_caller_id_number=CALLER_ID)
 

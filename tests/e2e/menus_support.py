@@ -20,8 +20,8 @@ NOTIFY_SECRET = "menus-notify-secret-0123456789"
 NOTIFY_PATH = "/notify"
 FACTORIES: dict[str, HandlerFactory] = {"menus": MenusHandler}
 
-# Timeouts long enough at the tests' time scale (0.02) for a test to press keys in time, except
-# in `quiet`, which nobody answers.
+# First-digit timeouts long enough at the tests' time scale (0.02: 300 s are 6 s) for a test to press
+# keys in time, and to restart the bot in between; except in `quiet`, which nobody answers.
 MENUS_YAML = """
 menus:
   main:
@@ -29,7 +29,7 @@ menus:
     options:
       "1": [{announce: "Confirmed."}, {notify: {event: confirmed, source: main}}]
       "2": {goto: lang}
-    firstDigitTimeoutSeconds: 120
+    firstDigitTimeoutSeconds: 300
     interDigitTimeoutSeconds: 5
     noInputPrompt: "We did not hear a key."
     invalidPrompt: "That key is not an option."
@@ -37,7 +37,7 @@ menus:
     prompt: "Press 1 for English."
     options:
       "1": {notify: {event: english}}
-    firstDigitTimeoutSeconds: 120
+    firstDigitTimeoutSeconds: 300
   quiet:
     prompt: "Press 1."
     options: {"1": {notify: {event: never}}}
@@ -60,6 +60,7 @@ menus:
     firstDigitTimeoutSeconds: 300
 hotkeys:
   "*0": {notify: {event: operator-requested}}
+  "*9": [{announce: "Languages."}, {goto: lang}]
 """
 
 

@@ -207,3 +207,16 @@ async def test_a_menu_action_dials_out_through_the_bus(bed: DialOutBed, room: Cr
     done = await bed.wait_status(first["id"], "confirmed", "failed")
     assert done["status"] == "confirmed"
     assert len(await bed.invitations(room.id)) == 1
+
+
+async def test_hanging_up_during_the_confirmation_declines(bed: DialOutBed, room: CreatedRoom) -> None:
+    await bed.phone(INTERPRETER, answer="accept", answerAfterSeconds=1)
+    reply = await bed.dial(room.id, {"phoneNumber": INTERPRETER, "confirmWithDtmf": True})
+    await bed.wait_status(reply.body["id"], "connected")
+
+    await bed.roombot.leave(room.id, f"4:{INTERPRETER}")
+
+    done = await bed.wait_status(reply.body["id"], "confirmed", "declined", "failed")
+    assert done["status"] == "declined"
+    assert "hangup" in done["result"]["message"]
+    await bed.notified(reply.body["id"], "dialout.declined")

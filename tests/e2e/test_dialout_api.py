@@ -148,3 +148,16 @@ async def test_without_a_caller_id_anywhere_it_is_422() -> None:
         body = assert_problem(reply, 422)
         assert "callerId" in body["detail"]
         await assert_nothing_dialled(bed)
+
+
+async def test_the_openapi_document_describes_the_dial_out_api(bed: DialOutBed) -> None:
+    reply = await bed.roombot.request("GET", "/openapi.json")
+
+    paths = reply.body["paths"]
+    assert set(paths["/api/rooms/{roomId}/dialouts"]) == {"post"}
+    assert set(paths["/api/dialouts/{id}"]) == {"get", "delete"}
+    create = paths["/api/rooms/{roomId}/dialouts"]["post"]
+    assert {"200", "202", "400", "404", "409", "422"} <= set(create["responses"])
+    assert "Idempotency-Key" in {parameter["name"] for parameter in create["parameters"]}
+    validator = pytest.importorskip("openapi_spec_validator")
+    validator.validate(reply.body)

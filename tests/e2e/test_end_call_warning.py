@@ -69,7 +69,7 @@ async def test_everyone_hears_the_warning_then_the_call_ends() -> None:
 
         play = await heard_warning(bot, room_id)
 
-        assert not play["to"] or play["to"] == "everyone"
+        assert play["to"] == "everyone"
         announcement_id = str(play["operationContext"]).removeprefix("announcements:")
         status = await bot.request("GET", f"/api/announcements/{announcement_id}", key=BACKEND_KEY)
         assert status.body["status"] == "completed"

@@ -59,7 +59,7 @@ async def test_a_valid_key_runs_the_options_actions(bot: RoomBot, call: Call, si
     assert asked["to"] == [call.attendee]
     assert spoken(asked) == ["Press 1 to confirm, or 2 for languages."]
     options = asked["options"]
-    assert options["initialSilenceTimeoutInSeconds"] == 120
+    assert options["initialSilenceTimeoutInSeconds"] == 300
     assert options["interToneTimeoutInSeconds"] == 5
     assert options["maxTonesToCollect"] == 1
     assert options["interruptPrompt"] is True
@@ -150,7 +150,7 @@ async def test_goto_moves_to_the_next_menu(bot: RoomBot, call: Call, sink: Callb
     lang = await nth_recognize(bot, call, session_id, 2)
     assert lang["to"] == [call.attendee]
     assert spoken(lang) == ["Press 1 for English."]
-    assert lang["options"]["initialSilenceTimeoutInSeconds"] == 120
+    assert lang["options"]["initialSilenceTimeoutInSeconds"] == 300
     await press(bot, call, call.attendee, "1")
 
     assert (await notification(sink, "english"))["menu"] == "lang"

@@ -16,9 +16,11 @@ from handlers.dialout_model import (
     DialOutRequest,
     DialOutResult,
     DialOutStatus,
+    dialout_id_of,
+    operation_context,
     request_fingerprint,
 )
-from handlers.dialout_service import acs_result, dialout_id_of, operation_context
+from handlers.dialout_service import acs_result
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LATER = T0 + timedelta(seconds=5)
