@@ -122,7 +122,13 @@ class MenuDriver:
             left = in_call is not None and record.participant not in in_call
             if left and isinstance(event, engine.Interrupted | engine.PromptFailed):
                 event = engine.Hangup()
-            self._apply(record, engine.advance(self.menus, record.session, event))
+            try:
+                step = engine.advance(self.menus, record.session, event)
+            except KeyError as exc:
+                # The menu file changed under a running session: it cannot go on.
+                logger.warning("menu session %s cannot continue: no menu %s", session_id, exc)
+                step = _failed(record.session)
+            self._apply(record, step)
             await self.sessions.put(record)
         self.spawn(self._drive(record.id, record.version), f"menus:{record.id}")
 
@@ -175,10 +181,10 @@ class MenuDriver:
                 try:
                     effect = engine.effect_from_json(self.menus, record.session, record.pending[0])
                 except (KeyError, ValueError, IndexError) as exc:
-                    # The menu file changed under a running session: it cannot go on.
                     logger.warning("menu session %s cannot continue: %s", session_id, exc)
-                    record.session = replace(record.session, ended="failed")
-                    record.pending = [engine.effect_to_json(engine.End("failed"))]
+                    failed = _failed(record.session)
+                    record.session = failed.session
+                    record.pending = [engine.effect_to_json(effect) for effect in failed.effects]
                     await self.sessions.put(record)
                     continue
             match effect:
@@ -266,3 +272,8 @@ class MenuDriver:
                 context=dict(record.context),
             )
         )
+
+
+def _failed(session: engine.Session) -> engine.Step:
+    """The end of a session that cannot go on (its menu or actions left the menu file)."""
+    return engine.Step(replace(session, ended="failed"), (engine.End("failed"),))

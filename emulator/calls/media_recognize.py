@@ -32,7 +32,6 @@ CHOICE_MATCHED = Result(200, 8533, "Action completed successfully, DTMF option m
 INITIAL_SILENCE = Result(400, 8510, "Action failed, initial silence timeout reached.")
 INTER_TONE = Result(400, 8532, "Action failed, inter-digit silence timeout reached.")
 INCORRECT_TONE = Result(400, 8534, "Action failed, incorrect tone entered.")
-PROMPT_FAILED = Result(500, 8511, "Action failed, the prompt could not play:")
 
 
 class RecognizeOperation(Operation):
@@ -84,9 +83,7 @@ class RecognizeOperation(Operation):
             try:
                 prompt = await self._length()
             except BadSource as bad:
-                failure = Result(
-                    PROMPT_FAILED.code, PROMPT_FAILED.sub_code, f"{PROMPT_FAILED.message} {bad.error.message}"
-                )
+                failure = Result(500, 8511, f"Action failed, the prompt could not play: {bad.error.message}")
                 self.finish("failed", self.failed_event, failure, {"failedPlaySourceIndex": bad.index})
                 return
             if self.request.interrupt_prompt:

@@ -3,6 +3,7 @@ media log (who each play was addressed to, how it ended) and the bot's status re
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,10 @@ async def plays(roombot: RoomBot, room_id: str) -> list[dict[str, Any]]:
         for entry in call["media"]
         if entry["kind"] == "play" and str(entry.get("operationContext") or "").startswith("announcements:")
     ]
+
+
+def moment(value: str) -> datetime:
+    return datetime.fromisoformat(value)
 
 
 def heard_by(entry: dict[str, Any]) -> set[str] | str:
@@ -167,8 +172,9 @@ async def test_three_back_to_back_all_play_and_none_is_lost(live_call: LiveCall,
     assert [entry["operationContext"] for entry in logged] == [f"announcements:{i}" for i in ids]
     assert [entry["status"] for entry in logged] == ["completed"] * 3
     # They played one after the other: each started once the previous one had finished.
-    assert finals[0]["finishedAt"] <= finals[1]["startedAt"]
-    assert finals[1]["finishedAt"] <= finals[2]["startedAt"]
+    moments = [(moment(final["startedAt"]), moment(final["finishedAt"])) for final in finals]
+    assert moments[0][1] <= moments[1][0]
+    assert moments[1][1] <= moments[2][0]
     refused = await roombot.request("GET", "/emulator/requests", base=roombot.emulator.url)
     assert not [r for r in refused.body if r["path"].endswith(":play") and r["status"] >= 400]
 

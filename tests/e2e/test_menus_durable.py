@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from bot import keys
-from bot.testing import RoomBot, eventually
+from bot.state import SqliteStateStore
+from bot.testing import RoomBot, eventually, serve_bot
+from handlers.menus_sessions import NAMESPACE
 from tests.e2e.menus_support import (
     media,
     menus_bot,
@@ -54,6 +56,57 @@ async def test_a_menu_continues_after_a_bot_restart(tmp_path: Path, sink: Callba
         assert (body["sessionId"], body["participant"]) == (session_id, call.attendee)
         done = await wait_session(bot, session_id, "completed")
         assert (done["startMenu"], done["menu"], done["tries"]) == ("main", "lang", 2)
+
+
+async def test_actions_not_yet_run_when_the_bot_stopped_run_when_it_starts(
+    tmp_path: Path, sink: CallbackSink
+) -> None:
+    state_file = tmp_path / "state.db"
+    async with menus_bot(write_menus(tmp_path), sink, state_url=f"sqlite:///{state_file}") as bot:
+        call = await start_call(bot)
+        session_id = (await run_menu(bot, call, call.attendee, "main"))["sessionId"]
+        await nth_recognize(bot, call, session_id, 1)
+        old = bot.bot
+        await old.close()
+
+        # As if the bot had stopped right after "1" was pressed: the entry is stored, its
+        # notification and the session's end are still to do.
+        store = await SqliteStateStore.open(state_file)
+        doc = await store.get_doc(NAMESPACE, session_id)
+        assert doc is not None
+        doc["session"].update(ended="completed", lastEntry="1")
+        doc["version"] += 1
+        doc["pending"] = [{"act": ["option", "main", "1"], "index": 1}, {"end": "completed"}]
+        await store.put_doc(NAMESPACE, session_id, doc)
+        await store.close()
+        bot.bot = await serve_bot(
+            lambda _url: old.settings, handler_factories=old.handler_factories, port=old.port
+        )
+
+        body = await notification(sink, "confirmed")
+        assert (body["sessionId"], body["keys"]) == (session_id, "1")
+        assert (await wait_session(bot, session_id, "completed"))["lastEntry"] == "1"
+
+
+async def test_a_session_whose_menu_left_the_file_ends_as_failed(tmp_path: Path, sink: CallbackSink) -> None:
+    state_url = f"sqlite:///{tmp_path / 'state.db'}"
+    async with menus_bot(write_menus(tmp_path), sink, state_url=state_url) as bot:
+        call = await start_call(bot)
+        session_id = (await run_menu(bot, call, call.attendee, "main"))["sessionId"]
+        await nth_recognize(bot, call, session_id, 1)
+        old = bot.bot
+        await old.close()
+        edited = tmp_path / "edited.yaml"
+        edited.write_text("menus:\n  other:\n    prompt: Hi\n    options: {'1': {notify: other}}\n")
+        settings = old.settings.model_copy(update={"menus_file": edited})
+        bot.bot = await serve_bot(
+            lambda _url: settings, handler_factories=old.handler_factories, port=old.port
+        )
+
+        await press(bot, call, call.attendee, "1")
+
+        await wait_session(bot, session_id, "failed")
+        assert len(await recognizes(bot, call, session_id)) == 1
 
 
 async def continuous_starts(bot: RoomBot) -> list[str]:
