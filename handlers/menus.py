@@ -174,8 +174,10 @@ class MenusHandler(BaseHandler):
     async def _run_hotkey(self, actions: tuple[Action, ...], scope: ActionScope, ctx: CallContext) -> None:
         for index, action in enumerate(actions):
             if isinstance(action, Goto):
+                # Looked up again: the actions before the goto may have taken a while.
+                call = await self.services.registry.get(ctx.call_connection_id)
                 try:
-                    await self.driver.begin(ctx.call, scope.participant, action.menu, {"hotkey": scope.keys})
+                    await self.driver.begin(call, scope.participant, action.menu, {"hotkey": scope.keys})
                 except MenuRefused as exc:
                     ctx.log.info("hotkey %s: menu %s not started: %s", scope.keys, action.menu, exc)
                 continue

@@ -165,8 +165,11 @@ class MenuDriver:
 
     async def call_ended(self, call_connection_id: str) -> None:
         """The call is over: every session still going ends with reason ``hangup``."""
-        for record in await self.sessions.of_call(call_connection_id):
-            async with self.sessions.lock(record.id):
+        for listed in await self.sessions.of_call(call_connection_id):
+            async with self.sessions.lock(listed.id):
+                record = await self.sessions.get(listed.id)
+                if record is None:
+                    continue
                 unfinished = record.running or any("end" in effect for effect in record.pending)
                 await self.sessions.delete(record.id)
             if unfinished:

@@ -3,6 +3,7 @@ media log (who each play was addressed to, how it ended) and the bot's status re
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ import pytest
 
 from bot import keys
 from bot.handlers import HandlerFactory
+from bot.messages import Announce
 from bot.testing import BACKEND_KEY, OPS_KEY, Reply, RoomBot, eventually
+from config.prompts import Prompt
 from handlers.announcements import AnnouncementsHandler
 from tests.e2e.helpers import LiveCall, assert_problem, raw_ids
 
@@ -394,3 +397,56 @@ async def test_the_routes_are_described_in_the_openapi_document(roombot: RoomBot
     assert set(paths["/api/announcements/{announcementId}"]) == {"get", "delete"}
     create = paths["/api/rooms/{roomId}/announcements"]["post"]
     assert {"202", "409", "422"} <= set(create["responses"])
+
+
+async def test_a_queued_announcement_still_plays_after_a_restart(tmp_path: Path) -> None:
+    async with RoomBot.start(handler_factories=FACTORIES, state_url=f"sqlite:///{tmp_path / 's.db'}") as bot:
+        room = await bot.create_room(["Presenter"])
+        await bot.join(room.id, room.members[0])
+        await bot.connect(room.id)
+        looping = await started(bot, room.id, {"text": "Please hold.", "to": "everyone", "loop": True})
+        queued = await started(bot, room.id, {"text": "Thanks for holding.", "to": "everyone"})
+        await wait_status(bot, looping["id"], "playing")
+        assert (await status_of(bot, queued["id"]))["status"] == "queued"
+
+        await bot.restart()
+        stop = await bot.request("DELETE", f"/api/announcements/{looping['id']}", key=BACKEND_KEY)
+
+        assert stop.status == 202, stop.text
+        assert (await wait_status(bot, looping["id"], *FINAL))["status"] == "cancelled"
+        assert (await wait_status(bot, queued["id"], *FINAL))["status"] == "completed"
+        contexts = [entry["operationContext"] for entry in await plays(bot, room.id)]
+        assert contexts.count(f"announcements:{queued['id']}") == 1
+
+
+async def test_the_announce_command_can_wait_for_the_play(live_call: LiveCall, roombot: RoomBot) -> None:
+    bus = roombot.app[keys.SERVICES].bus
+    presenter = live_call.room.members[0]
+
+    announcement_id = await bus.execute(
+        Announce(live_call.id, Prompt(text="Goodbye."), to=(presenter,), wait=True)
+    )
+
+    # Returned once the play finished: the emulator has it completed already.
+    assert (await play_of(roombot, live_call.room.id, announcement_id))["status"] == "completed"
+    assert heard_by(await play_of(roombot, live_call.room.id, announcement_id)) == {presenter}
+    assert (await wait_status(roombot, announcement_id, *FINAL))["to"] == [presenter]
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"to": ()}, ValueError),
+        ({"to": ("8:acs:x",), "interrupt": True}, ValueError),
+        ({"call_connection_id": "11111111-2222-4333-8444-555555555555"}, LookupError),
+    ],
+    ids=["empty audience", "targeted interrupt", "unknown call"],
+)
+async def test_a_bad_announce_command_is_refused(
+    live_call: LiveCall, roombot: RoomBot, changes: dict[str, Any], error: type[Exception]
+) -> None:
+    command = replace(Announce(live_call.id, Prompt(text="Hello.")), **changes)
+
+    with pytest.raises(error):
+        await roombot.app[keys.SERVICES].bus.execute(command)
+    assert await plays(roombot, live_call.room.id) == []

@@ -14,7 +14,7 @@ from bot import keys
 from bot.handlers import BaseHandler, HandlerFactory
 from bot.messages import MenuConfirmed, MenuEnded, MenuRefused, RunMenu
 from bot.services import BotServices
-from bot.testing import BACKEND_KEY, RoomBot, wait_until
+from bot.testing import BACKEND_KEY, OPS_KEY, RoomBot, wait_until
 from handlers.announcements import AnnouncementsHandler
 from handlers.menus import MenusHandler
 from tests.e2e.helpers import assert_problem
@@ -204,3 +204,18 @@ async def test_menus_speak_through_the_announcements_plugin(tmp_path: Path, sink
             (["Confirmed."], [call.attendee], "completed")
         ]
         assert str(plays[0]["operationContext"]).startswith("announcements:")
+
+
+async def test_ending_the_call_ends_its_sessions(bot: RoomBot, call: Call) -> None:
+    session_id = (await run_menu(bot, call, call.attendee, "main"))["sessionId"]
+    await nth_recognize(bot, call, session_id, 1)
+
+    reply = await bot.request("POST", f"/ops/calls/{call.id}/end", key=OPS_KEY)
+    assert reply.status == 202, reply.text
+
+    recorder = bot.handler("recorder")
+    assert isinstance(recorder, Recorder)
+    await wait_until(lambda: recorder.published, what="MenuEnded")
+    assert recorder.published == [MenuEnded(call.id, call.attendee, session_id=session_id, reason="hangup")]
+    # Sessions last as long as their call.
+    assert_problem(await bot.request("GET", f"/api/menu-sessions/{session_id}", key=BACKEND_KEY), 404)
