@@ -30,6 +30,14 @@ class StepFailed(Exception):
     """A step could not happen; the message says what was expected and what was seen."""
 
 
+@dataclass(frozen=True)
+class Step:
+    """One thing a user of the product does, or an outcome it waits for; returns the timeline line."""
+
+    name: str
+    run: Callable[[DemoContext], Awaitable[str]]
+
+
 @dataclass
 class DemoContext:
     http: aiohttp.ClientSession
@@ -44,6 +52,7 @@ class DemoContext:
     users: dict[str, str] = field(default_factory=dict)
     room_id: str | None = None
     call_connection_id: str | None = None
+    dialout_id: str | None = None
 
     @property
     def room(self) -> str:
@@ -65,10 +74,35 @@ class DemoContext:
             body: dict[str, Any] = await _expect(response, 200, f"{name} joining room {self.room}")
             return body
 
-    async def bot_request(self, method: str, path: str, key: str, *, expect: int) -> Any:
-        headers = {"Authorization": f"Bearer {key}"}
-        async with self.http.request(method, f"{self.bot_url}{path}", headers=headers) as response:
+    async def bot_request(
+        self,
+        method: str,
+        path: str,
+        key: str,
+        *,
+        expect: int,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        sent = {"Authorization": f"Bearer {key}", **(headers or {})}
+        url = f"{self.bot_url}{path}"
+        async with self.http.request(method, url, headers=sent, json=json) as response:
             return await _expect(response, expect, f"{method} {path}")
+
+    async def emulator_request(self, method: str, path: str, *, json: Any = None) -> Any:
+        """A call to the emulator's control API (no auth), expecting 200."""
+        async with self.http.request(method, f"{self.emulator_url}{path}", json=json) as response:
+            return await _expect(response, 200, f"{method} {path}")
+
+    async def emulator_call(self) -> dict[str, Any] | None:
+        """The room call as the emulator sees it (participants, media log), or None."""
+        async with self.http.get(f"{self.emulator_url}/emulator/rooms/{self.room}/call") as response:
+            if response.status == 404:
+                return None
+            body: dict[str, Any] = await _expect(
+                response, 200, f"GET the emulator's call of room {self.room}"
+            )
+            return body
 
     async def live_call(self) -> dict[str, Any] | None:
         """The bot's live call in the demo's room, as ``GET /ops/calls`` lists it."""
@@ -76,11 +110,7 @@ class DemoContext:
         return next((call for call in calls if call.get("roomId") == self.room), None)
 
     async def emulator_has_call(self) -> bool:
-        async with self.http.get(f"{self.emulator_url}/emulator/rooms/{self.room}/call") as response:
-            if response.status == 404:
-                return False
-            await _expect(response, 200, f"GET the emulator's call of room {self.room}")
-            return True
+        return await self.emulator_call() is not None
 
     async def wait_until(self, what: str, probe: Callable[[], Awaitable[T | None]]) -> T:
         """Poll ``probe`` until it returns something other than None (or False)."""

@@ -4,18 +4,17 @@ Each step is an async function of the shared `DemoContext` that does one thing a
 product would do (create a room, join it, ask the bot to connect, end the call...) or waits until
 the product shows the outcome, and returns the line the timeline prints. A step that cannot
 happen raises `StepFailed`. Later parts of the scenario (interpreter dial-out confirmed by DTMF,
-targeted announcement) are further steps inserted into `TELEHEALTH`.
+targeted announcement) are in `bot.scenario_media`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from azure.communication.rooms import CommunicationUserIdentifier, ParticipantRole, RoomParticipant
 
-from bot.demo_context import DemoContext, StepFailed
+from bot.demo_context import DemoContext, Step, StepFailed
+from bot.scenario_media import MEDIA_STEPS
 from bot.timeline import short_id
 
 # Who is in the visit, with the room role each one gets.
@@ -24,12 +23,6 @@ CAST: tuple[tuple[str, ParticipantRole], ...] = (
     ("patient", ParticipantRole.ATTENDEE),
     ("observer", ParticipantRole.CONSUMER),
 )
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    run: Callable[[DemoContext], Awaitable[str]]
 
 
 async def create_users(ctx: DemoContext) -> str:
@@ -132,6 +125,8 @@ async def call_gone(ctx: DemoContext) -> str:
     )
 
 
+__all__ = ["TELEHEALTH", "Step"]
+
 TELEHEALTH: tuple[Step, ...] = (
     Step("create users", create_users),
     Step("create room", create_room),
@@ -141,6 +136,7 @@ TELEHEALTH: tuple[Step, ...] = (
     Step("bot connected", bot_connected),
     joins("observer"),
     Step("observer appears", observer_appears),
+    *MEDIA_STEPS,
     Step("end for everyone", end_for_everyone),
     Step("call ended", call_gone),
 )

@@ -28,6 +28,12 @@ EXPECTED_TIMELINE = [
     r"bot connected to room (?P=room) \(call \S+\); participants: doctor, patient",
     r"observer joined the room call",
     r"observer appears in the bot's call; participants: doctor, patient, observer",
+    r'only the observer heard "You are observing this consultation." \(addressed by role Consumer\)',
+    r"interpreter's phone \+14255550199 will answer after 2 s and press 1 \(emulator phones\)",
+    r"backend asked for an interpreter at \+14255550199 \(dial-out ringing\); "
+    r"its retry got the same dial-out",
+    r"interpreter answered and pressed 1 in the confirmation menu: confirmed \(one invitation\)",
+    r'everyone heard "An interpreter has joined the call." \(to everyone\)',
     r"operator ended the call for everyone \(/ops/rooms/(?P=room)/end: ending\)",
     r"call \S+ ended \(disconnected\); it left the live list, the emulator reports no call in room "
     r"(?P=room), and its history holds \d+ events",
