@@ -18,15 +18,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from bench.common import BenchError, median, serve, start_bench_bot, times
+from bench.common import BenchError, median, serve, times
 from bot import keys
-from bot.embedded import RunningBot
+from bot.testing import RunningBot, bot_settings, serve_bot
 from emulator.config import EmulatorConfig
 from emulator.server import RunningEmulator, start_emulator
 from emulator.signing import mint_callback_token
@@ -202,8 +203,8 @@ async def _bots(emulator: RunningEmulator, stores: Sequence[str], directory: Pat
     bots: dict[str, RunningBot] = {}
     try:
         for store in stores:
-            url = f"sqlite:///{directory / 'bench.db'}" if store == "sqlite" else store
-            bots[store] = await start_bench_bot(emulator, state_url=url)
+            state_url = f"sqlite:///{directory / 'bench.db'}" if store == "sqlite" else store
+            bots[store] = await serve_bot(partial(bot_settings, emulator, state_url=state_url))
     except BaseException:
         for bot in bots.values():
             await bot.close()

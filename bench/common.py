@@ -1,5 +1,5 @@
-"""What the benchmarks share: the machine line, medians, servers on free ports, an isolated bot,
-and an emulator in its own process."""
+"""What the benchmarks share: the machine line, medians, a server on a free port, and an emulator
+in its own process. A bot to measure comes from ``bot.testing``, as in the tests."""
 
 from __future__ import annotations
 
@@ -13,22 +13,15 @@ import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from bot.embedded import RunningBot, bind, socket_url, start_bot
-from config.settings import Settings
-from emulator.server import RunningEmulator
-from emulator.signing import OPENID_PATH
+from bot.embedded import bind, socket_url
 
 HOST = "127.0.0.1"
 # Guards against a hung child process, not expectations about speed.
 STARTUP_TIMEOUT = 60.0
 EXIT_TIMEOUT = 30.0
-BACKEND_KEY = "bench-backend-key-0123456789"
-OPS_KEY = "bench-operator-key-0123456789"
 
 
 class BenchError(Exception):
@@ -49,41 +42,6 @@ def median(values: Iterable[float]) -> float:
 def times(numerator: float, denominator: float) -> str:
     """A ratio for humans: ``6.2x``."""
     return f"{numerator / denominator:.1f}x" if denominator > 0 else "n/a"
-
-
-class IsolatedSettings(Settings):
-    """Settings from constructor arguments only: the environment must not change a measurement."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
-
-
-async def start_bench_bot(emulator: RunningEmulator, **overrides: Any) -> RunningBot:
-    """The real bot (``create_app``, default handlers) on a free port, wired to ``emulator``."""
-    sock = bind(HOST, 0)
-    url = socket_url(HOST, sock)
-    values: dict[str, Any] = {
-        "acs_connection_string": emulator.connection_string,
-        "callback_base_url": url,
-        "acs_resource_id": emulator.config.resource_id,
-        "acs_openid_url": f"{emulator.url}{OPENID_PATH}",
-        "backend_api_keys": {BACKEND_KEY},
-        "ops_api_keys": {OPS_KEY},
-        **overrides,
-    }
-    try:
-        return await start_bot(IsolatedSettings(**values), sock, url, access_log=False)
-    except BaseException:
-        sock.close()
-        raise
 
 
 @asynccontextmanager

@@ -9,9 +9,7 @@ and replayed when the call is registered, instead of being lost.
 
 from __future__ import annotations
 
-import asyncio
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,6 +22,7 @@ from bot.events import (
     ConnectFailed,
     ParticipantsUpdated,
 )
+from bot.locks import KeyedLocks
 from bot.state.base import CallRecord, CallState, ParticipantRecord, StateStore
 
 # How long, and how many, events for a not-yet-registered call are held. The connect answer
@@ -58,15 +57,8 @@ class CallRegistry:
         self._clock = clock
         # Per-call locks: the dispatcher serializes one call's events, but `register_connecting`
         # and `end_room` come from HTTP handlers and may run at the same moment.
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks = KeyedLocks()
         self._early: OrderedDict[str, tuple[float, CallEvent]] = OrderedDict()
-
-    def _lock(self, call_connection_id: str) -> asyncio.Lock:
-        lock = self._locks.get(call_connection_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[call_connection_id] = lock
-        return lock
 
     async def register_connecting(
         self,
@@ -76,7 +68,7 @@ class CallRegistry:
         correlation_id: str | None,
     ) -> CallRecord:
         """Record a call the bot just asked ACS to connect; replays events that arrived first."""
-        async with self._lock(call_connection_id):
+        async with self._locks[call_connection_id]:
             record = await self._store.get_call(call_connection_id)
             if record is None:
                 record = CallRecord(
@@ -95,7 +87,7 @@ class CallRegistry:
 
     async def apply(self, event: CallEvent) -> CallRecord | None:
         """Update the call's record from one event; None (and nothing stored) for an unknown call."""
-        async with self._lock(event.call_connection_id):
+        async with self._locks[event.call_connection_id]:
             record = await self._store.get_call(event.call_connection_id)
             if record is None:
                 self._hold_early(event)
@@ -186,7 +178,7 @@ class CallRegistry:
     async def finish(self, call_connection_id: str, reason: str) -> CallRecord | None:
         """Mark a live call ended without a CallDisconnected (Event Grid's CallEnded, or ACS no
         longer knowing the call); ``reason`` is the history entry's type. None if not live."""
-        async with self._lock(call_connection_id):
+        async with self._locks[call_connection_id]:
             record = await self._store.get_call(call_connection_id)
             if record is None or not record.is_live:
                 return None

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
+from config.phone import PhoneNumber
 from config.prompts import Prompt
 
 DEFAULT_MENUS_FILE = Path(__file__).with_name("default_menus.yaml")
@@ -79,16 +79,11 @@ class DialOut(_Action):
     """Invite a phone number into the room's call (the ``dialout`` handler does it)."""
 
     key: ClassVar[str] = "dialout"
-    phone_number: str
-    caller_id: str | None = None
+    phone_number: PhoneNumber
+    caller_id: PhoneNumber | None = None
     ring_timeout_seconds: int | None = None
     confirm_with_dtmf: bool = False
     announcement: Prompt | None = None
-
-    @field_validator("phone_number", "caller_id")
-    @classmethod
-    def _e164(cls, value: str | None) -> str | None:
-        return None if value is None else e164(value)
 
     @field_validator("ring_timeout_seconds")
     @classmethod
@@ -138,19 +133,6 @@ ACTION_TYPES: tuple[type[_Action], ...] = (
     Confirm,
 )
 ACTION_KEYS: Mapping[str, type[_Action]] = {kind.key: kind for kind in ACTION_TYPES}
-
-
-def e164(value: str) -> str:
-    """``value`` as a normalized E.164 number, or ValueError saying why it is not one."""
-    if not value.startswith("+"):
-        raise ValueError(f"{value!r} is not an E.164 number: write it with + and the country code")
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"{value!r} is not a phone number") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(f"{value!r} is not a valid E.164 phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 ActionSource = Literal["option", "onMaxTries", "hotkey"]

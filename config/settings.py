@@ -12,7 +12,6 @@ import json
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import phonenumbers
 from pydantic import (
     AnyHttpUrl,
     Field,
@@ -23,6 +22,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from config.phone import PhoneNumber
 
 ENV_PREFIX = "ROOMBOT_"
 DEFAULT_ACS_OPENID_URL = (
@@ -101,7 +102,7 @@ class Settings(BaseSettings):
         default=AnyHttpUrl(DEFAULT_ACS_OPENID_URL),
         description="OpenID configuration that names the issuer and signing keys of callback JWTs.",
     )
-    pstn_caller_id: str | None = Field(
+    pstn_caller_id: PhoneNumber | None = Field(
         default=None,
         description="Default caller id (E.164, e.g. +14255550123) shown to dialled phones.",
     )
@@ -174,21 +175,6 @@ class Settings(BaseSettings):
         if value is not None and not value.strip():
             raise ValueError("must not be blank")
         return value.strip() if value is not None else None
-
-    @field_validator("pstn_caller_id")
-    @classmethod
-    def _check_caller_id(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.startswith("+"):
-            raise ValueError("must be an E.164 number starting with +, e.g. +14255550123")
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException as exc:
-            raise ValueError("is not a phone number") from exc
-        if not phonenumbers.is_valid_number(number):
-            raise ValueError("is not a valid E.164 phone number")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     @field_validator("handlers", mode="before")
     @classmethod

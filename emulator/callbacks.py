@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
 from aiohttp import web
 
+from emulator.client_session import client_session_context
 from emulator.clock import Clock
 from emulator.keys import CALLBACKS, CLOCK
 from emulator.signing import mint_callback_token
@@ -224,13 +225,4 @@ def setup(app: web.Application) -> None:
     dispatcher = CallbackDispatcher(token=lambda: mint_callback_token(app), clock=app[CLOCK])
     app[CALLBACKS] = dispatcher
 
-    async def client_session(app: web.Application) -> AsyncIterator[None]:
-        async with aiohttp.ClientSession() as session:
-            dispatcher.session = session
-            try:
-                yield
-            finally:
-                await dispatcher.close()
-                dispatcher.session = None
-
-    app.cleanup_ctx.append(client_session)
+    app.cleanup_ctx.append(client_session_context(dispatcher, dispatcher.close))

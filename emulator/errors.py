@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
@@ -43,6 +44,33 @@ class AcsError(Exception):
     def response(self) -> web.Response:
         headers = {"x-ms-error-code": self.code, **self.headers}
         return web.json_response(self.body(), status=self.status, headers=headers)
+
+
+def bad_argument(message: str, target: str) -> AcsError:
+    """The 400 that the Rooms and Identity APIs give for an invalid argument."""
+    return AcsError(
+        400,
+        "BadRequest",
+        message,
+        details=[{"code": "BadArgument", "message": message, "target": target}],
+    )
+
+
+async def read_json_object(request: web.Request, *, required: bool = True) -> dict[str, Any]:
+    """The request body as a JSON object; 400 when it is malformed or not an object, or missing
+    and ``required`` (else a missing body counts as ``{}``)."""
+    raw = await request.read()
+    if not raw.strip():
+        if required:
+            raise bad_argument("The request body is required.", "body")
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_argument("The request body is not valid JSON.", "body") from None
+    if not isinstance(body, dict):
+        raise bad_argument("The request body must be a JSON object.", "body")
+    return body
 
 
 @web.middleware

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 
 from emulator.callbacks import OrderedQueues, RetryPolicy, post_json
+from emulator.client_session import client_session_context
 from emulator.clock import Clock
 from emulator.errors import AcsError
 from emulator.keys import CLOCK, CONFIG, EVENT_GRID, PUBLIC_URL
@@ -207,13 +208,4 @@ def setup(app: web.Application) -> None:
     app[EVENT_GRID] = publisher
     app.router.add_get(VALIDATION_PATH, manual_validation)
 
-    async def client_session(app: web.Application) -> AsyncIterator[None]:
-        async with aiohttp.ClientSession() as session:
-            publisher.session = session
-            try:
-                yield
-            finally:
-                await publisher.close()
-                publisher.session = None
-
-    app.cleanup_ctx.append(client_session)
+    app.cleanup_ctx.append(client_session_context(publisher, publisher.close))

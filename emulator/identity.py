@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from emulator.errors import AcsError
+from emulator.errors import AcsError, bad_argument, read_json_object
 from emulator.identity_store import IdentityStore
 from emulator.keys import CLOCK, CONFIG, IDENTITIES
 
@@ -44,33 +43,13 @@ def token_signing_key(access_key: str) -> bytes:
     return hmac.new(secret, b"roombot-emulator identity tokens", hashlib.sha256).digest()
 
 
-def _bad_request(message: str, target: str) -> AcsError:
-    return AcsError(
-        400, "BadRequest", message, details=[{"code": "BadArgument", "message": message, "target": target}]
-    )
-
-
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    """The body as an object; an empty body counts as ``{}`` (the SDK sends none for create_user)."""
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise _bad_request("The request body is not valid JSON.", "body") from None
-    if not isinstance(body, dict):
-        raise _bad_request("The request body must be a JSON object.", "body")
-    return body
-
-
 def _scopes(value: Any, target: str) -> list[str]:
     if not isinstance(value, list) or not value:
-        raise _bad_request(f"{target} must be a non-empty list of scopes.", target)
+        raise bad_argument(f"{target} must be a non-empty list of scopes.", target)
     for scope in value:
         if not isinstance(scope, str) or scope not in SCOPES:
             valid = ", ".join(sorted(SCOPES))
-            raise _bad_request(f"Invalid scope '{scope}'. Valid scopes are: {valid}.", target)
+            raise bad_argument(f"Invalid scope '{scope}'. Valid scopes are: {valid}.", target)
     return list(value)
 
 
@@ -78,10 +57,10 @@ def _minutes(value: Any) -> int:
     if value is None:
         return DEFAULT_TOKEN_MINUTES
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _bad_request("expiresInMinutes must be an integer.", "expiresInMinutes")
+        raise bad_argument("expiresInMinutes must be an integer.", "expiresInMinutes")
     if not MIN_TOKEN_MINUTES <= value <= MAX_TOKEN_MINUTES:
         message = f"expiresInMinutes must be between {MIN_TOKEN_MINUTES} and {MAX_TOKEN_MINUTES}."
-        raise _bad_request(message, "expiresInMinutes")
+        raise bad_argument(message, "expiresInMinutes")
     return value
 
 
@@ -128,7 +107,7 @@ def _known_identity(request: web.Request) -> str:
 
 
 async def create_identity(request: web.Request) -> web.Response:
-    body = await _json_body(request)
+    body = await read_json_object(request, required=False)
     requested = body.get("createTokenWithScopes")
     scopes = None if requested is None else _scopes(requested, "createTokenWithScopes")
     minutes = _minutes(body.get("expiresInMinutes"))
@@ -141,7 +120,7 @@ async def create_identity(request: web.Request) -> web.Response:
 
 async def issue_access_token(request: web.Request) -> web.Response:
     raw_id = _known_identity(request)
-    body = await _json_body(request)
+    body = await read_json_object(request, required=False)
     scopes = _scopes(body.get("scopes"), "scopes")
     return web.json_response(_issue(request, raw_id, scopes, _minutes(body.get("expiresInMinutes"))))
 

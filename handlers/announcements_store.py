@@ -7,10 +7,9 @@ and a status never goes back: a late PlayStarted after PlayCompleted changes not
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from datetime import UTC, datetime, timedelta
 
+from bot.locks import KeyedLocks
 from bot.state.base import StateStore
 from handlers.announcements_model import Announcement, Outcome, Status
 
@@ -25,7 +24,7 @@ class AnnouncementStore:
     def __init__(self, store: StateStore, *, keep_finished: timedelta) -> None:
         self._store = store
         self._keep_finished = keep_finished
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks = KeyedLocks()
 
     async def get(self, announcement_id: str) -> Announcement | None:
         doc = await self._store.get_doc(NAMESPACE, announcement_id)
@@ -43,10 +42,7 @@ class AnnouncementStore:
         at: datetime | None = None,
     ) -> Announcement | None:
         """Move an announcement forward to ``status``; None if there is no such announcement."""
-        lock = self._locks.get(announcement_id)
-        if lock is None:
-            lock = self._locks[announcement_id] = asyncio.Lock()
-        async with lock:
+        async with self._locks[announcement_id]:
             current = await self.get(announcement_id)
             if current is None:
                 return None

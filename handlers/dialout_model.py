@@ -13,12 +13,12 @@ import hashlib
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-import phonenumbers
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from config.phone import PhoneNumber
 from config.prompts import Prompt
 
 # ACS rings an invited phone for at most 180 seconds (AddParticipantRequest.invitationTimeoutInSeconds).
@@ -66,22 +66,6 @@ _RANKS = {
     DialOutStatus.CONNECTED: 2,
     **dict.fromkeys(FINAL_STATUSES, 3),
 }
-
-
-def e164(value: str) -> str:
-    """A phone number in E.164 (``+14255550123``); ValueError when it is not a valid one."""
-    if not value.startswith("+"):
-        raise ValueError("must be an E.164 number starting with +, e.g. +14255550123")
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError("is not a phone number") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError("is not a valid E.164 phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-PhoneNumber = Annotated[str, AfterValidator(e164)]
 
 
 class _Camel(BaseModel):

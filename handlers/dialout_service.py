@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-import weakref
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from bot.acs_types import AcsError, AcsNotFound, AcsUnavailable
+from bot.locks import KeyedLocks
 from bot.retry import REPEATABILITY_FIRST_SENT, repeatability_headers
 from bot.services import BotServices
 from bot.state.base import CallState
@@ -82,7 +82,7 @@ class DialOutService:
         self.clock = clock
         self._resend_delay = resend_delay_seconds
         self._resend_window = resend_window_seconds
-        self._key_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._key_locks = KeyedLocks()
         # Dial-outs whose invitation request is on its way to ACS: a cancel must wait for its answer.
         self.sending: set[str] = set()
         self._resends: dict[str, int] = {}
@@ -133,7 +133,7 @@ class DialOutService:
             dialout = await self._create(room_id, request, None)
         else:
             fingerprint = request_fingerprint(room_id, request)
-            async with self._key_lock(idempotency_key):
+            async with self._key_locks[idempotency_key]:
                 claim = await self.store.claim_of(idempotency_key)
                 if claim is not None:
                     return await self._replay(claim, fingerprint), False
@@ -145,13 +145,6 @@ class DialOutService:
                     return await self._replay(claim, fingerprint), False
         await self.send(dialout.id)
         return await self.get(dialout.id), True
-
-    def _key_lock(self, key: str) -> asyncio.Lock:
-        lock = self._key_locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._key_locks[key] = lock
-        return lock
 
     async def _replay(self, claim: KeyClaim, fingerprint: str) -> DialOut:
         if claim.fingerprint != fingerprint:

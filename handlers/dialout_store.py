@@ -9,11 +9,11 @@ must not lose another's change. The lock is per process; one bot instance owns i
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.locks import KeyedLocks
 from bot.state.base import StateStore
 from handlers.dialout_model import DialOut
 
@@ -40,14 +40,10 @@ class Change:
 class DialOutStore:
     def __init__(self, store: StateStore) -> None:
         self._store = store
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks = KeyedLocks()
 
     def lock(self, dialout_id: str) -> asyncio.Lock:
-        lock = self._locks.get(dialout_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[dialout_id] = lock
-        return lock
+        return self._locks[dialout_id]
 
     async def get(self, dialout_id: str) -> DialOut | None:
         doc = await self._store.get_doc(DIALOUTS, dialout_id)

@@ -9,11 +9,11 @@ Documents live in the ``menus`` namespace until their call ends.
 from __future__ import annotations
 
 import asyncio
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.locks import KeyedLocks
 from bot.menu_engine import Session
 from bot.state.base import StateStore
 
@@ -106,15 +106,11 @@ class Sessions:
 
     def __init__(self, store: StateStore) -> None:
         self._store = store
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks = KeyedLocks()
 
     def lock(self, key: str) -> asyncio.Lock:
         """The lock of a session id, or of a ``call/participant`` pair when starting a session."""
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
+        return self._locks[key]
 
     async def get(self, session_id: str) -> SessionRecord | None:
         doc = await self._store.get_doc(NAMESPACE, session_id)

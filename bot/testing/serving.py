@@ -14,6 +14,7 @@ from bot.app import create_app
 from bot.handlers import HandlerFactory
 from config.settings import Settings
 from emulator.server import RunningEmulator
+from emulator.signing import OPENID_PATH
 
 BACKEND_KEY = "roombot-test-backend-key"
 OPS_KEY = "roombot-test-operator-key"
@@ -45,7 +46,7 @@ def bot_settings(emulator: RunningEmulator, callback_base_url: str, **overrides:
         "acs_connection_string": emulator.connection_string,
         "callback_base_url": callback_base_url,
         "acs_resource_id": emulator.config.resource_id,
-        "acs_openid_url": f"{emulator.url}/calling/.well-known/acsopenidconfiguration",
+        "acs_openid_url": f"{emulator.url}{OPENID_PATH}",
         "backend_api_keys": {BACKEND_KEY},
         "ops_api_keys": {OPS_KEY},
         "state_url": "memory://",

@@ -43,6 +43,15 @@ CALL_ENDED = Result(400, 8508, "The operation ended with the call.")
 UNKNOWN_FAILURE = Result(500, 9999, "Unknown internal server error.")
 
 
+class MediaRequest(Protocol):
+    """What every media request carries: its operationContext and operationCallbackUri."""
+
+    @property
+    def operation_context(self) -> str | None: ...
+    @property
+    def callback_uri(self) -> str | None: ...
+
+
 class OperationHost(Protocol):
     """What an operation needs from the media engine."""
 
@@ -54,15 +63,6 @@ class OperationHost(Protocol):
     ) -> None: ...
     def ended(self, operation: Operation) -> None: ...
     def spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]: ...
-
-
-class BadSource(Exception):
-    """Source number ``index`` of an operation cannot play."""
-
-    def __init__(self, index: int, error: SourceError) -> None:
-        super().__init__(error.message)
-        self.index = index
-        self.error = error
 
 
 def event_data(
@@ -98,11 +98,10 @@ class Operation(ABC):
         host: OperationHost,
         call: RoomCall,
         connection: CallConnection,
+        request: MediaRequest,
         to: list[str],
         *,
         sources: list[PlaySource],
-        operation_context: str | None,
-        callback_uri: str | None,
         loop: bool = False,
         options: dict[str, Any] | None = None,
     ) -> None:
@@ -112,8 +111,9 @@ class Operation(ABC):
         # Who hears it (``to`` is empty for everyone); None is everyone. Shrinks as addressees leave.
         self.audience = frozenset(to) or None
         self.sources = sources
+        operation_context = request.operation_context
         self.operation_context = operation_context
-        self.callback_uri = callback_uri
+        self.callback_uri = request.callback_uri
         self.status: Status = "running"
         self.task: asyncio.Task[None] | None = None
         self.entry: dict[str, Any] = {
@@ -182,14 +182,22 @@ class Operation(ABC):
         if ended and self.task is not None and self.task is not asyncio.current_task():
             self.task.cancel()
 
-    async def _length(self) -> float:
-        """How long the sources play one after the other; raises BadSource."""
+    def bad_source(self, error: SourceError) -> Result:
+        """The result that ends this operation when one of its sources cannot play."""
+        return Result(400, error.sub_code, error.message)
+
+    async def _length(self) -> float | None:
+        """How long the sources play one after the other; None when one of them cannot play,
+        and then the operation has failed with ``failedPlaySourceIndex`` naming it."""
         total = 0.0
         for index, source in enumerate(self.sources):
             try:
                 total += await self.host.player.seconds(source)
             except SourceError as exc:
-                raise BadSource(index, exc) from None
+                self.finish(
+                    "failed", self.failed_event, self.bad_source(exc), {"failedPlaySourceIndex": index}
+                )
+                return None
         self.entry["durationSeconds"] = total
         return total
 
@@ -206,21 +214,17 @@ class PlayOperation(Operation):
             host,
             call,
             connection,
+            request,
             request.play_to,
             sources=request.sources,
-            operation_context=request.operation_context,
-            callback_uri=request.callback_uri,
             loop=request.loop,
             options={"interruptCallMediaOperation": request.interrupt},
         )
         self.loop = request.loop
 
     async def run(self) -> None:
-        try:
-            seconds = await self._length()
-        except BadSource as bad:
-            failure = Result(400, bad.error.sub_code, bad.error.message)
-            self.finish("failed", self.failed_event, failure, {"failedPlaySourceIndex": bad.index})
+        seconds = await self._length()
+        if seconds is None:
             return
         self.host.send(
             self.connection,
@@ -243,15 +247,7 @@ class SendDtmfOperation(Operation):
     def __init__(
         self, host: OperationHost, call: RoomCall, connection: CallConnection, request: SendDtmfRequest
     ) -> None:
-        super().__init__(
-            host,
-            call,
-            connection,
-            [request.target],
-            sources=[],
-            operation_context=request.operation_context,
-            callback_uri=request.callback_uri,
-        )
+        super().__init__(host, call, connection, request, [request.target], sources=[])
         self.entry["tones"] = list(request.tones)
         self.entry["durationSeconds"] = len(request.tones) * SECONDS_PER_TONE
 

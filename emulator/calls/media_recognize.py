@@ -20,8 +20,9 @@ import asyncio
 from typing import Literal
 
 from emulator.calls.events import Result
-from emulator.calls.media_ops import BadSource, Operation, OperationHost
+from emulator.calls.media_ops import Operation, OperationHost
 from emulator.calls.media_requests import RecognizeRequest
+from emulator.calls.media_sources import SourceError
 from emulator.calls.model import CallConnection, RoomCall
 
 Phase = Literal["prompt", "waiting", "collecting"]
@@ -46,10 +47,9 @@ class RecognizeOperation(Operation):
             host,
             call,
             connection,
+            request,
             [request.target],
             sources=request.prompts,
-            operation_context=request.operation_context,
-            callback_uri=request.callback_uri,
             options=request.options(),
         )
         self.request = request
@@ -58,6 +58,9 @@ class RecognizeOperation(Operation):
         self.entry["phase"] = self.phase
         self.collected: list[str] = []
         self._keys: asyncio.Queue[str] = asyncio.Queue()
+
+    def bad_source(self, error: SourceError) -> Result:
+        return Result(500, 8511, f"Action failed, the prompt could not play: {error.message}")
 
     def press(self, tone: str) -> bool:
         """One key of the target participant; False when it is not heard."""
@@ -80,11 +83,8 @@ class RecognizeOperation(Operation):
     async def run(self) -> None:
         key: str | None = None
         if self.sources:
-            try:
-                prompt = await self._length()
-            except BadSource as bad:
-                failure = Result(500, 8511, f"Action failed, the prompt could not play: {bad.error.message}")
-                self.finish("failed", self.failed_event, failure, {"failedPlaySourceIndex": bad.index})
+            prompt = await self._length()
+            if prompt is None:
                 return
             if self.request.interrupt_prompt:
                 key = await self._next_key(prompt)

@@ -7,15 +7,13 @@ Also the control API's key presses, ``POST /emulator/rooms/{roomId}/participants
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import aiohttp
 from aiohttp import web
 
 from emulator.calls import media_requests
 from emulator.calls.media import MediaEngine
 from emulator.calls.model import CallConnection, RoomCall
 from emulator.calls.routes import BASE, CONNECTION, _json_object
+from emulator.client_session import client_session_context
 from emulator.errors import AcsError
 from emulator.keys import CALLS, CLOCK, MEDIA, ROOMS
 
@@ -88,17 +86,8 @@ async def press_keys(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     engine = MediaEngine(app[CALLS], app[CLOCK])
     app[MEDIA] = engine
-
-    async def file_downloads(app: web.Application) -> AsyncIterator[None]:
-        async with aiohttp.ClientSession() as session:
-            engine.player.session = session
-            try:
-                yield
-            finally:
-                await engine.close()
-                engine.player.session = None
-
-    app.cleanup_ctx.append(file_downloads)
+    # The engine closes first: its operations may still be downloading files.
+    app.cleanup_ctx.append(client_session_context(engine.player, engine.close))
     for action, handler in (
         ("play", play),
         ("recognize", recognize),

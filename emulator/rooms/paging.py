@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from emulator.rooms.wire import bad_request
+from emulator.errors import bad_argument
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
@@ -30,7 +30,7 @@ def _int_param(request: web.Request, name: str, default: int, minimum: int) -> i
     if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
-        raise bad_request(f"Invalid value '{raw}' for {name}.", name)
+        raise bad_argument(f"Invalid value '{raw}' for {name}.", name)
     return int(raw)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from emulator.errors import read_json_object
 from emulator.keys import CLOCK, IDENTITIES, ROOMS
 from emulator.rooms.merge_patch import RoomSettings, merge_participants, merge_room
 from emulator.rooms.model import Room
@@ -23,7 +24,6 @@ from emulator.rooms.wire import (
     parse_participants,
     parse_room_patch,
     participant_json,
-    read_json_object,
     require_patch_content_type,
     room_json,
 )

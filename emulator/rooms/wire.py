@@ -12,7 +12,6 @@ Assumptions where the real service's exact behaviour is not documented:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.errors import AcsError
+from emulator.errors import AcsError, bad_argument
 from emulator.rooms.merge_patch import RoomPatch
 from emulator.rooms.model import DEFAULT_ROLE, ROLES, Room
 
@@ -32,32 +31,8 @@ _RFC3339_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 _CANONICAL_ROLES = {role.lower(): role for role in ROLES}
 
 
-def bad_request(message: str, target: str) -> AcsError:
-    """The 400 body ACS gives for an invalid argument."""
-    return AcsError(
-        400,
-        "BadRequest",
-        message,
-        details=[{"code": "BadArgument", "message": message, "target": target}],
-    )
-
-
 def not_found(room_id: str) -> AcsError:
     return AcsError(404, "NotFound", f"Room '{room_id}' was not found.", target="RoomId")
-
-
-async def read_json_object(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object; 400 when it is missing, malformed or not an object."""
-    raw = await request.read()
-    if not raw.strip():
-        raise bad_request("The request body is required.", "body")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise bad_request("The request body is not valid JSON.", "body") from None
-    if not isinstance(body, dict):
-        raise bad_request("The request body must be a JSON object.", "body")
-    return body
 
 
 def require_patch_content_type(request: web.Request) -> None:
@@ -78,18 +53,18 @@ def parse_datetime(value: Any, target: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str) or not _RFC3339_PREFIX.match(value):
-        raise bad_request(f"{target} must be an RFC 3339 date-time.", target)
+        raise bad_argument(f"{target} must be an RFC 3339 date-time.", target)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise bad_request(f"{target} must be an RFC 3339 date-time.", target) from None
+        raise bad_argument(f"{target} must be an RFC 3339 date-time.", target) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def parse_bool(value: Any, target: str) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
-    raise bad_request(f"{target} must be true or false.", target)
+    raise bad_argument(f"{target} must be true or false.", target)
 
 
 def parse_role(value: Any) -> str:
@@ -97,7 +72,7 @@ def parse_role(value: Any) -> str:
         return DEFAULT_ROLE
     role = _CANONICAL_ROLES.get(value.lower()) if isinstance(value, str) else None
     if role is None:
-        raise bad_request(f"Invalid role '{value}'. Valid roles are: {', '.join(ROLES)}.", "Role")
+        raise bad_argument(f"Invalid role '{value}'. Valid roles are: {', '.join(ROLES)}.", "Role")
     return role
 
 
@@ -106,16 +81,16 @@ def parse_participants(value: Any, is_own_user: Callable[[str], bool]) -> dict[s
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise bad_request("Participants must be an object keyed by raw id.", "Participants")
+        raise bad_argument("Participants must be an object keyed by raw id.", "Participants")
     parsed: dict[str, str | None] = {}
     for raw_id, properties in value.items():
         if not raw_id.startswith("8:acs:"):
-            raise bad_request(
+            raise bad_argument(
                 f"Invalid participant '{raw_id}': only communication users (8:acs:...) can be invited.",
                 "Participants",
             )
         if not is_own_user(raw_id):
-            raise bad_request(
+            raise bad_argument(
                 f"Invalid participant '{raw_id}': the identity does not belong to this resource.",
                 "Participants",
             )
@@ -125,7 +100,7 @@ def parse_participants(value: Any, is_own_user: Callable[[str], bool]) -> dict[s
             parsed[raw_id] = parse_role(properties.get("role"))
         else:
             message = f"Participant '{raw_id}' must be an object with a role, or null."
-            raise bad_request(message, "Participants")
+            raise bad_argument(message, "Participants")
     return parsed
 
 
@@ -140,9 +115,9 @@ def parse_room_patch(body: dict[str, Any]) -> RoomPatch:
 def check_window(valid_from: datetime, valid_until: datetime, now: datetime) -> None:
     """Raise the ACS 400 unless ``valid_from < valid_until <= valid_from + 180 days`` and the end is ahead."""
     if valid_until <= now:
-        raise bad_request("ValidUntil must be in the future.", "ValidUntil")
+        raise bad_argument("ValidUntil must be in the future.", "ValidUntil")
     if valid_from >= valid_until or valid_until - valid_from > MAX_VALIDITY:
-        raise bad_request(TIME_RANGE_MESSAGE, "ValidUntil")
+        raise bad_argument(TIME_RANGE_MESSAGE, "ValidUntil")
 
 
 def room_json(room: Room) -> dict[str, Any]:

@@ -271,6 +271,11 @@ def parse_callback_event(event: dict[str, Any]) -> tuple[str, Any]:
     return name, model
 
 
+def audience(emulator: RunningEmulator) -> str:
+    """The audience of the emulator's callback tokens: its resource id."""
+    return emulator.config.resource_id
+
+
 def check_callbacks(sink: CallbackSink, keys: CallbackKeys, audience: str, path: str | None = None) -> None:
     """Every callback POST received so far is authentic and every event in it parses."""
     posts: list[ReceivedPost] = sink.posts if path is None else sink.posts_to(path)

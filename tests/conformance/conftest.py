@@ -1,8 +1,10 @@
 """Conformance helpers: the official SDK clients against the emulator, sync and async alike.
 
-The ``rooms`` and ``identity`` fixtures are parametrized over the sync and the async client and
-give both the same awaitable surface, so each test runs once through each. The sync client runs
-in a worker thread: it blocks, and the emulator serves on the test's own event loop.
+The ``rooms``, ``identity`` and ``calls`` fixtures are parametrized over the sync and the async
+client and give both the same awaitable surface, so each test runs once through each (a module
+that needs only one overrides ``kind``). The sync client runs in a worker thread: it blocks, and
+the emulator serves on the test's own event loop. ``sink`` receives callbacks, ``keys`` verifies
+their tokens.
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ from azure.core.pipeline.transport import RequestsTransport
 from emulator.config import DEV_RESOURCE_ID
 from emulator.hmac_auth import content_hash, sign
 from emulator.server import RunningEmulator
+from tests.conformance.call_helpers import (
+    CallAutomationApi,
+    CallbackKeys,
+    ClientKind,
+    open_call_automation,
+    receiver,
+)
+from tests.support.callback_sink import CallbackSink
 
 T = TypeVar("T")
 
@@ -201,6 +211,30 @@ async def identity(request: pytest.FixtureRequest, emulator: RunningEmulator) ->
     else:
         async with AsyncIdentityClient(emulator.url, credential, retry_total=0) as async_client:
             yield AsyncIdentity(async_client)
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> ClientKind:
+    """Which official Call Automation client a test runs through."""
+    value: ClientKind = request.param
+    return value
+
+
+@pytest.fixture
+async def calls(emulator: RunningEmulator, kind: ClientKind) -> AsyncIterator[CallAutomationApi]:
+    async with open_call_automation(emulator, kind) as api:
+        yield api
+
+
+@pytest.fixture
+async def sink(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
+    async with receiver(emulator) as running:
+        yield running
+
+
+@pytest.fixture
+async def keys(emulator: RunningEmulator) -> CallbackKeys:
+    return await CallbackKeys.fetch(emulator)
 
 
 @dataclass(frozen=True)

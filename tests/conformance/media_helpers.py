@@ -23,7 +23,6 @@ from azure.communication.callautomation.aio import CallConnectionClient as Async
 
 from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import (
-    Answer,
     AsyncCallAutomation,
     CallAutomationApi,
     ClientKind,
@@ -103,9 +102,11 @@ class Scene:
         entries: list[dict[str, Any]] = answer.body["media"]
         return entries
 
-    async def press(self, raw_id: str, tones: Any) -> Answer:
+    async def press(self, raw_id: str, tones: Any) -> None:
+        """``raw_id`` presses keys, through the control API, which must take them."""
         path = f"/emulator/rooms/{self.room_id}/participants/{raw_id}:dtmf"
-        return await control(self.emulator, "POST", path, {"tones": tones})
+        answer = await control(self.emulator, "POST", path, {"tones": tones})
+        assert answer.status == 200, answer
 
     async def wait_log(
         self, condition: Callable[[list[dict[str, Any]]], bool], within: float = 10.0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 from azure.communication.callautomation import CommunicationUserIdentifier
@@ -22,24 +21,9 @@ from tests.conformance.call_helpers import (
     open_call_automation,
     raw_ids,
     received,
-    receiver,
 )
 from tests.conformance.conftest import signed_request
 from tests.support.callback_sink import CallbackSink
-
-
-@pytest.fixture(params=["sync", "async"])
-async def calls(
-    request: pytest.FixtureRequest, emulator: RunningEmulator
-) -> AsyncIterator[CallAutomationApi]:
-    async with open_call_automation(emulator, request.param) as api:
-        yield api
-
-
-@pytest.fixture
-async def sink(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
-    async with receiver(emulator) as running:
-        yield running
 
 
 async def connected(sink: CallbackSink, path: str) -> None:

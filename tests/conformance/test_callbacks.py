@@ -6,7 +6,6 @@ import asyncio
 import logging
 import socket
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -20,40 +19,25 @@ from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import (
     CallAutomationApi,
     CallbackKeys,
+    ClientKind,
     add_room,
+    audience,
     check_callbacks,
     connection_id,
     events_named,
     join,
     leave,
     names,
-    open_call_automation,
     parse_callback_event,
     received,
-    receiver,
 )
 from tests.support.callback_sink import CallbackSink, ReceivedPost
 
 
 @pytest.fixture
-async def calls(emulator: RunningEmulator) -> AsyncIterator[CallAutomationApi]:
-    async with open_call_automation(emulator, "async") as api:
-        yield api
-
-
-@pytest.fixture
-async def sink(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
-    async with receiver(emulator) as running:
-        yield running
-
-
-@pytest.fixture
-async def keys(emulator: RunningEmulator) -> CallbackKeys:
-    return await CallbackKeys.fetch(emulator)
-
-
-def audience(emulator: RunningEmulator) -> str:
-    return emulator.config.resource_id
+def kind() -> ClientKind:
+    # What is tested here is the emulator's side; the async client alone is enough.
+    return "async"
 
 
 def free_port() -> int:

@@ -28,7 +28,6 @@ from tests.conformance.call_helpers import (
     names,
     open_call_automation,
     received,
-    receiver,
     settle,
 )
 from tests.conformance.conftest import rfc1123
@@ -49,18 +48,6 @@ NUMBER = "+14255550123"
 PHONE = PhoneNumberIdentifier(NUMBER)
 
 
-@pytest.fixture(params=["sync", "async"])
-def kind(request: pytest.FixtureRequest) -> ClientKind:
-    value: ClientKind = request.param
-    return value
-
-
-@pytest.fixture
-async def calls(emulator: RunningEmulator, kind: ClientKind) -> AsyncIterator[CallAutomationApi]:
-    async with open_call_automation(emulator, kind) as api:
-        yield api
-
-
 @pytest.fixture
 async def retrying(emulator: RunningEmulator, kind: ClientKind) -> AsyncIterator[CallAutomationApi]:
     """The official client with azure-core's own retries on, without waiting between attempts."""
@@ -69,12 +56,6 @@ async def retrying(emulator: RunningEmulator, kind: ClientKind) -> AsyncIterator
         emulator, kind, retry_policy=policy(retry_total=3, retry_backoff_factor=0)
     ) as api:
         yield api
-
-
-@pytest.fixture
-async def sink(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
-    async with receiver(emulator) as running:
-        yield running
 
 
 async def logged_adds(emulator: RunningEmulator) -> list[tuple[int, str]]:

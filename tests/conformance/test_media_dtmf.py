@@ -3,7 +3,6 @@ API's key presses with their bad inputs."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -22,7 +21,6 @@ from tests.conformance.call_helpers import (
     join,
     parse_callback_event,
     received,
-    receiver,
 )
 from tests.conformance.conftest import signed_request
 from tests.conformance.media_helpers import Scene, scene
@@ -33,25 +31,9 @@ TONE_RECEIVED = "ContinuousDtmfRecognitionToneReceived"
 VERSION = "?api-version=2026-03-12"
 
 
-@pytest.fixture
-async def sink(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
-    async with receiver(emulator) as running:
-        yield running
-
-
-@pytest.fixture
-async def keys(emulator: RunningEmulator) -> CallbackKeys:
-    return await CallbackKeys.fetch(emulator)
-
-
 def tones_received(sink: CallbackSink) -> list[tuple[str, int, str | None]]:
     models = [parse_callback_event(e)[1] for e in events_named(sink, "/bot", TONE_RECEIVED)]
     return [(m.tone, m.sequence_id, m.operation_context) for m in models]
-
-
-async def press(call: Scene, raw_id: str, tones: Any) -> None:
-    answer = await call.press(raw_id, tones)
-    assert answer.status == 200, answer
 
 
 async def with_phone(emulator: RunningEmulator, call: Scene, sink: CallbackSink) -> str:
@@ -64,21 +46,20 @@ async def with_phone(emulator: RunningEmulator, call: Scene, sink: CallbackSink)
     return "4:" + PHONE
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_continuous_recognition_reports_each_key_of_its_participant_until_stopped(
     emulator: RunningEmulator, sink: CallbackSink, keys: CallbackKeys, kind: ClientKind
 ) -> None:
     async with scene(emulator, sink, kind) as call:
         target, other = call.members[1], call.members[2]
         await call.media.start_continuous(target, operation_context="hotkeys")
-        await press(call, target, "*0")
-        await press(call, other, "9")
-        await press(call, target, ["pound"])
+        await call.press(target, "*0")
+        await call.press(other, "9")
+        await call.press(target, ["pound"])
         await sink.wait_for(received("/bot", TONE_RECEIVED, 3))
 
         await call.media.stop_continuous(target, operation_context="stop")
         await sink.wait_for(received("/bot", "ContinuousDtmfRecognitionStopped"))
-        await press(call, target, "1")
+        await call.press(target, "1")
         await emulator.app[CALLBACKS].drain()
 
     assert tones_received(sink) == [
@@ -102,7 +83,7 @@ async def test_keys_reach_a_recognize_and_continuous_recognition_alike(
         target = call.members[0]
         await call.media.start_continuous(target)
         await call.media.recognize(target, dtmf_max_tones_to_collect=2, initial_silence_timeout=300)
-        await press(call, target, "12")
+        await call.press(target, "12")
         await sink.wait_for(received("/bot", "RecognizeCompleted"))
         await sink.wait_for(received("/bot", TONE_RECEIVED, 2))
 
@@ -112,7 +93,6 @@ async def test_keys_reach_a_recognize_and_continuous_recognition_alike(
     check_callbacks(sink, keys, emulator.config.resource_id)
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_sending_tones_to_a_phone_completes_and_is_logged(
     emulator: RunningEmulator, sink: CallbackSink, keys: CallbackKeys, kind: ClientKind
 ) -> None:

@@ -18,21 +18,9 @@ from tests.conformance.call_helpers import (
     events_named,
     names,
     parse_callback_event,
-    receiver,
 )
 from tests.conformance.media_helpers import file_server, scene, wav_bytes
 from tests.support.callback_sink import CallbackSink
-
-
-@pytest.fixture
-async def sink(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
-    async with receiver(emulator) as running:
-        yield running
-
-
-@pytest.fixture
-async def keys(emulator: RunningEmulator) -> CallbackKeys:
-    return await CallbackKeys.fetch(emulator)
 
 
 @pytest.fixture

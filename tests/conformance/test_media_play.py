@@ -3,7 +3,6 @@ answer to overlapping media operations."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,7 +21,6 @@ from tests.conformance.call_helpers import (
     open_call_automation,
     parse_callback_event,
     received,
-    receiver,
 )
 from tests.conformance.conftest import signed_request
 from tests.conformance.media_helpers import Media, Scene, entry_named, scene
@@ -32,17 +30,6 @@ from tests.support.callback_sink import CallbackSink
 LONG = TextSource(text="This announcement goes on and on. " * 90)
 SHORT = TextSource(text="Hello everyone", source_locale="en-US", voice_name="en-US-JennyNeural")
 VERSION = "?api-version=2026-03-12"
-
-
-@pytest.fixture
-async def sink(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
-    async with receiver(emulator) as running:
-        yield running
-
-
-@pytest.fixture
-async def keys(emulator: RunningEmulator) -> CallbackKeys:
-    return await CallbackKeys.fetch(emulator)
 
 
 def result(event: dict[str, Any]) -> tuple[int, int]:
@@ -62,7 +49,6 @@ def media_names(sink: CallbackSink, path: str) -> list[str]:
     return [n for n in names(sink, path) if n.startswith("Play") or n.startswith("Recognize")]
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_a_play_to_everyone_starts_then_completes_and_is_logged(
     emulator: RunningEmulator, sink: CallbackSink, keys: CallbackKeys, kind: ClientKind
 ) -> None:
@@ -93,7 +79,6 @@ async def test_a_play_to_everyone_starts_then_completes_and_is_logged(
     check_callbacks(sink, keys, emulator.config.resource_id)
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_plays_to_one_and_to_several_log_exactly_their_addressees(
     emulator: RunningEmulator, sink: CallbackSink, keys: CallbackKeys, kind: ClientKind
 ) -> None:

@@ -3,7 +3,6 @@ choices, cancel, and requests the emulator refuses."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,10 +17,9 @@ from tests.conformance.call_helpers import (
     events_named,
     leave,
     parse_callback_event,
-    receiver,
 )
 from tests.conformance.conftest import signed_request
-from tests.conformance.media_helpers import Scene, scene
+from tests.conformance.media_helpers import scene
 from tests.support.callback_sink import CallbackSink
 
 VERSION = "?api-version=2026-03-12"
@@ -30,17 +28,6 @@ LONG_PROMPT = TextSource(text="Press a key whenever you like. " * 100)
 # Sixty simulated seconds: long enough to press a key while it plays, short enough to wait out.
 MINUTE_PROMPT = TextSource(text="x" * 900)
 PATIENT: dict[str, Any] = {"initial_silence_timeout": 300, "dtmf_inter_tone_timeout": 60}
-
-
-@pytest.fixture
-async def sink(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
-    async with receiver(emulator) as running:
-        yield running
-
-
-@pytest.fixture
-async def keys(emulator: RunningEmulator) -> CallbackKeys:
-    return await CallbackKeys.fetch(emulator)
 
 
 async def outcome(sink: CallbackSink) -> tuple[str, Any]:
@@ -55,19 +42,13 @@ def codes(model: Any) -> tuple[int, int]:
     return model.result_information.code, model.result_information.sub_code
 
 
-async def press(call: Scene, raw_id: str, tones: str) -> None:
-    answer = await call.press(raw_id, tones)
-    assert answer.status == 200, answer
-
-
-@pytest.mark.parametrize("kind", ["sync", "async"])
 async def test_collecting_the_maximum_number_of_tones_completes_with_8531(
     emulator: RunningEmulator, sink: CallbackSink, keys: CallbackKeys, kind: ClientKind
 ) -> None:
     async with scene(emulator, sink, kind) as call:
         target = call.members[1]
         await call.media.recognize(target, dtmf_max_tones_to_collect=3, operation_context="pin", **PATIENT)
-        await press(call, target, "1234")
+        await call.press(target, "1234")
 
         name, completed = await outcome(sink)
         (entry,) = await call.log()
@@ -99,7 +80,7 @@ async def test_a_stop_tone_completes_with_8514_and_is_not_among_the_tones(
     async with scene(emulator, sink) as call:
         target = call.members[0]
         await call.media.recognize(target, dtmf_max_tones_to_collect=5, dtmf_stop_tones=["pound"], **PATIENT)
-        await press(call, target, "42#")
+        await call.press(target, "42#")
         name, completed = await outcome(sink)
 
     assert (name, codes(completed)) == ("RecognizeCompleted", (200, 8514))
@@ -131,7 +112,7 @@ async def test_a_pause_between_keys_fails_with_the_inter_tone_timeout_8532(
         await call.media.recognize(
             target, initial_silence_timeout=300, dtmf_inter_tone_timeout=1, dtmf_max_tones_to_collect=4
         )
-        await press(call, target, "12")
+        await call.press(target, "12")
         name, failed = await outcome(sink)
         (entry,) = await call.log()
 
@@ -147,7 +128,7 @@ async def test_with_barge_in_a_key_during_the_prompt_interrupts_it_and_counts(
     async with scene(emulator, sink) as call:
         target = call.members[1]
         await call.media.recognize(target, play_prompt=LONG_PROMPT, interrupt_prompt=True, **PATIENT)
-        await press(call, target, "5")
+        await call.press(target, "5")
         name, completed = await outcome(sink)
         (entry,) = await call.log()
 
@@ -166,12 +147,12 @@ async def test_without_barge_in_keys_during_the_prompt_are_dropped(
     async with scene(emulator, sink) as call:
         target = call.members[1]
         await call.media.recognize(target, play_prompt=MINUTE_PROMPT, **PATIENT)
-        await press(call, target, "1")
+        await call.press(target, "1")
         (entry,) = await call.log()
         assert (entry["phase"], entry["tones"]) == ("prompt", [])
 
         await call.wait_log(lambda log: log[0]["phase"] == "waiting")
-        await press(call, target, "2")
+        await call.press(target, "2")
         name, completed = await outcome(sink)
 
     assert (name, codes(completed)) == ("RecognizeCompleted", (200, 8531))
@@ -189,14 +170,14 @@ async def test_choices_complete_with_8533_on_a_choice_tone_and_fail_with_8534_on
     async with scene(emulator, sink) as call:
         target = call.members[0]
         await call.media.recognize(target, "choices", choices=choices, initial_silence_timeout=300)
-        await press(call, target, "2")
+        await call.press(target, "2")
         name, completed = await outcome(sink)
         assert (name, codes(completed)) == ("RecognizeCompleted", (200, 8533))
         assert completed.recognition_type == "choices"
         assert completed.choice_result.label == "decline"
 
         await call.media.recognize(target, "choices", choices=choices, initial_silence_timeout=300)
-        await press(call, target, "9")
+        await call.press(target, "9")
         await sink.wait_for(lambda s: events_named(s, "/bot", "RecognizeFailed"))
         failed = parse_callback_event(events_named(sink, "/bot", "RecognizeFailed")[0])[1]
         log = await call.log()
@@ -216,8 +197,8 @@ async def test_keys_of_other_participants_do_not_reach_the_recognize(
     async with scene(emulator, sink) as call:
         target, other = call.members[1], call.members[2]
         await call.media.recognize(target, **PATIENT)
-        await press(call, other, "7")
-        await press(call, target, "3")
+        await call.press(other, "7")
+        await call.press(target, "3")
         name, completed = await outcome(sink)
 
     assert name == "RecognizeCompleted"
@@ -253,7 +234,7 @@ async def test_an_interrupting_recognize_cancels_the_operations_its_target_hears
         await call.media.play(LONG_PROMPT, operation_context="everyone")
         await call.media.recognize(call.members[0], interrupt_call_media_operation=True, **PATIENT)
         await sink.wait_for(lambda s: events_named(s, "/bot", "PlayCanceled"))
-        await press(call, call.members[0], "8")
+        await call.press(call.members[0], "8")
         name, completed = await outcome(sink)
         log = await call.log()
 

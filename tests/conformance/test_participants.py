@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -15,15 +14,14 @@ from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import (
     CallAutomationApi,
     CallbackKeys,
+    audience,
     check_callbacks,
     control,
     events_named,
     join,
     names,
-    open_call_automation,
     parse_callback_event,
     received,
-    receiver,
     settle,
 )
 from tests.conformance.conftest import new_user_id, rfc1123
@@ -42,29 +40,6 @@ from tests.support.callback_sink import CallbackSink
 
 NUMBER = "+14255550123"
 PHONE = PhoneNumberIdentifier(NUMBER)
-
-
-@pytest.fixture(params=["sync", "async"])
-async def calls(
-    request: pytest.FixtureRequest, emulator: RunningEmulator
-) -> AsyncIterator[CallAutomationApi]:
-    async with open_call_automation(emulator, request.param) as api:
-        yield api
-
-
-@pytest.fixture
-async def sink(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
-    async with receiver(emulator) as running:
-        yield running
-
-
-@pytest.fixture
-async def keys(emulator: RunningEmulator) -> CallbackKeys:
-    return await CallbackKeys.fetch(emulator)
-
-
-def audience(emulator: RunningEmulator) -> str:
-    return emulator.config.resource_id
 
 
 async def test_a_roster_member_added_by_the_app_joins_with_their_role(

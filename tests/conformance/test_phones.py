@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -17,11 +16,9 @@ from tests.conformance.call_helpers import (
     control,
     events_named,
     names,
-    open_call_automation,
     parse_callback_event,
     raw_ids,
     received,
-    receiver,
     settle,
 )
 from tests.conformance.media_helpers import Media
@@ -39,25 +36,6 @@ from tests.support.callback_sink import CallbackSink
 
 NUMBER = "+14255550123"
 PHONE = PhoneNumberIdentifier(NUMBER)
-
-
-@pytest.fixture(params=["sync", "async"])
-async def calls(
-    request: pytest.FixtureRequest, emulator: RunningEmulator
-) -> AsyncIterator[CallAutomationApi]:
-    async with open_call_automation(emulator, request.param) as api:
-        yield api
-
-
-@pytest.fixture
-async def sink(emulator: RunningEmulator) -> AsyncIterator[CallbackSink]:
-    async with receiver(emulator) as running:
-        yield running
-
-
-@pytest.fixture
-async def keys(emulator: RunningEmulator) -> CallbackKeys:
-    return await CallbackKeys.fetch(emulator)
 
 
 async def test_a_phone_behaves_by_default_until_scripted_and_a_delete_resets_it(

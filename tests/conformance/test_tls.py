@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import ssl
 import sys
 from collections.abc import AsyncIterator
@@ -18,7 +19,8 @@ from emulator.config import EmulatorConfig
 from emulator.server import RunningEmulator, start_emulator
 from emulator.tls import TlsFiles, ensure_tls_files
 from tests.conformance.conftest import signed_request
-from tests.conformance.emulator_process import emulator_cli, run_to_completion
+from tests.conformance.emulator_process import emulator_cli
+from tests.support.cli_process import run_to_completion
 
 # An app that knows nothing of the emulator: connection string in, official clients out.
 CLIENT_APP = """
@@ -130,7 +132,7 @@ async def test_unmodified_sdk_app_works_against_roombot_emulator_tls(tmp_path: P
             sys.executable,
             "-c",
             CLIENT_APP,
-            env={**trust, "APP_CONNECTION_STRING": emulator.connection_string},
+            env={**os.environ, **trust, "APP_CONNECTION_STRING": emulator.connection_string},
         )
         assert code == 0, err
         result = json.loads(out)

@@ -3,16 +3,15 @@ wired to it, a room whose call the bot is in, and the emulator's view of invitat
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bot.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from bot.testing import BACKEND_KEY, CreatedRoom, Reply, RoomBot, eventually
 from emulator.config import EmulatorConfig
+from tests.e2e.helpers import signed_notification
 from tests.support.callback_sink import CallbackSink, ReceivedPost
 
 NOTIFY_SECRET = "dialout-e2e-notify-secret"
@@ -25,12 +24,7 @@ FINAL = ("confirmed", "declined", "failed", "cancelled")
 
 
 def verified(post: ReceivedPost) -> dict[str, Any]:
-    """The body of a NOTIFY_URL post whose HMAC signature is right; AssertionError otherwise."""
-    timestamp = post.headers[TIMESTAMP_HEADER]
-    expected = signature(NOTIFY_SECRET, timestamp, post.raw)
-    assert hmac.compare_digest(post.headers[SIGNATURE_HEADER], expected), "bad NOTIFY_URL signature"
-    assert isinstance(post.body, dict)
-    return post.body
+    return signed_notification(post, NOTIFY_SECRET)
 
 
 @dataclass

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
+import json
 from dataclasses import dataclass
 from typing import Any
 
+from bot.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from bot.testing import CreatedRoom, Reply
+from tests.support.callback_sink import ReceivedPost
 
 PROBLEM_MEMBERS = {"type", "title", "status", "detail"}
 
@@ -35,6 +39,16 @@ def assert_problem(reply: Reply, status: int) -> dict[str, Any]:
     assert body["detail"]
     assert "Traceback" not in reply.text
     assert 'File "' not in reply.text
+    return body
+
+
+def signed_notification(post: ReceivedPost, secret: str) -> dict[str, Any]:
+    """The body of a NOTIFY_URL post, after checking its HMAC signature as a backend would."""
+    timestamp = post.headers[TIMESTAMP_HEADER]
+    expected = signature(secret, timestamp, post.raw)
+    assert hmac.compare_digest(post.headers[SIGNATURE_HEADER], expected), "bad NOTIFY_URL signature"
+    body = json.loads(post.raw)
+    assert isinstance(body, dict)
     return body
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,9 +10,9 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.handlers import HandlerFactory
-from bot.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from bot.testing import BACKEND_KEY, CreatedRoom, RoomBot, eventually
 from handlers.menus import MenusHandler
+from tests.e2e.helpers import signed_notification
 from tests.support.callback_sink import CallbackSink, ReceivedPost
 
 NOTIFY_SECRET = "menus-notify-secret-0123456789"
@@ -171,12 +170,7 @@ async def press(roombot: RoomBot, call: Call, participant: str, keys: str) -> No
 
 
 def verified(post: ReceivedPost) -> dict[str, Any]:
-    """The body of a notification, after checking its HMAC signature as a backend would."""
-    timestamp = post.headers[TIMESTAMP_HEADER]
-    assert post.headers[SIGNATURE_HEADER] == signature(NOTIFY_SECRET, timestamp, post.raw)
-    body = json.loads(post.raw)
-    assert isinstance(body, dict)
-    return body
+    return signed_notification(post, NOTIFY_SECRET)
 
 
 async def notification(sink: CallbackSink, event: str) -> dict[str, Any]:

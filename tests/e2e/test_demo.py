@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import re
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 from bot.demo import run_demo
 from bot.scenario import TELEHEALTH, Step, bot_connected, bot_connects, end_for_everyone, observer_appears
 from bot.testing import IsolatedSettings
+from tests.support.cli_process import clean_env, run_to_completion
 
 # Guards against a hung child, not expectations about speed.
 DEMO_TIMEOUT = 120.0
@@ -43,26 +43,8 @@ TIMED = r"\s+\d+\.\d{3}s  "
 
 async def roombot_demo(cwd: Path, **env: str) -> tuple[int, str, str]:
     """Run ``roombot demo`` in ``cwd`` with no ROOMBOT_* setting but ``env``; status, stdout, stderr."""
-    clean = {name: value for name, value in os.environ.items() if not name.startswith("ROOMBOT_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "demo",
-        cwd=cwd,
-        env={**clean, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(DEMO_TIMEOUT):
-            out, err = await process.communicate()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    command = (sys.executable, "-m", "bot.cli", "demo")
+    return await run_to_completion(*command, env=clean_env(**env), cwd=cwd, within=DEMO_TIMEOUT)
 
 
 def test_the_expected_timeline_covers_every_step() -> None:

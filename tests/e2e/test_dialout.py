@@ -3,16 +3,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from bot import keys
 from bot.messages import StartDialOut
 from bot.testing import CreatedRoom, RoomBot
 from bot.testing.harness import eventually
-from tests.e2e.dialout_support import CALLER_ID, INTERPRETER, DialOutBed, dialout_bed
+from tests.e2e.dialout_support import CALLER_ID, INTERPRETER, DialOutBed
 from tests.e2e.helpers import assert_problem
 
 # A key press is scripted several times: whichever lands while the menu listens answers it, the
@@ -20,17 +17,6 @@ from tests.e2e.helpers import assert_problem
 PRESS_1 = [{"afterSeconds": seconds, "tones": "1"} for seconds in (2, 6, 12, 20)]
 PRESS_2 = [{"afterSeconds": seconds, "tones": "2"} for seconds in (2, 6, 12, 20)]
 ANNOUNCEMENT = "An interpreter has joined the call."
-
-
-@pytest.fixture
-async def bed() -> AsyncIterator[DialOutBed]:
-    async with dialout_bed() as bed:
-        yield bed
-
-
-@pytest.fixture
-async def room(bed: DialOutBed) -> CreatedRoom:
-    return await bed.room()
 
 
 async def plays_to_everyone(roombot: RoomBot, room_id: str, text: str) -> list[dict[str, Any]]:
@@ -43,6 +29,18 @@ async def plays_to_everyone(roombot: RoomBot, room_id: str, text: str) -> list[d
         and media["to"] == "everyone"
         and any(source.get("text", {}).get("text") == text for source in media["sources"])
     ]
+
+
+async def declined_and_removed(bed: DialOutBed, room_id: str, dialout_id: str) -> None:
+    """The dial-out ends declined, the backend hears so, and the interpreter leaves the call."""
+    done = await bed.wait_status(dialout_id, "confirmed", "declined", "failed")
+    assert done["status"] == "declined"
+    await bed.notified(dialout_id, "dialout.declined")
+
+    async def removed() -> bool:
+        return f"4:{INTERPRETER}" not in await bed.call_raw_ids(room_id)
+
+    await eventually(removed, what="the interpreter's removal")
 
 
 async def test_accepted_and_confirmed_with_dtmf(bed: DialOutBed, room: CreatedRoom) -> None:
@@ -97,14 +95,7 @@ async def test_declined_with_2_removes_the_participant(bed: DialOutBed, room: Cr
         room.id, {"phoneNumber": INTERPRETER, "confirmWithDtmf": True, "announcement": ANNOUNCEMENT}
     )
 
-    done = await bed.wait_status(reply.body["id"], "confirmed", "declined", "failed")
-    assert done["status"] == "declined"
-    await bed.notified(reply.body["id"], "dialout.declined")
-
-    async def removed() -> bool:
-        return f"4:{INTERPRETER}" not in await bed.call_raw_ids(room.id)
-
-    await eventually(removed, what="the interpreter's removal")
+    await declined_and_removed(bed, room.id, reply.body["id"])
     assert await plays_to_everyone(bed.roombot, room.id, ANNOUNCEMENT) == []
 
 
@@ -113,14 +104,7 @@ async def test_no_key_pressed_declines_after_the_menu_gives_up(bed: DialOutBed, 
 
     reply = await bed.dial(room.id, {"phoneNumber": INTERPRETER, "confirmWithDtmf": True})
 
-    done = await bed.wait_status(reply.body["id"], "confirmed", "declined", "failed")
-    assert done["status"] == "declined"
-    await bed.notified(reply.body["id"], "dialout.declined")
-
-    async def removed() -> bool:
-        return f"4:{INTERPRETER}" not in await bed.call_raw_ids(room.id)
-
-    await eventually(removed, what="the interpreter's removal")
+    await declined_and_removed(bed, room.id, reply.body["id"])
 
 
 async def test_busy_fails_with_the_acs_code(bed: DialOutBed, room: CreatedRoom) -> None:

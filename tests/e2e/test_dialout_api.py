@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.testing import BACKEND_KEY, OPS_KEY, CreatedRoom
 from tests.e2e.dialout_support import INTERPRETER, DialOutBed, dialout_bed
 from tests.e2e.helpers import assert_problem
-
-
-@pytest.fixture
-async def bed() -> AsyncIterator[DialOutBed]:
-    async with dialout_bed() as bed:
-        yield bed
-
-
-@pytest.fixture
-async def room(bed: DialOutBed) -> CreatedRoom:
-    return await bed.room()
 
 
 async def assert_nothing_dialled(bed: DialOutBed) -> None:

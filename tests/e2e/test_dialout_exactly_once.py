@@ -27,23 +27,12 @@ RINGING_LONG = {"phoneNumber": INTERPRETER, "ringTimeoutSeconds": 120}
 
 
 @pytest.fixture
-async def bed() -> AsyncIterator[DialOutBed]:
-    async with dialout_bed() as bed:
-        yield bed
-
-
-@pytest.fixture
 async def durable_bed(tmp_path: Path) -> AsyncIterator[DialOutBed]:
     # Resends wait longer than a test: only the restart's resumption may send again.
     async with dialout_bed(
         state_url=f"sqlite:///{tmp_path / 'state.db'}", handler_config={"resend_delay_seconds": 120}
     ) as bed:
         yield bed
-
-
-@pytest.fixture
-async def room(bed: DialOutBed) -> CreatedRoom:
-    return await bed.room()
 
 
 async def assert_one_leg(bed: DialOutBed, room_id: str) -> list[dict[str, Any]]:

@@ -12,7 +12,8 @@ from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import ClientAuthenticationError
 
 from emulator.config import DEV_ACCESS_KEY, DEV_RESOURCE_ID
-from tests.conformance.emulator_process import emulator_cli, roombot_command, run_to_completion
+from tests.conformance.emulator_process import emulator_cli, roombot_command
+from tests.support.cli_process import run_to_completion
 
 CUSTOM_KEY = base64.b64encode(b"an access key chosen on the command line").decode()
 CUSTOM_RESOURCE = "0b1e2c3d-0000-4000-8000-00000000abcd"

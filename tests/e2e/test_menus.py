@@ -29,12 +29,6 @@ from tests.support.callback_sink import CallbackSink
 
 
 @pytest.fixture
-async def sink() -> AsyncIterator[CallbackSink]:
-    async with CallbackSink() as receiver:
-        yield receiver
-
-
-@pytest.fixture
 async def bot(tmp_path: Path, sink: CallbackSink) -> AsyncIterator[RoomBot]:
     async with menus_bot(write_menus(tmp_path), sink) as roombot:
         yield roombot

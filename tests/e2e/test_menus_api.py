@@ -60,12 +60,6 @@ FACTORIES: dict[str, HandlerFactory] = {"menus": MenusHandler, "recorder": Recor
 
 
 @pytest.fixture
-async def sink() -> AsyncIterator[CallbackSink]:
-    async with CallbackSink() as receiver:
-        yield receiver
-
-
-@pytest.fixture
 async def bot(tmp_path: Path, sink: CallbackSink) -> AsyncIterator[RoomBot]:
     async with menus_bot(write_menus(tmp_path), sink, FACTORIES) as roombot:
         yield roombot

@@ -3,11 +3,8 @@ continuous DTMF (from a phone by default, from every participant when configured
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot import keys
 from bot.state import SqliteStateStore
@@ -30,12 +27,6 @@ from tests.support.callback_sink import CallbackSink
 
 PHONE = "+14255550123"
 CALLER_ID = "+14255550199"
-
-
-@pytest.fixture
-async def sink() -> AsyncIterator[CallbackSink]:
-    async with CallbackSink() as receiver:
-        yield receiver
 
 
 async def test_a_menu_continues_after_a_bot_restart(tmp_path: Path, sink: CallbackSink) -> None:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import shutil
 import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,40 +24,18 @@ from azure.core.credentials import AzureKeyCredential
 from bot.serve import display_url
 from emulator.config import DEV_ACCESS_KEY
 from emulator.server import RunningEmulator
+from tests.support.cli_process import CliProcess, clean_env, run_to_completion, started
 
-# Guards against a hung child, not expectations about speed.
-STARTUP_TIMEOUT = 60.0
-EXIT_TIMEOUT = 30.0
 WAIT_TIMEOUT = 20.0
-READY_LINE = "Press Ctrl+C to stop."
 ENV_KEY = "serve-test-backend-key-0123456789"
 OPS_ENV_KEY = "serve-test-operator-key-0123456789"
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without any ROOMBOT_* setting, plus ``extra``."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("ROOMBOT_")}
-    return {**env, **extra}
 
 
 def serve_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "bot.cli", "serve", *args]
 
 
-@dataclass
-class ServeProcess:
-    process: asyncio.subprocess.Process
-    banner: list[str]
-    stderr: list[str] = field(default_factory=list)
-    rest: list[str] = field(default_factory=list)
-
-    def value(self, label: str) -> str:
-        for line in self.banner:
-            match = re.match(rf"\s*{re.escape(label)}:\s+(\S+)", line)
-            if match:
-                return match[1]
-        raise AssertionError(f"no '{label}' in the banner: {self.banner}")
-
+class ServeProcess(CliProcess):
     @property
     def bot_url(self) -> str:
         match = re.fullmatch(r"roombot listening on (\S+)", self.banner[0])
@@ -70,63 +46,20 @@ class ServeProcess:
         start = next(i for i, line in enumerate(self.banner) if line.startswith("Try it"))
         return "\n".join(self.banner[start + 1 : -1]) + "\n"
 
-    async def stop(self, signum: signal.Signals = signal.SIGINT) -> int:
-        self.process.send_signal(signum)
-        return await asyncio.wait_for(self.process.wait(), EXIT_TIMEOUT)
-
-
-async def _drain(stream: asyncio.StreamReader, into: list[str]) -> None:
-    while line := await stream.readline():
-        into.append(line.decode().rstrip("\n"))
-
 
 @asynccontextmanager
 async def roombot_serve(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> AsyncIterator[ServeProcess]:
     """Start ``roombot serve ARGS`` in ``cwd``, wait for its banner; kill it if the test did not stop it."""
-    process = await asyncio.create_subprocess_exec(
-        *serve_command(*args),
-        cwd=cwd,
-        env=env if env is not None else clean_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    assert process.stderr is not None
-    running = ServeProcess(process, banner=[])
-    drains = [asyncio.create_task(_drain(process.stderr, running.stderr))]
-    try:
-        async with asyncio.timeout(STARTUP_TIMEOUT):
-            while True:
-                raw = await process.stdout.readline()
-                if not raw:
-                    raise AssertionError(f"roombot serve exited early: {running.banner} {running.stderr}")
-                running.banner.append(raw.decode().rstrip("\n"))
-                if running.banner[-1] == READY_LINE:
-                    break
-        drains.append(asyncio.create_task(_drain(process.stdout, running.rest)))
+    command = serve_command(*args)
+    environment = env if env is not None else clean_env()
+    async with started(ServeProcess, command, env=environment, cwd=cwd, stderr_apart=True) as running:
         yield running
-    finally:
-        if process.returncode is None:
-            with suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
-        await asyncio.gather(*drains)
 
 
 async def run_serve(cwd: Path, *args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        *serve_command(*args),
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(STARTUP_TIMEOUT):
-        out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    return await run_to_completion(*serve_command(*args), env=env, cwd=cwd)
 
 
 async def get_json(session: aiohttp.ClientSession, url: str, key: str | None = None) -> tuple[int, Any]:
@@ -195,13 +128,9 @@ async def test_the_printed_commands_work_when_pasted_into_a_shell(tmp_path: Path
     async with roombot_serve(tmp_path, "--port", "0", "--emulator-port", "0") as served:
         script = tmp_path / "try.sh"
         script.write_text("set -eu\n" + served.try_it_block())
-        process = await asyncio.create_subprocess_exec(
-            "bash", str(script), cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        async with asyncio.timeout(STARTUP_TIMEOUT):
-            out, err = await process.communicate()
-        assert process.returncode == 0, err.decode()
-        answers = out.decode().splitlines()
+        code, out, err = await run_to_completion("bash", str(script), cwd=tmp_path)
+        assert code == 0, err
+        answers = out.splitlines()
         # join, connect, the live-call list, end: one JSON answer each.
         assert len(answers) == 4, answers
         assert '"serverCallId"' in answers[0]

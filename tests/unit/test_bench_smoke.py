@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sys
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from bench import callbacks, facade
 from bench.common import machine
 from emulator.config import DEV_ACCESS_KEY
 from emulator.hmac_auth import verify
+from tests.support.cli_process import run_to_completion
 
 REPO = Path(__file__).resolve().parents[2]
 # Guards against a hung child, not expectations about speed.
@@ -82,19 +82,11 @@ def test_the_machine_line_names_cores_and_python() -> None:
 
 
 async def test_python_m_bench_quick_prints_every_benchmark() -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench",
-        "--quick",
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    code, out, err = await run_to_completion(
+        sys.executable, "-m", "bench", "--quick", cwd=REPO, within=RUN_TIMEOUT
     )
-    async with asyncio.timeout(RUN_TIMEOUT):
-        out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    lines = out.decode().splitlines()
+    assert code == 0, err
+    lines = out.splitlines()
     assert lines[0].startswith("roombot benchmarks on ")
     assert any(line.startswith("callback ingestion: ") for line in lines)
     assert any(line.startswith("one ACS action, ") for line in lines)
@@ -103,18 +95,9 @@ async def test_python_m_bench_quick_prints_every_benchmark() -> None:
 
 
 async def test_python_m_bench_refuses_zero_runs() -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench",
-        "--runs",
-        "0",
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    code, out, err = await run_to_completion(
+        sys.executable, "-m", "bench", "--runs", "0", cwd=REPO, within=RUN_TIMEOUT
     )
-    async with asyncio.timeout(RUN_TIMEOUT):
-        out, err = await process.communicate()
-    assert process.returncode == 2
-    assert out == b""
-    assert err.decode().splitlines() == ["python -m bench: error: --runs must be at least 1"]
+    assert code == 2
+    assert out == ""
+    assert err.splitlines() == ["python -m bench: error: --runs must be at least 1"]

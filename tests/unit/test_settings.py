@@ -94,7 +94,8 @@ def test_the_caller_id_is_normalised_to_e164() -> None:
 
 
 @pytest.mark.parametrize(
-    ("number", "problem"), [("4255550123", "starting with +"), ("+1", "not a"), ("+1555", "not a")]
+    ("number", "problem"),
+    [("4255550123", "with + and the country code"), ("+1", "not a"), ("+1555", "not a")],
 )
 def test_a_bad_caller_id_is_refused(number: str, problem: str) -> None:
     line = error_line(pstn_caller_id=number)
