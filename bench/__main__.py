@@ -30,6 +30,7 @@ class Plan:
 FULL = Plan(posts=2000, concurrency=16, actions=300, runs=5)
 QUICK = Plan(posts=20, concurrency=4, actions=5, runs=1)
 BENCHMARKS = ("callbacks", "facade")
+DEFAULT_STORES = ("memory://", "sqlite")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,15 +40,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only", choices=BENCHMARKS, action="append", help="run only this benchmark (repeatable)"
     )
+    parser.add_argument(
+        "--store",
+        action="append",
+        metavar="STATE_URL",
+        help="state stores the callback benchmark measures (repeatable; `sqlite` is a temporary file); "
+        "default: memory:// and sqlite",
+    )
     return parser
 
 
-async def run(plan: Plan, only: Sequence[str]) -> list[str]:
+async def run(plan: Plan, only: Sequence[str], stores: Sequence[str] = DEFAULT_STORES) -> list[str]:
     """Run the chosen benchmarks; the printed report, line by line."""
     lines = [f"roombot benchmarks on {machine()}"]
     print(lines[0], flush=True)
     if "callbacks" in only:
-        result = await callbacks.measure(posts=plan.posts, runs=plan.runs, concurrency=plan.concurrency)
+        result = await callbacks.measure(
+            posts=plan.posts, runs=plan.runs, concurrency=plan.concurrency, stores=stores
+        )
         lines += result.lines()
         print("\n".join(result.lines()), flush=True)
     if "facade" in only:
@@ -66,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         plan = Plan(plan.posts, plan.concurrency, plan.actions, args.runs)
     configure_logging(logging.WARNING)
-    asyncio.run(run(plan, args.only or BENCHMARKS))
+    asyncio.run(run(plan, args.only or BENCHMARKS, args.store or DEFAULT_STORES))
     return 0
 
 

@@ -101,3 +101,23 @@ async def test_python_m_bench_refuses_zero_runs() -> None:
     assert code == 2
     assert out == ""
     assert err.splitlines() == ["python -m bench: error: --runs must be at least 1"]
+
+
+async def test_python_m_bench_measures_the_stores_it_is_given() -> None:
+    code, out, err = await run_to_completion(
+        sys.executable,
+        "-m",
+        "bench",
+        "--quick",
+        "--only",
+        "callbacks",
+        "--store",
+        "memory://",
+        cwd=REPO,
+        within=RUN_TIMEOUT,
+    )
+    assert code == 0, err
+    measured = [line for line in out.splitlines() if "bare/roombot = " in line]
+    assert len(measured) == 1
+    assert "state memory://" in measured[0]
+    assert not any(line.startswith("one ACS action, ") for line in out.splitlines())
