@@ -85,9 +85,6 @@ async def _handlers(app: web.Application) -> AsyncIterator[None]:
         media=MediaScheduler(),
     )
     app[keys.SERVICES] = services
-    commands = CallCommands(services)
-    app[keys.COMMANDS] = commands
-    services.bus.handle(EndForEveryone, commands.end_for_everyone)
     started = []
     try:
         for handler in app[keys.HANDLERS]:
@@ -104,6 +101,11 @@ async def _dispatcher(app: web.Application) -> AsyncIterator[None]:
     pipeline = EventPipeline(app[keys.SERVICES], app[keys.HANDLERS])
     dispatcher = CallDispatcher(pipeline.process)
     app[keys.DISPATCHER] = dispatcher
+    # The commands submit events too (early ones, made-up CallDisconnecteds): made with the
+    # dispatcher, which is closed before the handlers stop.
+    commands = CallCommands(app[keys.SERVICES], dispatcher.submit)
+    app[keys.COMMANDS] = commands
+    app[keys.SERVICES].bus.handle(EndForEveryone, commands.end_for_everyone)
     try:
         yield
     finally:

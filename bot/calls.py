@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot.acs import AcsError, AcsNotFound
+from bot.events import CallDisconnected, CallEvent, ResultInformation
+from bot.locks import KeyedLocks
 from bot.messages import EndForEveryone
 from bot.services import BotServices
 from bot.state.base import CallRecord
@@ -14,6 +17,15 @@ from bot.state.base import CallRecord
 logger = logging.getLogger(__name__)
 
 CONNECT_CONTEXT = "roombot:connect"
+# Reasons of the CallDisconnected the bot makes up for a call that ended without one reaching it.
+GONE_WHILE_DOWN = "GoneWhileDown"
+CALL_ENDED = "CallEnded"
+GONE_MESSAGES = {
+    GONE_WHILE_DOWN: "The call ended while the bot was down: ACS no longer knows it.",
+    CALL_ENDED: "Event Grid reported the call ended and ACS no longer knows it.",
+}
+
+Submit = Callable[[Iterable[CallEvent]], None]
 
 
 @dataclass(frozen=True)
@@ -22,26 +34,47 @@ class ConnectResult:
     created: bool
 
 
-class CallCommands:
-    """Connect and end calls; one lock per room so concurrent triggers join a room once."""
+def gone_event(call: CallRecord, reason: str) -> CallDisconnected:
+    """The CallDisconnected standing in for one that never came, so handlers clean up as usual.
 
-    def __init__(self, services: BotServices) -> None:
+    Its id names the reason and the call: one per call, so a repeated CallEnded is a duplicate."""
+    return CallDisconnected(
+        id=f"roombot:{reason}:{call.call_connection_id}",
+        source=f"calling/callConnections/{call.call_connection_id}",
+        time=datetime.now(UTC),
+        call_connection_id=call.call_connection_id,
+        server_call_id=call.server_call_id,
+        correlation_id=call.correlation_id,
+        operation_context=None,
+        result=ResultInformation(message=GONE_MESSAGES.get(reason, reason)),
+    )
+
+
+class CallCommands:
+    """Connect and end calls; one lock per room so concurrent triggers join a room once.
+
+    ``submit`` is the dispatcher's: events the bot must process (early ones, made-up
+    CallDisconnecteds) go through it like the ones ACS posts."""
+
+    def __init__(self, services: BotServices, submit: Submit) -> None:
         self._services = services
-        self._room_locks: dict[str, asyncio.Lock] = {}
+        self._submit = submit
+        self._room_locks = KeyedLocks()
 
     async def connect(self, room_id: str) -> ConnectResult:
         """Connect the bot to the room's call, or answer the connection it already has."""
-        lock = self._room_locks.setdefault(room_id, asyncio.Lock())
-        async with lock:
+        async with self._room_locks[room_id]:
             existing = await self._services.registry.live_call_for_room(room_id)
             if existing is not None:
                 return ConnectResult(existing, created=False)
             info = await self._services.acs.connect_room(
                 room_id, self._services.callback_url(), operation_context=CONNECT_CONTEXT
             )
-            record = await self._services.registry.register_connecting(
+            record, early = await self._services.registry.register_connecting(
                 room_id, info.call_connection_id, info.server_call_id, info.correlation_id
             )
+            # Events ACS delivered before its answer to connect: handlers must see them too.
+            self._submit(early)
             logger.info("connecting to room %s as call %s", room_id, info.call_connection_id)
             return ConnectResult(record, created=True)
 
@@ -51,25 +84,38 @@ class CallCommands:
             await self.end(call)
 
     async def reconcile(self) -> list[str]:
-        """Drop the stored live calls that ACS no longer knows (ended while the bot was down).
+        """Finish the stored live calls that ACS no longer knows (ended while the bot was down).
 
         Returns their call connection ids. A call ACS cannot be asked about now stays listed."""
         gone = []
         for call in await self._services.registry.live_calls():
-            try:
-                info = await self._services.acs.get_call(call.call_connection_id)
-            except AcsNotFound:
-                info = None
-            except AcsError as exc:
-                logger.warning("cannot check call %s with ACS: %s", call.call_connection_id, exc)
-                continue
-            still_there = info is not None and info.state != "disconnected"
-            if not still_there and await self._services.registry.finish(
-                call.call_connection_id, "GoneWhileDown"
-            ):
+            if await self._finish_if_gone(call, GONE_WHILE_DOWN):
                 gone.append(call.call_connection_id)
                 logger.info("call %s ended while the bot was down", call.call_connection_id)
         return gone
+
+    async def call_ended(self, room_id: str, server_call_id: str | None) -> list[str]:
+        """Event Grid's CallEnded for a room: finish the calls it names that ACS no longer knows.
+
+        Event Grid's webhook only has a key in its URL to prove who sent it, so a CallEnded alone
+        never drops a call that ACS says is still running. Returns the finished call ids."""
+        calls = await self._services.registry.live_calls_ended_by(room_id, server_call_id=server_call_id)
+        return [call.call_connection_id for call in calls if await self._finish_if_gone(call, CALL_ENDED)]
+
+    async def _finish_if_gone(self, call: CallRecord, reason: str) -> bool:
+        try:
+            info = await self._services.acs.get_call(call.call_connection_id)
+        except AcsNotFound:
+            info = None
+        except AcsError as exc:
+            logger.warning("cannot check call %s with ACS: %s", call.call_connection_id, exc)
+            return False
+        if info is not None and info.state != "disconnected":
+            return False
+        event = gone_event(call, reason)
+        if await self._services.store.mark_event_seen(event.id):
+            self._submit([event])
+        return True
 
     async def end(self, call: CallRecord) -> None:
         """End the call for everyone; the registry drops it on CallDisconnected."""

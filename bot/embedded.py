@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from bot.app import create_app
 from config.settings import Settings
@@ -86,6 +87,23 @@ def with_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
     return type(settings)(**{**settings.model_dump(), **overrides})
 
 
+class PathAccessLogger(AbstractAccessLogger):
+    """One line per request: method, path, status, size, time.
+
+    The path is logged without its query string: the Event Grid subscription URL carries its
+    secret as ``?key=``, and aiohttp's default format (``%r``, the request line) would log it."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info(
+            "%s %s %s %s %.3fs",
+            request.method,
+            request.path,
+            response.status,
+            response.body_length,
+            time,
+        )
+
+
 @dataclass
 class RunningBot:
     app: web.Application
@@ -103,7 +121,10 @@ async def start_bot(settings: Settings, sock: socket.socket, url: str, *, access
     """
     app = create_app(settings)
     runner = web.AppRunner(
-        app, handle_signals=False, access_log=logging.getLogger("aiohttp.access") if access_log else None
+        app,
+        handle_signals=False,
+        access_log=logging.getLogger("aiohttp.access") if access_log else None,
+        access_log_class=PathAccessLogger,
     )
     await runner.setup()
     try:

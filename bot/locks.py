@@ -21,3 +21,7 @@ class KeyedLocks:
             lock = asyncio.Lock()
             self._locks[key] = lock
         return lock
+
+    def __len__(self) -> int:
+        """How many locks are in use now (held, awaited, or referenced)."""
+        return len(self._locks)

@@ -9,7 +9,11 @@ same person keep their order, while an announcement to someone else does not wai
 playing and the scheduler frees those slots when their Canceled events arrive.
 
 A job is finished by its completion event (Play/Recognize Completed, Failed or Canceled with the
-job's operationContext), which the event pipeline hands to :meth:`MediaScheduler.observe`.
+job's operationContext), which the event pipeline hands to :meth:`MediaScheduler.observe`. ACS does
+not guarantee delivery, so a watchdog releases a started job whose completion has not come within
+``completion_timeout`` seconds (plus the job's own ``expected_seconds``, e.g. a recognize's
+timeouts): its ``done`` fails with :class:`MediaJobTimedOut` and the jobs behind it go on. A
+looping play never completes by itself and is exempt.
 """
 
 from __future__ import annotations
@@ -52,6 +56,15 @@ class CallEnded(Exception):
     """The call ended before the media job could finish."""
 
 
+class MediaJobTimedOut(Exception):
+    """No completion event came for a started job: it was lost, or ACS never sent it."""
+
+    def __init__(self, operation_context: str, seconds: float) -> None:
+        super().__init__(f"no completion event for media job {operation_context} within {seconds:g} s")
+        self.operation_context = operation_context
+        self.seconds = seconds
+
+
 @dataclass(eq=False)
 class MediaJob:
     """One play or recognize. ``targets`` None means everyone in the call."""
@@ -65,6 +78,10 @@ class MediaJob:
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
     busy_retries: int = 0
+    # A looping play ends only when cancelled: the watchdog leaves it alone.
+    loop: bool = False
+    # How long the operation may legitimately take beyond its prompts (a recognize's timeouts).
+    expected_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         # Submitters that fire and forget must not leave "exception never retrieved" noise.
@@ -82,12 +99,27 @@ class _CallMedia:
     waiting: list[MediaJob] = field(default_factory=list)
 
 
+# A play or a recognize prompt longer than this is unusual; a lost completion must not hold the
+# audience much longer. Adjustable per scheduler for bots that play long recordings.
+DEFAULT_COMPLETION_TIMEOUT_SECONDS = 120.0
+
+
 class MediaScheduler:
-    def __init__(self, *, busy_retry_delay: float = 0.5, max_busy_retries: int = 20) -> None:
+    def __init__(
+        self,
+        *,
+        busy_retry_delay: float = 0.5,
+        max_busy_retries: int = 20,
+        completion_timeout: float = DEFAULT_COMPLETION_TIMEOUT_SECONDS,
+    ) -> None:
+        if completion_timeout <= 0:
+            raise ValueError("completion_timeout must be positive")
         self._calls: dict[str, _CallMedia] = {}
         self._busy_retry_delay = busy_retry_delay
         self._max_busy_retries = max_busy_retries
+        self._completion_timeout = completion_timeout
         self._tasks: set[asyncio.Task[None]] = set()
+        self._watchdogs: dict[MediaJob, asyncio.TimerHandle] = {}
 
     def submit(self, job: MediaJob) -> MediaJob:
         """Queue ``job``; await ``job.done`` for its completion event."""
@@ -127,6 +159,7 @@ class MediaScheduler:
         for job in media.running:
             if job.operation_context == event.operation_context:
                 media.running.remove(job)
+                self._disarm(job)
                 if not job.done.done():
                     job.done.set_result(event)
                 self._pump(event.call_connection_id)
@@ -166,9 +199,37 @@ class MediaScheduler:
             self._fail(job, exc)
         except AcsError as exc:
             self._fail(job, exc)
+        else:
+            self._arm(job)
+
+    def _arm(self, job: MediaJob) -> None:
+        """Start the watchdog of a job ACS accepted, unless its completion is already in."""
+        media = self._calls.get(job.call_connection_id)
+        if job.loop or media is None or job not in media.running:
+            return
+        bound = self._completion_timeout + job.expected_seconds
+        self._watchdogs[job] = asyncio.get_running_loop().call_later(bound, self._expire, job, bound)
+
+    def _disarm(self, job: MediaJob) -> None:
+        watchdog = self._watchdogs.pop(job, None)
+        if watchdog is not None:
+            watchdog.cancel()
+
+    def _expire(self, job: MediaJob, bound: float) -> None:
+        self._watchdogs.pop(job, None)
+        logger.warning(
+            "media job %s in call %s: no completion event within %g s; releasing its audience",
+            job.operation_context,
+            job.call_connection_id,
+            bound,
+        )
+        self._release(job, MediaJobTimedOut(job.operation_context, bound))
 
     def _fail(self, job: MediaJob, exc: Exception) -> None:
         logger.warning("media job %s failed to start: %s", job.operation_context, exc)
+        self._release(job, exc)
+
+    def _release(self, job: MediaJob, exc: Exception) -> None:
         media = self._calls.get(job.call_connection_id)
         if media is not None and job in media.running:
             media.running.remove(job)
@@ -181,6 +242,7 @@ class MediaScheduler:
         if media is None:
             return
         for job in (*media.running, *media.waiting):
+            self._disarm(job)
             if not job.done.done():
                 job.done.set_exception(CallEnded(call_connection_id))
 

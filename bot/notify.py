@@ -39,14 +39,26 @@ class NotifyDeliveryError(Exception):
     pass
 
 
+# aiohttp signals its own timeouts with TimeoutError, which is no aiohttp.ClientError.
+RETRIED = (aiohttp.ClientError, TimeoutError, NotifyDeliveryError)
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
 class Notifier:
     def __init__(
-        self, session: aiohttp.ClientSession, url: str | None, secret: str | None, attempts: int = 4
+        self,
+        session: aiohttp.ClientSession,
+        url: str | None,
+        secret: str | None,
+        attempts: int = 4,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self._session = session
         self._url = url
         self._secret = secret
         self._attempts = attempts
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     @property
     def enabled(self) -> bool:
@@ -67,19 +79,18 @@ class Notifier:
                 # wait_exponential_jitter's `initial` is deprecated in newer tenacity (a warning,
                 # an error under the tests); this sum means the same in every tenacity 9.
                 wait=wait_exponential(multiplier=0.2, max=5) + wait_random(0, 1),
-                retry=retry_if_exception_type((aiohttp.ClientError, NotifyDeliveryError)),
+                retry=retry_if_exception_type(RETRIED),
                 reraise=True,
             ):
                 with attempt:
                     return await self._post(body, headers)
-        except (aiohttp.ClientError, NotifyDeliveryError) as exc:
-            logger.warning("notification %s to %s failed: %s", event, self._url, exc)
+        except RETRIED as exc:
+            logger.warning("notification %s to %s failed: %r", event, self._url, exc)
         return False
 
     async def _post(self, body: bytes, headers: dict[str, str]) -> bool:
         assert self._url is not None
-        timeout = aiohttp.ClientTimeout(total=10)
-        async with self._session.post(self._url, data=body, headers=headers, timeout=timeout) as resp:
+        async with self._session.post(self._url, data=body, headers=headers, timeout=self._timeout) as resp:
             if resp.status >= 500 or resp.status == 429:
                 raise NotifyDeliveryError(f"backend answered {resp.status}")
             if resp.status >= 300:

@@ -34,8 +34,13 @@ class EventPipeline:
     async def process(self, event: CallEvent) -> None:
         call = await self._services.registry.apply(event)
         if call is None:
+            # Held by the registry: the connect that made the call hands it back to be submitted
+            # again, or it expires (another bot's event).
             logger.info(
-                "event %s %s for unknown call %s ignored", event.type, event.id, event.call_connection_id
+                "event %s %s for unknown call %s held until the call is registered",
+                event.type,
+                event.id,
+                event.call_connection_id,
             )
             return
         # The scheduler frees the media slot an event completes before any handler reacts to it,

@@ -4,7 +4,8 @@ State only moves forward. ACS documents no delivery order, so a ParticipantsUpda
 one applied is ignored (by its sequence number), and a call that ended stays ended whatever arrives
 late. ACS may also deliver an event before the HTTP answer of the request that caused it, i.e.
 before `register_connecting` knows the call: such early events are held in memory for a short while
-and replayed when the call is registered, instead of being lost.
+and handed back, unapplied, when the call is registered, so that the caller submits them to the
+dispatcher and they take the normal path (registry, media scheduler, handlers) exactly once.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def history_entry(event: CallEvent, received_at: datetime) -> dict[str, Any]:
             entry["resultCode"] = event.result.code
         if event.result.sub_code is not None:
             entry["resultSubCode"] = event.result.sub_code
+        if event.result.message:
+            entry["resultMessage"] = event.result.message
     return entry
 
 
@@ -56,7 +59,7 @@ class CallRegistry:
         self._store = store
         self._clock = clock
         # Per-call locks: the dispatcher serializes one call's events, but `register_connecting`
-        # and `end_room` come from HTTP handlers and may run at the same moment.
+        # comes from HTTP handlers and may run at the same moment.
         self._locks = KeyedLocks()
         self._early: OrderedDict[str, tuple[float, CallEvent]] = OrderedDict()
 
@@ -66,8 +69,11 @@ class CallRegistry:
         call_connection_id: str,
         server_call_id: str | None,
         correlation_id: str | None,
-    ) -> CallRecord:
-        """Record a call the bot just asked ACS to connect; replays events that arrived first."""
+    ) -> tuple[CallRecord, list[CallEvent]]:
+        """Record a call the bot just asked ACS to connect.
+
+        Returns the record and the events that arrived for it first, in arrival order and not yet
+        applied: the caller must submit them to the dispatcher, which applies them like any other."""
         async with self._locks[call_connection_id]:
             record = await self._store.get_call(call_connection_id)
             if record is None:
@@ -81,9 +87,7 @@ class CallRegistry:
                     correlation_id=correlation_id,
                 )
                 await self._store.put_call(record)
-            for event in self._take_early(call_connection_id):
-                record = await self._apply_to(record, event)
-            return record
+            return record, self._take_early(call_connection_id)
 
     async def apply(self, event: CallEvent) -> CallRecord | None:
         """Update the call's record from one event; None (and nothing stored) for an unknown call."""
@@ -159,37 +163,20 @@ class CallRegistry:
     async def live_call_for_room(self, room_id: str) -> CallRecord | None:
         return await self._store.find_live_call_by_room(room_id)
 
-    async def end_room(self, call_or_room_id: str, *, server_call_id: str | None = None) -> list[CallRecord]:
-        """Finish the live calls that Event Grid's CallEnded names; returns those it ended.
+    async def live_calls_ended_by(
+        self, call_or_room_id: str, *, server_call_id: str | None = None
+    ) -> list[CallRecord]:
+        """The live calls that an Event Grid CallEnded names (nothing is changed here).
 
         With one id, a live call matches by server call id or room id. With `server_call_id` too,
         a call matches by it, or by room only while its own server call id is unknown, so that a
-        late CallEnded of an earlier call never ends the room's next one.
+        late CallEnded of an earlier call never names the room's next one.
         """
-        ended: list[CallRecord] = []
-        for live in await self._store.list_calls(live_only=True):
-            if not _ends(live, call_or_room_id, server_call_id):
-                continue
-            record = await self.finish(live.call_connection_id, "CallEnded")
-            if record is not None:
-                ended.append(record)
-        return ended
-
-    async def finish(self, call_connection_id: str, reason: str) -> CallRecord | None:
-        """Mark a live call ended without a CallDisconnected (Event Grid's CallEnded, or ACS no
-        longer knowing the call); ``reason`` is the history entry's type. None if not live."""
-        async with self._locks[call_connection_id]:
-            record = await self._store.get_call(call_connection_id)
-            if record is None or not record.is_live:
-                return None
-            record.state = CallState.DISCONNECTED
-            record.ended_at = self._clock()
-            await self._store.put_call(record)
-            await self._store.append_event(
-                call_connection_id,
-                {"id": None, "type": reason, "time": record.ended_at.isoformat(), "operationContext": None},
-            )
-            return record
+        return [
+            live
+            for live in await self._store.list_calls(live_only=True)
+            if _ends(live, call_or_room_id, server_call_id)
+        ]
 
 
 def _ends(record: CallRecord, call_or_room_id: str, server_call_id: str | None) -> bool:

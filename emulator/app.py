@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from emulator import control, faults, identity, phones, signing
-from emulator.calls import media_routes, participant_routes
+from emulator.calls import hold_routes, media_routes, participant_routes
 from emulator.calls import routes as call_routes
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
@@ -89,6 +89,7 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
     call_routes.setup(app)
     participant_routes.setup(app)
     media_routes.setup(app)
+    hold_routes.setup(app)
     phones.setup(app)
     faults.setup(app)
     control.setup(app)

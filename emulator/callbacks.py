@@ -8,7 +8,8 @@ of one connection arrive in order while a callback endpoint that is down or slow
 own queue. Events already waiting when a worker wakes go out together in one array, which is why
 receivers must handle every element. A failed POST (connection error, timeout, 408, 429, 5xx) is
 retried with backoff; after the last attempt, or on any other status, the events are dropped and
-logged: ACS documents no delivery guarantee either.
+logged: ACS documents no delivery guarantee either. A queue holds at most ``MAX_PENDING`` events:
+while its endpoint stalls, the oldest are dropped (with a warning) to make room for new ones.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
+
+# Events one queue may hold while its endpoint is slow or down (at up to four attempts with
+# backoff, a dead endpoint would otherwise keep every event of a busy call in memory).
+MAX_PENDING = 1000
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ async def post_json(
 class OrderedQueues(Generic[K, T]):
     """One FIFO and one worker task per key; a worker hands ``handle`` every item waiting (up to
     ``max_batch``) and exits after ``idle_seconds`` without work, so finished calls leave nothing
-    behind."""
+    behind. A queue keeps at most ``max_pending`` items: putting one more drops the oldest."""
 
     def __init__(
         self,
@@ -98,10 +103,12 @@ class OrderedQueues(Generic[K, T]):
         *,
         max_batch: int,
         idle_seconds: float = 30.0,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self._handle = handle
         self._max_batch = max_batch
         self._idle_seconds = idle_seconds
+        self._max_pending = max_pending
         self._workers: dict[K, tuple[asyncio.Queue[T], asyncio.Task[None]]] = {}
 
     def put(self, key: K, item: T) -> None:
@@ -110,7 +117,12 @@ class OrderedQueues(Generic[K, T]):
             queue: asyncio.Queue[T] = asyncio.Queue()
             entry = (queue, asyncio.create_task(self._run(key, queue)))
             self._workers[key] = entry
-        entry[0].put_nowait(item)
+        queue = entry[0]
+        if queue.qsize() >= self._max_pending:
+            queue.get_nowait()
+            queue.task_done()
+            log.warning("%r has %d items waiting; the oldest was dropped", key, self._max_pending)
+        queue.put_nowait(item)
 
     def active_keys(self) -> list[K]:
         return list(self._workers)

@@ -2,7 +2,8 @@
 
 - ``POST /emulator/rooms/{roomId}/participants/{rawId}:join`` (optional body ``{displayName}``)
   → 200 ``{serverCallId}``; 403 off the roster, 409 outside the validity window, 404 no room.
-- ``POST .../{rawId}:leave`` → 204; the last one out ends the call.
+- ``POST .../{rawId}:leave`` → 204; the last one out ends the call. A deleted room's call goes
+  on (as in ACS), so leave and ``:dtmf`` still reach it.
 - ``POST .../{rawId}:dtmf`` ``{tones: "1#"}`` → 200 ``{tones: [words]}``: the participant presses
   keys (see ``emulator.calls.media_routes.press_keys``).
 - ``GET /emulator/rooms/{roomId}/call`` → the room call as the emulator sees it, 404 if none.

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
+
+log = logging.getLogger(__name__)
 
 
 class AcsError(Exception):
@@ -75,7 +78,9 @@ async def read_json_object(request: web.Request, *, required: bool = True) -> di
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Answer AcsError with its ACS body, and aiohttp's own HTTP errors in the same shape."""
+    """Answer AcsError with its ACS body, and aiohttp's own HTTP errors in the same shape. Any
+    other exception is an emulator bug: it is logged with its traceback and answered 500 in the
+    ACS shape, so that clients parse it like any other error and see no traceback."""
     try:
         response: web.StreamResponse = await handler(request)
     except AcsError as exc:
@@ -85,4 +90,8 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
             raise
         code = "NotFound" if exc.status == 404 else exc.reason.replace(" ", "")
         return AcsError(exc.status, code, exc.text or exc.reason).response()
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        message = f"The emulator failed to process {request.method} {request.path}; its log has the cause."
+        return AcsError(500, "InternalServerError", message).response()
     return response

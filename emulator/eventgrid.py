@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -27,6 +26,7 @@ from emulator.client_session import client_session_context
 from emulator.clock import Clock
 from emulator.errors import AcsError
 from emulator.keys import CLOCK, CONFIG, EVENT_GRID, PUBLIC_URL
+from emulator.urls import is_http_url
 
 VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
 VALIDATION_PATH = "/emulator/eventgrid/validate"
@@ -88,8 +88,7 @@ class EventGridPublisher:
 
     async def subscribe(self, endpoint: str) -> Subscription:
         """Run the validation handshake against ``endpoint``; raise the 400 unless it passes."""
-        parts = urlsplit(endpoint)
-        if parts.scheme not in {"http", "https"} or not parts.netloc:
+        if not is_http_url(endpoint):
             raise AcsError(400, "BadRequest", "endpoint must be an absolute http(s) URL.", target="endpoint")
         subscription = Subscription(str(uuid.uuid4()), endpoint, self._clock.now())
         await self._handshake(subscription)

@@ -36,10 +36,25 @@ def content_hash(body: bytes) -> str:
     return base64.b64encode(hashlib.sha256(body).digest()).decode()
 
 
+def _same(a: str, b: str) -> bool:
+    """Constant-time comparison of header values. ``compare_digest`` refuses non-ASCII str, and
+    a header may carry any byte, so the values are compared as bytes."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
+
+
+def _duration(seconds: float) -> str:
+    if seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} seconds"
+
+
 def sign(access_key: str, verb: str, path_and_query: str, date: str, host: str, body_hash: str) -> str:
     """The signature a client computes; used by the verifier and by tests."""
     string_to_sign = f"{verb.upper()}\n{path_and_query}\n{date};{host};{body_hash}"
-    digest = hmac.new(base64.b64decode(access_key), string_to_sign.encode(), hashlib.sha256).digest()
+    # surrogatepass: a header aiohttp could not decode holds lone surrogates; it must not crash.
+    message = string_to_sign.encode("utf-8", "surrogatepass")
+    digest = hmac.new(base64.b64decode(access_key), message, hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
 
 
@@ -69,16 +84,17 @@ def verify(
     except (TypeError, ValueError):
         raise denied() from None
     if sent_at.tzinfo is None or abs((now - sent_at).total_seconds()) > max_skew_seconds:
-        raise denied("The request time is outside the allowed skew of 15 minutes.")
+        raise denied(f"The request time is outside the allowed skew of {_duration(max_skew_seconds)}.")
     declared_hash = headers.get("x-ms-content-sha256", "")
-    if not hmac.compare_digest(declared_hash, content_hash(body)):
+    if not _same(declared_hash, content_hash(body)):
         raise denied()
     given = match["sig"]
     path, question, query = raw_path_and_query.partition("?")
-    segments_encoded = "/".join(quote(unquote(s), safe="") for s in path.split("/")) + question + query
+    encoded = (quote(unquote(s), safe="", errors="surrogatepass") for s in path.split("/"))
+    segments_encoded = "/".join(encoded) + question + query
     for path in {raw_path_and_query, unquote(raw_path_and_query), segments_encoded}:
         expected = sign(access_key, method, path, date, host, declared_hash)
-        if hmac.compare_digest(expected, given):
+        if _same(expected, given):
             return
     raise denied()
 

@@ -79,7 +79,7 @@ def _issue(request: web.Request, raw_id: str, scopes: list[str], minutes: int) -
         "resourceId": config.resource_id,
         "jti": token_id,
     }
-    request.app[IDENTITIES].add_token(raw_id, token_id)
+    request.app[IDENTITIES].add_token(raw_id, token_id, expires_at=expires_on, now=now)
     token = jwt.encode(claims, token_signing_key(config.access_key), algorithm="HS256")
     return {"token": token, "expiresOn": expires_on.isoformat().replace("+00:00", "Z")}
 

@@ -8,7 +8,7 @@
   default: accept after 1 simulated second, press no keys.
 - ``GET /emulator/invitations`` (optional ``?roomId=`` and ``?phoneNumber=``) → every invitation
   ``participants:add`` made, oldest first, with its state: what tests check to prove that a retried
-  dial-out rang once.
+  dial-out rang once. Ringing ones are all there; of the finished ones, the last 1000.
 
 ``answerAfterSeconds`` is how long the phone rings before it reacts: it picks up (accept), rejects
 (busy, decline), or, for noAnswer, never reacts, so the invitation times out. A phone that would

@@ -2,7 +2,11 @@
 
 ACS remembers an id for about five minutes. A repeat never performs the action a second time,
 even when it arrives while the first is still being processed: it waits for that answer.
-Answers of 5xx are not remembered, so that a retry after a server failure is processed anew.
+Answers of 5xx (and requests that raised) are not remembered, so that a retry after a server
+failure is processed anew.
+
+An id is remembered per operation, as (method, path, id): the same id sent to another
+operation is that operation's own request, not a repeat of the first one.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -19,6 +26,9 @@ from emulator.errors import AcsError
 
 HEADER = "Repeatability-Request-ID"
 FIRST_SENT_HEADER = "Repeatability-First-Sent"
+
+# (method, path, Repeatability-Request-ID)
+Key = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -37,32 +47,64 @@ class StoredAnswer:
         return response
 
 
+@dataclass
+class _Slot:
+    lock: asyncio.Lock
+    # Requests holding or waiting for the lock; the slot goes when the last one is done.
+    users: int = 0
+
+
 class RepeatabilityCache:
-    """Answers remembered by request id, with one lock per id so repeats wait for the first."""
+    """Answers remembered by key, oldest first, and one lock per key while requests use it, so
+    that repeats wait for the first."""
 
     def __init__(self, ttl_seconds: float) -> None:
         self.ttl_seconds = ttl_seconds
-        self._answers: dict[str, StoredAnswer] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        # Insertion order is storage order, so expired answers are always at the front.
+        self._answers: OrderedDict[Key, StoredAnswer] = OrderedDict()
+        self._slots: dict[Key, _Slot] = {}
+
+    def __len__(self) -> int:
+        """How many answers are remembered."""
+        self._expire()
+        return len(self._answers)
+
+    @property
+    def busy_keys(self) -> int:
+        """How many keys have a request in progress (or waiting)."""
+        return len(self._slots)
 
     def _expire(self) -> None:
         cutoff = time.monotonic() - self.ttl_seconds
-        for key in [k for k, v in self._answers.items() if v.stored_at < cutoff]:
+        while self._answers:
+            key, answer = next(iter(self._answers.items()))
+            if answer.stored_at >= cutoff:
+                return
             del self._answers[key]
-            self._locks.pop(key, None)
 
-    def lock(self, request_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(request_id, asyncio.Lock())
+    @asynccontextmanager
+    async def exclusive(self, key: Key) -> AsyncIterator[None]:
+        """Hold ``key``'s lock; the lock is dropped once nobody holds or waits for it."""
+        slot = self._slots.setdefault(key, _Slot(asyncio.Lock()))
+        slot.users += 1
+        try:
+            async with slot.lock:
+                yield
+        finally:
+            slot.users -= 1
+            if slot.users == 0:
+                del self._slots[key]
 
-    def get(self, request_id: str) -> StoredAnswer | None:
+    def get(self, key: Key) -> StoredAnswer | None:
         self._expire()
-        return self._answers.get(request_id)
+        return self._answers.get(key)
 
-    def put(self, request_id: str, response: web.Response) -> None:
+    def put(self, key: Key, response: web.Response) -> None:
         body = response.body if isinstance(response.body, bytes) else b""
         kept_names = {"location", "x-ms-error-code"}
         kept = tuple((k, v) for k, v in response.headers.items() if k.lower() in kept_names)
-        self._answers[request_id] = StoredAnswer(
+        self._answers.pop(key, None)
+        self._answers[key] = StoredAnswer(
             response.status, body, response.content_type, kept, time.monotonic()
         )
 
@@ -77,8 +119,9 @@ def repeatability_middleware(cache: RepeatabilityCache) -> Middleware:
             uuid.UUID(request_id)
         except ValueError:
             raise AcsError(400, "BadRequest", f"The {HEADER} header must be a UUID.", target=HEADER) from None
-        async with cache.lock(request_id):
-            stored = cache.get(request_id)
+        key = (request.method, request.path, request_id)
+        async with cache.exclusive(key):
+            stored = cache.get(key)
             if stored is not None:
                 return stored.response()
             try:
@@ -86,7 +129,7 @@ def repeatability_middleware(cache: RepeatabilityCache) -> Middleware:
             except AcsError as exc:
                 response = exc.response()
             if isinstance(response, web.Response) and response.status < 500:
-                cache.put(request_id, response)
+                cache.put(key, response)
             return response
 
     return middleware

@@ -1,4 +1,9 @@
-"""The log of ACS requests received, oldest first, for tests (`GET /emulator/requests`)."""
+"""The log of ACS requests received, oldest first, for tests (`GET /emulator/requests`).
+
+Each entry holds the request body parsed as JSON (or as text). A body over ``MAX_BODY_BYTES``
+is recorded as the text of its first ``MAX_BODY_BYTES`` bytes with ``bodyTruncated: true`` and
+its full size in ``bodySize``, so that a long-running emulator keeps a bounded log.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from aiohttp.typedefs import Handler, Middleware
 
 from emulator.errors import AcsError
 from emulator.repeatability import HEADER as REPEATABILITY_HEADER
+
+MAX_BODY_BYTES = 64 * 1024
 
 
 class RequestLog:
@@ -29,6 +36,13 @@ class RequestLog:
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+def _body_fields(raw: bytes) -> dict[str, Any]:
+    if len(raw) <= MAX_BODY_BYTES:
+        return {"body": _parse_body(raw)}
+    prefix = raw[:MAX_BODY_BYTES].decode("utf-8", errors="replace")
+    return {"body": prefix, "bodyTruncated": True, "bodySize": len(raw)}
 
 
 def _parse_body(raw: bytes) -> Any:
@@ -57,7 +71,7 @@ def request_log_middleware(log: RequestLog, is_logged: Callable[[str], bool]) ->
                 "query": dict(request.query),
                 "repeatabilityRequestId": request.headers.get(REPEATABILITY_HEADER),
                 "status": response.status,
-                "body": _parse_body(raw),
+                **_body_fields(raw),
                 "receivedAt": datetime.now(UTC).isoformat(),
             }
         )

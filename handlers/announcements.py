@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.acs import AcsError
 from bot.events import CallDisconnected, CallEvent, PlayCanceled, PlayCompleted, PlayFailed, PlayStarted
 from bot.handlers import OPERATION_CONTEXT_SEPARATOR, BaseHandler, CallContext
-from bot.media_scheduler import CallEnded, MediaJob
+from bot.media_scheduler import CallEnded, MediaJob, MediaJobTimedOut
 from bot.messages import Announce
 from bot.services import BotServices
 from bot.state.base import CallRecord, CallState, StateStoreError
@@ -252,6 +252,7 @@ class AnnouncementsHandler(BaseHandler):
             start=play,
             targets=frozenset(announcement.targets) if announcement.targets is not None else None,
             interrupt=announcement.interrupt,
+            loop=announcement.loop,
         )
         self._jobs[announcement.id] = job
         job.done.add_done_callback(lambda done: self._job_done(announcement.id, job))
@@ -271,6 +272,9 @@ class AnnouncementsHandler(BaseHandler):
             sub_code = int(error.code) if error.code and error.code.isdigit() else None
             outcome = Outcome(error.status, sub_code, error.message)
             settle = self.announcements.settle(announcement_id, Status.FAILED, outcome)
+        elif isinstance(error, MediaJobTimedOut):
+            # The scheduler logged it; its outcome is unknown, and no event will tell.
+            settle = self.announcements.settle(announcement_id, Status.FAILED, Outcome(message=str(error)))
         else:
             logger.error("announcement %s failed: %r", announcement_id, error)
             settle = self.announcements.settle(announcement_id, Status.FAILED, Outcome(message=str(error)))

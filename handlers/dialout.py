@@ -14,6 +14,7 @@ consequences), `dialout_routes` (HTTP API and its OpenAPI description).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -54,6 +55,11 @@ class DialOutConfig(BaseModel):
         description="After this long since the first attempt an unanswered invitation is failed, "
         "not resent: ACS forgets its repeatability id after about 5 minutes.",
     )
+    keep_finished_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="How long a finished dial-out (and its Idempotency-Key) stays readable.",
+    )
 
 
 class DialOutHandler(BaseHandler):
@@ -78,6 +84,7 @@ class DialOutHandler(BaseHandler):
             services,
             resend_delay_seconds=self.config.resend_delay_seconds,
             resend_window_seconds=self.config.resend_window_seconds,
+            keep_finished=timedelta(hours=self.config.keep_finished_hours),
         )
         reactions = DialOutReactions(service, confirm_menu=self.config.confirm_menu)
         self._service, self._reactions = service, reactions

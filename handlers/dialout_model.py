@@ -142,6 +142,9 @@ class DialOut(_Camel):
     # every resend, also after a restart, carries them so ACS never rings the phone twice.
     repeatability: dict[str, str] = Field(default_factory=dict)
     idempotency_key: str | None = None
+    # An invitation request went out (its answer may have been lost): a cancel must then learn the
+    # invitation id from ACS rather than assume the phone is not ringing.
+    add_sent: bool = False
     cancel_requested: bool = False
     # The confirmation menu was asked for (guards against running it twice).
     menu_started: bool = False

@@ -116,9 +116,9 @@ class DialOutReactions:
     async def _call_ended(self, call_connection_id: str) -> None:
         self._awaiting.pop(call_connection_id, None)
         now = self._service.clock()
-        for dialout in await self._service.store.all():
-            if dialout.call_connection_id == call_connection_id and not dialout.is_final:
-                await self._service.apply(dialout.id, lambda d: d.failed(CALL_ENDED, now))
+        for dialout in await self._service.store.unfinished_of_call(call_connection_id):
+            await self._service.apply(dialout.id, lambda d: d.failed(CALL_ENDED, now))
+        await self._service.store.prune_if_due(now)
 
     # The confirmation menu.
 

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -75,10 +75,11 @@ class DialOutService:
         *,
         resend_delay_seconds: float,
         resend_window_seconds: float,
+        keep_finished: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.services = services
-        self.store = DialOutStore(services.store)
+        self.store = DialOutStore(services.store, keep_finished=keep_finished)
         self.clock = clock
         self._resend_delay = resend_delay_seconds
         self._resend_window = resend_window_seconds
@@ -141,7 +142,7 @@ class DialOutService:
                 claim = await self.store.claim(idempotency_key, fingerprint, dialout.id)
                 if claim is not None:
                     # Another bot process claimed the key first: this record was never promised.
-                    await self.store.delete(dialout.id)
+                    await self.store.delete(dialout)
                     return await self._replay(claim, fingerprint), False
         await self.send(dialout.id)
         return await self.get(dialout.id), True
@@ -185,7 +186,7 @@ class DialOutService:
             repeatability=repeatability_headers(first_sent=now),
             idempotency_key=key,
         )
-        await self.store.put(dialout)
+        await self.store.create(dialout)
         logger.info("dial-out %s: %s into room %s", dialout.id, dialout.phone_number, room_id)
         return dialout
 
@@ -199,9 +200,17 @@ class DialOutService:
             dialout = await self.store.get(dialout_id)
             if dialout is None or dialout.status is not DialOutStatus.PENDING or dialout.invitation_id:
                 return
-            ready = not dialout.cancel_requested and not self._expired(dialout)
+            if dialout_id in self.sending:
+                return
+            # A cancelled dial-out is still resent when an earlier attempt may have rung the phone:
+            # ACS answers the repeated id with the first result, which names the invitation to cancel.
+            wanted = dialout.add_sent or not dialout.cancel_requested
+            ready = wanted and not self._expired(dialout)
             if ready:
                 self.sending.add(dialout_id)
+                if not dialout.add_sent:
+                    dialout = dialout.model_copy(update={"add_sent": True})
+                    await self.store.put(dialout)
         if not ready:
             self._resends.pop(dialout_id, None)
             if dialout.cancel_requested:
@@ -273,34 +282,42 @@ class DialOutService:
                     f"Dial-out {dialout.id} is {dialout.status}; only a pending or ringing one can be"
                     " cancelled."
                 )
-            nothing_sent = dialout.invitation_id is None and dialout.id not in self.sending
-            if dialout.status is DialOutStatus.PENDING and nothing_sent:
+            nothing_sent = not dialout.add_sent and dialout.id not in self.sending
+            if dialout.status is DialOutStatus.PENDING and dialout.invitation_id is None and nothing_sent:
                 return dialout.cancelled(now)
             return dialout.cancelling(now)
 
         change = await self.apply(dialout_id, decide)
         if change is None:
             raise DialOutNotFound(f"There is no dial-out {dialout_id}.")
-        if change.after is not None and change.after.status is DialOutStatus.RINGING:
+        after = change.after
+        if after is not None and after.status is DialOutStatus.RINGING:
             try:
-                await self.cancel_invitation(change.after)
+                await self.cancel_invitation(after)
             except AcsError:
                 await self.apply(dialout_id, lambda d: d.cancel_refused(self.clock()))
                 raise
+        elif after is not None and after.status is DialOutStatus.PENDING and after.invitation_id is None:
+            # Sent, but its answer was lost: resend now (same repeatability id, so no second ring)
+            # to learn the invitation id; `send` then cancels it. One on its way does the same.
+            self.spawn(self.send(dialout_id), name=f"dialout-send:{dialout_id}")
         return await self.get(dialout_id)
 
     # Resuming after a restart.
 
     async def resume(self) -> list[DialOut]:
         """Re-send the invitations left unsent; return every dial-out kept, for the reactions."""
+        await self.store.prune(self.clock())
         kept: list[DialOut] = []
         for dialout in await self.store.all():
             if dialout.status is DialOutStatus.PENDING and dialout.invitation_id is None:
                 if dialout.idempotency_key is not None:
                     claim = await self.store.claim_of(dialout.idempotency_key)
                     if claim is None or claim.dialout_id != dialout.id:
-                        await self.store.delete(dialout.id)
+                        await self.store.delete(dialout)
                         continue
                 self.spawn(self.send(dialout.id), name=f"dialout-send:{dialout.id}")
+            # Records written before the per-call index existed get their entry now.
+            await self.store.index(dialout)
             kept.append(dialout)
         return kept

@@ -101,6 +101,9 @@ class EndCallHandler(BaseHandler):
         self._warnings.clear()
 
     async def on_event(self, event: CallEvent, ctx: CallContext) -> None:
+        if isinstance(event, CallConnected) and ctx.call.ended_at is not None:
+            # Delivered after CallDisconnected (ACS promises no order): nothing is left to end.
+            return
         if isinstance(event, CallConnected) and self.config.end_at_valid_until:
             room = await self.services.acs.get_room(ctx.room_id)
             warn_at = self._warn_at(room.valid_until)
@@ -146,7 +149,9 @@ class EndCallHandler(BaseHandler):
         except AcsError:
             logger.exception("could not end call %s at the end of its room's validity", call_connection_id)
         finally:
-            self._timers.pop(call_connection_id, None)
+            # Only its own entry: a rescheduled end has replaced this task there.
+            if self._timers.get(call_connection_id) is asyncio.current_task():
+                del self._timers[call_connection_id]
 
     def _warn_at(self, end_at: datetime) -> datetime | None:
         if self.config.warning_seconds == 0:

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.acs_types import AcsError
 from bot.bus import NoCommandHandler
-from bot.media_scheduler import CallEnded, MediaJob
+from bot.media_scheduler import CallEnded, MediaJob, MediaJobTimedOut
 from bot.messages import Announce as AnnounceCommand
 from bot.messages import EndForEveryone as EndCommand
 from bot.messages import MenuConfirmed, StartDialOut
@@ -62,7 +62,7 @@ class ActionRunner:
         """Carry out one action; errors are logged, never raised."""
         try:
             await self._run(action, scope)
-        except (AcsError, NoCommandHandler, CallEnded) as exc:
+        except (AcsError, NoCommandHandler, CallEnded, MediaJobTimedOut) as exc:
             logger.warning(
                 "menu action %s for %s in call %s failed: %s",
                 action.key,

@@ -22,7 +22,7 @@ from typing import Any
 
 from bot import menu_engine as engine
 from bot.acs_types import AcsError
-from bot.media_scheduler import CallEnded, MediaJob
+from bot.media_scheduler import CallEnded, MediaJob, MediaJobTimedOut
 from bot.messages import MenuEnded, MenuRefused
 from bot.services import BotServices
 from bot.state.base import CallRecord
@@ -120,7 +120,7 @@ class MenuDriver:
                 logger.info("menu session %s: ignoring %s of try %s", session_id, event, attempt)
                 return
             left = in_call is not None and record.participant not in in_call
-            if left and isinstance(event, engine.Interrupted | engine.PromptFailed):
+            if left and isinstance(event, engine.Interrupted | engine.PromptFailed | engine.NoInput):
                 event = engine.Hangup()
             try:
                 step = engine.advance(self.menus, record.session, event)
@@ -229,7 +229,14 @@ class MenuDriver:
                 operation_context=context,
             )
 
-        job = MediaJob(record.call_connection_id, context, recognize, targets=frozenset({record.participant}))
+        job = MediaJob(
+            record.call_connection_id,
+            context,
+            recognize,
+            targets=frozenset({record.participant}),
+            # Waiting for the first key, then for each further one, is part of a recognize's time.
+            expected_seconds=collect.first_digit_timeout + collect.inter_digit_timeout * collect.max_digits,
+        )
         return self.services.media.submit(job)
 
     async def _watch(self, session_id: str, attempt: int, job: MediaJob) -> None:
@@ -240,6 +247,12 @@ class MenuDriver:
             logger.warning("menu session %s: recognize refused: %s", session_id, exc)
             in_call = await self._participants(job.call_connection_id)
             await self.feed(session_id, attempt, engine.PromptFailed(), in_call=in_call)
+        except MediaJobTimedOut as exc:
+            # The recognize's completion event was lost: ask again (a try counts, so lost events
+            # cannot keep the session going forever), or end it if the participant has left.
+            logger.warning("menu session %s: %s", session_id, exc)
+            in_call = await self._participants(job.call_connection_id)
+            await self.feed(session_id, attempt, engine.NoInput(), in_call=in_call)
         except CallEnded:
             return
 

@@ -12,12 +12,16 @@ import logging
 from aiohttp import web
 
 from bot import keys
-from bot.callback_auth import CallbackAuthError
+from bot.callback_auth import CallbackAuthError, SigningKeysUnavailable
 from bot.events import EventParseError, parse_callback_body
 from bot.problems import ProblemError
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
+
+# When the signing keys cannot be loaded the fault is ours, not the sender's: a 5xx makes ACS
+# deliver again later. The verifier itself refetches at most every few seconds.
+KEYS_RETRY_AFTER_SECONDS = 10
 
 
 @routes.post("/api/callbacks")
@@ -26,6 +30,15 @@ async def receive_callbacks(request: web.Request) -> web.Response:
     metrics = app[keys.METRICS]
     try:
         await app[keys.VERIFIER].verify(request.headers.get("Authorization"))
+    except SigningKeysUnavailable as exc:
+        metrics.callbacks.labels(outcome="unverifiable").inc()
+        logger.error("cannot check a callback's token: %s", exc)
+        raise ProblemError(
+            503,
+            "Callback signing keys unavailable",
+            "The bot cannot load ACS's signing keys right now; deliver again later.",
+            headers={"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)},
+        ) from None
     except CallbackAuthError as exc:
         metrics.callbacks.labels(outcome="unauthorized").inc()
         logger.warning("refused callback: %s", exc)

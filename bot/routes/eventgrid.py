@@ -1,9 +1,9 @@
 """`POST /api/eventgrid`: the Event Grid webhook for room call lifecycle events.
 
 It answers the subscription validation handshake, joins a room's call on `CallStarted` when
-auto-join is on, and finishes the room's state on `CallEnded`. When ``EVENTGRID_KEY`` is set the
-subscription URL must carry ``?key=<it>`` (Event Grid webhooks cannot send an Authorization
-header, so a secret in the URL is the usual protection).
+auto-join is on, and on `CallEnded` finishes the room's calls that ACS confirms are gone. When
+``EVENTGRID_KEY`` is set the subscription URL must carry ``?key=<it>`` (Event Grid webhooks
+cannot send an Authorization header, so a secret in the URL is the usual protection).
 """
 
 from __future__ import annotations
@@ -40,11 +40,25 @@ def _events(body: Any) -> list[dict[str, Any]]:
     items = body if isinstance(body, list) else [body]
     if not all(isinstance(item, dict) and isinstance(item.get("eventType"), str) for item in items):
         raise ProblemError(400, "Malformed Event Grid body", "Expected an array of events with eventType.")
+    for index, item in enumerate(items):
+        data = item.get("data")
+        if data is not None and not isinstance(data, dict):
+            raise ProblemError(400, "Malformed Event Grid body", f"Event {index}: data must be an object.")
+        server_call_id = (data or {}).get("serverCallId")
+        if server_call_id is not None and not isinstance(server_call_id, str):
+            raise ProblemError(
+                400, "Malformed Event Grid body", f"Event {index}: data.serverCallId must be a string."
+            )
     return items
 
 
+def _data(event: dict[str, Any]) -> dict[str, Any]:
+    data = event.get("data")
+    return data if isinstance(data, dict) else {}
+
+
 def _room_id(event: dict[str, Any]) -> str | None:
-    room = (event.get("data") or {}).get("room") or {}
+    room = _data(event).get("room") or {}
     room_id = room.get("id") if isinstance(room, dict) else None
     return room_id if isinstance(room_id, str) and room_id else None
 
@@ -58,7 +72,7 @@ async def eventgrid(request: web.Request) -> web.Response:
         raise ProblemError(400, "Malformed Event Grid body", "The body is not JSON.") from None
     for event in events:
         if event["eventType"] == VALIDATION_EVENT:
-            code = (event.get("data") or {}).get("validationCode")
+            code = _data(event).get("validationCode")
             if not isinstance(code, str):
                 raise ProblemError(400, "Malformed validation event", "data.validationCode is missing.")
             logger.info("answering the Event Grid validation handshake")
@@ -83,7 +97,7 @@ async def _handle(app: web.Application, event: dict[str, Any]) -> None:
         if result.created:
             logger.info("auto-joined room %s", room_id)
     elif event["eventType"] == CALL_ENDED:
-        server_call_id = (event.get("data") or {}).get("serverCallId")
-        ended = await app[keys.REGISTRY].end_room(room_id, server_call_id=server_call_id)
+        server_call_id = _data(event).get("serverCallId")
+        ended = await app[keys.COMMANDS].call_ended(room_id, server_call_id)
         if ended:
-            logger.info("room %s call ended; state finished", room_id)
+            logger.info("room %s call ended; finishing calls %s", room_id, ", ".join(ended))

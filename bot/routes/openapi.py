@@ -47,7 +47,7 @@ CORE_PATHS: dict[str, Any] = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "array"}}}},
             "responses": {
                 "200": json_response("Events accepted", {"$ref": "#/components/schemas/Received"}),
-                **problem_responses(400, 401, 413),
+                **problem_responses(400, 401, 413, 503),
             },
         }
     },
@@ -67,7 +67,7 @@ CORE_PATHS: dict[str, Any] = {
             "responses": {
                 "200": json_response("Already connected", {"$ref": "#/components/schemas/Connection"}),
                 "202": json_response("Connecting", {"$ref": "#/components/schemas/Connection"}),
-                **problem_responses(401, 403, 404, 409, 422, 503),
+                **problem_responses(401, 403, 404, 409, 422, 502, 503),
             },
         }
     },
@@ -97,7 +97,7 @@ CORE_PATHS: dict[str, Any] = {
             "summary": "End the call for everyone",
             "security": OPS,
             "parameters": [CALL_ID],
-            "responses": {"202": ENDING, **problem_responses(401, 403, 404, 409, 503)},
+            "responses": {"202": ENDING, **problem_responses(401, 403, 404, 409, 502, 503)},
         }
     },
     "/ops/rooms/{roomId}/end": {
@@ -105,7 +105,7 @@ CORE_PATHS: dict[str, Any] = {
             "summary": "End the room's live call for everyone",
             "security": OPS,
             "parameters": [ROOM_ID],
-            "responses": {"202": ENDING, **problem_responses(401, 403, 404, 409, 503)},
+            "responses": {"202": ENDING, **problem_responses(401, 403, 404, 409, 502, 503)},
         }
     },
     "/healthz": {"get": {"summary": "Process is up", "responses": {"200": {"description": "Up"}}}},

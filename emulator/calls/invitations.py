@@ -18,7 +18,8 @@ Assumptions where ACS documents nothing (the real service wins if it differs):
   AddParticipantFailed for the add, 487/540487 "request terminated" (the code ACS lists for a call
   request the caller ended), so that every add ends in exactly one Succeeded or Failed.
 - Cancel after the answer or the failure → CancelAddParticipantFailed 400/8523; an invitation id
-  this connection never issued → CancelAddParticipantFailed 404/8522.
+  this connection never issued → CancelAddParticipantFailed 404/8522. Only the last
+  ``KEEP_FINISHED`` finished invitations are remembered: cancelling an older one is 404/8522 too.
 - Two invitations may ring one number at once (call waiting): the emulator never merges them, so
   double dialling shows. Adding a number already in the call is refused (409, see the routes);
   one that joined while another invitation rang answers that one busy.
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,6 +65,9 @@ DEFAULT_TIMEOUT_SECONDS = 60
 MAX_TIMEOUT_SECONDS = 180
 # How long an invited ACS user takes to pick up; users have no scripted behaviour.
 USER_ANSWER_SECONDS = 1.0
+# Finished invitations kept for the control API; older ones are forgotten so that a
+# long-running emulator does not grow forever (ringing ones are always kept).
+KEEP_FINISHED = 1000
 
 
 # Presses DTMF keys (tone words) as ``raw_id`` in ``call``: the media engine's key-press method.
@@ -132,6 +137,9 @@ class Ringer:
         self._phones = phones
         self._keypad = keypad
         self._invitations: dict[str, Invitation] = {}
+        # Ids of finished invitations, oldest first.
+        self._finished: deque[str] = deque()
+        self.keep_finished = KEEP_FINISHED
         self._tasks: set[asyncio.Task[None]] = set()
 
     def invitations(self) -> list[Invitation]:
@@ -275,6 +283,10 @@ class Ringer:
         self._calls.notify(connection, "AddParticipantFailed", data, callback_uri=invitation.callback_uri)
 
     def _end(self, invitation: Invitation, result: Result, state: InvitationState) -> None:
+        if invitation.state == "ringing":
+            self._finished.append(invitation.id)
+            while len(self._finished) > self.keep_finished:
+                self._invitations.pop(self._finished.popleft(), None)
         invitation.state = state
         invitation.result = result
         invitation.ended_at = self._clock.now()

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from emulator.calls.media_sources import PlaySource, parse_sources
 from emulator.calls.media_tones import is_tone
 from emulator.calls.routes import invalid
+from emulator.urls import is_http_url
 
 InputType = Literal["dtmf", "choices"]
 SPEECH_TYPES = ("speech", "speechOrDtmf")
@@ -144,8 +144,7 @@ def _callback_uri(body: dict[str, Any]) -> str | None:
     value = _optional_str(body, "operationCallbackUri")
     if value is None:
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc:
+    if not is_http_url(value):
         raise invalid("The field OperationCallbackUri is invalid.", target="operationCallbackUri")
     return value
 

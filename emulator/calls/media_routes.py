@@ -15,7 +15,7 @@ from emulator.calls.model import CallConnection, RoomCall
 from emulator.calls.routes import BASE, CONNECTION, _json_object
 from emulator.client_session import client_session_context
 from emulator.errors import AcsError
-from emulator.keys import CALLS, CLOCK, MEDIA, ROOMS
+from emulator.keys import CALLS, CLOCK, MEDIA
 
 
 def _target(request: web.Request) -> tuple[MediaEngine, CallConnection, RoomCall]:
@@ -65,11 +65,7 @@ async def send_dtmf(request: web.Request) -> web.Response:
 async def press_keys(request: web.Request) -> web.Response:
     """The control API's ``:dtmf``: 404 no room or no call, 409 not in the call, 400 bad keys."""
     room_id, raw_id = request.match_info["room_id"], request.match_info["raw_id"]
-    if request.app[ROOMS].get(room_id) is None:
-        raise AcsError(404, "NotFound", f"Room {room_id} does not exist.")
-    call = request.app[CALLS].registry.call_for_room(room_id)
-    if call is None:
-        raise AcsError(404, "NotFound", f"No call is running in room {room_id}.")
+    call = request.app[CALLS].running_call(room_id)
     try:
         body = await request.json()
     except ValueError:

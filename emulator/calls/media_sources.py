@@ -20,11 +20,11 @@ import re
 import wave
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import aiohttp
 
 from emulator.calls.routes import invalid
+from emulator.urls import is_http_url
 
 SourceKind = Literal["file", "text", "ssml"]
 
@@ -79,8 +79,7 @@ def _source(item: object, target: str) -> PlaySource:
     extra = {"playSourceCacheId": cache_id} if isinstance(cache_id, str) else {}
     if kind == "file":
         uri = _text_field(item.get("file"), "uri", f"{target}.file.uri")
-        parts = urlsplit(uri)
-        if parts.scheme not in {"http", "https"} or not parts.netloc:
+        if not is_http_url(uri):
             raise invalid(f"{target}.file.uri must be an absolute http(s) URL.", target=f"{target}.file.uri")
         return PlaySource("file", uri, {"kind": "file", "file": {"uri": uri}, **extra})
     if kind == "text":

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -35,6 +34,7 @@ from emulator.calls.routes import BASE, CONNECTION, _json_object, _optional_str,
 from emulator.errors import AcsError
 from emulator.keys import CALLS, CLOCK, CONFIG, INVITATIONS, MEDIA, PHONES, ROOMS
 from emulator.phones import e164
+from emulator.urls import is_http_url
 
 REMOVED = Result(200, 0, "The participant was removed from the call.")
 
@@ -60,12 +60,12 @@ def raw_id_of(model: Any, target: str) -> str:
     return typed
 
 
-def _callback_override(body: dict[str, Any]) -> str | None:
+def callback_override(body: dict[str, Any]) -> str | None:
+    """The request's ``operationCallbackUri``, if it names one; 400/8523 when it is no URL."""
     value = body.get("operationCallbackUri")
     if value is None:
         return None
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in {"http", "https"} or not parts.netloc:
+    if not is_http_url(value):
         raise invalid("The field OperationCallbackUri is invalid.", target="operationCallbackUri")
     return str(value)
 
@@ -134,7 +134,7 @@ async def add_participant(request: web.Request) -> web.Response:
     connection, call = _call(request)
     raw_id = raw_id_of(body.get("participantToAdd"), "participantToAdd")
     operation_context = _optional_str(body, "operationContext")
-    callback_uri = _callback_override(body)
+    callback_uri = callback_override(body)
     timeout = _timeout(body)
     caller_id = _check_invitee(request, call, raw_id, body)
     if raw_id in call.participants:
@@ -162,7 +162,7 @@ async def remove_participant(request: web.Request) -> web.Response:
     connection, call = _call(request)
     raw_id = raw_id_of(body.get("participantToRemove"), "participantToRemove")
     operation_context = _optional_str(body, "operationContext")
-    callback_uri = _callback_override(body)
+    callback_uri = callback_override(body)
     if raw_id not in call.participants:
         raise AcsError(404, "8522", "Participant not found in the call.")
     data = operation_data(connection, REMOVED, operation_context)
@@ -184,7 +184,7 @@ async def cancel_add_participant(request: web.Request) -> web.Response:
         connection,
         invitation_id,
         operation_context=operation_context,
-        callback_uri=_callback_override(body),
+        callback_uri=callback_override(body),
     )
     return web.json_response({"invitationId": invitation_id, **_context(operation_context)}, status=202)
 

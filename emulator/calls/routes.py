@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any, cast, get_args
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -18,6 +17,7 @@ from emulator.calls.model import CallLocator, LocatorKind
 from emulator.calls.service import CallService
 from emulator.errors import AcsError
 from emulator.keys import CALLBACKS, CALLS, CLOCK, EVENT_GRID, ROOMS
+from emulator.urls import is_http_url
 
 # Path segments: a call connection id never holds ':' (actions follow one), a raw id may.
 CONNECTION = "{call_connection_id:[^/:]+}"
@@ -49,8 +49,7 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
 def _callback_uri(body: dict[str, Any]) -> str:
     # ACS demands https; the emulator also takes http so that local receivers need no TLS.
     value = body.get("callbackUri")
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in {"http", "https"} or not parts.netloc:
+    if not is_http_url(value):
         raise invalid("The field CallbackUri is invalid.", target="callbackUri")
     return cast(str, value)
 
@@ -118,7 +117,7 @@ def _paging(request: web.Request) -> tuple[int, int]:
 
 async def list_participants(request: web.Request) -> web.Response:
     service = _service(request)
-    call = service.call_of(service.connection(request.match_info["call_connection_id"]))
+    call = service.readable_call_of(service.connection(request.match_info["call_connection_id"]))
     skip, size = _paging(request)
     everyone = list(call.participants.values())
     page = everyone[skip : skip + size]
@@ -131,7 +130,7 @@ async def list_participants(request: web.Request) -> web.Response:
 
 async def get_participant(request: web.Request) -> web.Response:
     service = _service(request)
-    call = service.call_of(service.connection(request.match_info["call_connection_id"]))
+    call = service.readable_call_of(service.connection(request.match_info["call_connection_id"]))
     participant = call.participants.get(request.match_info["raw_id"])
     if participant is None:
         raise AcsError(404, "8522", "Participant not found.")

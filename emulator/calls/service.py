@@ -6,6 +6,10 @@ Rules, as ACS applies them to rooms:
 - ``connect`` answers at once with the connection in state ``connecting``; about a second of
   simulated time later the connection gets CallConnected then ParticipantsUpdated, or
   ConnectFailed. Each connection has its own callback URI and its own events.
+- While a connection is ``connecting``, every action on it (participants, media, hold, DTMF)
+  answers 400/8501 "Action is not allowed when the call is not established", so nothing it
+  causes can reach the app before CallConnected. Reading its properties, hanging up and
+  terminating work in any state; reading its call's participants works once the call is known.
 - Joins and leaves send ParticipantsUpdated, with the call's increasing ``sequenceNumber``, to
   every connected connection. Terminate ends the call: every connection gets CallDisconnected and
   nothing after it. Hanging up (DELETE) disconnects only that connection.
@@ -19,6 +23,9 @@ Assumptions where ACS's documentation is silent (the real service wins if it dif
   Call Automation connects to an *existing* call and reports a failure to do so as ConnectFailed.
   The app never starts a room call itself.
 - Joining twice is idempotent; the app is not a participant of the call it connects to.
+- A room's validity window gates joins only: a call still running when ``validUntil`` passes
+  goes on until its last participant leaves or an app terminates it (which is why the bot has
+  an ``end_call`` handler). Deleting the room does not end its call either.
 """
 
 from __future__ import annotations
@@ -52,6 +59,10 @@ CONNECT_SECONDS = 1.0
 
 def call_not_found(message: str = "Call not found.") -> AcsError:
     return AcsError(404, "8522", message)
+
+
+def not_established() -> AcsError:
+    return AcsError(400, "8501", "Action is not allowed when the call is not established.")
 
 
 class CallListener(Protocol):
@@ -120,14 +131,20 @@ class CallService:
         return call
 
     def leave(self, room_id: str, raw_id: str) -> None:
-        if self._rooms.get(room_id) is None:
-            raise AcsError(404, "NotFound", f"Room {room_id} does not exist.")
-        call = self.registry.call_for_room(room_id)
-        if call is None:
-            raise AcsError(404, "NotFound", f"No call is running in room {room_id}.")
+        call = self.running_call(room_id)
         if raw_id not in call.participants:
             raise AcsError(404, "NotFound", f"{raw_id} is not in the call of room {room_id}.")
         self.remove_participant(call, raw_id)
+
+    def running_call(self, room_id: str) -> RoomCall:
+        """The call running in a room, found even after the room was deleted (its call goes on);
+        404 when none runs."""
+        call = self.registry.call_for_room(room_id)
+        if call is not None:
+            return call
+        if self._rooms.get(room_id) is None:
+            raise AcsError(404, "NotFound", f"Room {room_id} does not exist.")
+        raise AcsError(404, "NotFound", f"No call is running in room {room_id}.")
 
     def remove_participant(self, call: RoomCall, raw_id: str) -> None:
         """Take ``raw_id`` out of ``call``, even when its room was deleted meanwhile (ACS keeps
@@ -174,10 +191,19 @@ class CallService:
         return connection
 
     def call_of(self, connection: CallConnection) -> RoomCall:
-        """The running call of a connection, or the 400/8501 ACS gives before one is established."""
+        """The call an action acts on: 400/8501 while the connection is still ``connecting``
+        (its CallConnected has not gone out), so no event of the action can precede it."""
+        call = self.readable_call_of(connection)
+        if connection.state != "connected":
+            raise not_established()
+        return call
+
+    def readable_call_of(self, connection: CallConnection) -> RoomCall:
+        """The call whose participants a connection may read: already while it is connecting,
+        once the call it connects to is known; 400/8501 before that."""
         call = self.registry.call_of(connection)
         if call is None:
-            raise AcsError(400, "8501", "Action is not supported: the call is not established.")
+            raise not_established()
         return call
 
     def terminate(self, connection_id: str) -> None:

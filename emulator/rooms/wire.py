@@ -3,6 +3,7 @@
 Validation follows ACS where it is known (the 180-day rule and its message, roles, raw ids).
 Assumptions where the real service's exact behaviour is not documented:
 - Dates need a date and a time (RFC 3339); a date-time without an offset is taken as UTC.
+- A date that cannot be converted to UTC, or later than 180 days before year 10000, is 400.
 - Roles are matched case-insensitively and stored in their canonical spelling.
 - A participant entry without a role (``{}`` or ``{"role": null}``) gets the default, Attendee.
 - Participants must be communication users of this resource (``8:acs:<resource>_<id>``).
@@ -24,6 +25,8 @@ from emulator.rooms.merge_patch import RoomPatch
 from emulator.rooms.model import DEFAULT_ROLE, ROLES, Room
 
 MAX_VALIDITY = timedelta(days=180)
+# A room's default end is its start plus MAX_VALIDITY: later starts could not have one.
+LATEST_DATETIME = datetime.max.replace(tzinfo=UTC) - MAX_VALIDITY
 TIME_RANGE_MESSAGE = "The time range is incorrect, or larger than 180 days."
 PATCH_CONTENT_TYPES = frozenset({"application/merge-patch+json", "application/json"})
 
@@ -56,9 +59,13 @@ def parse_datetime(value: Any, target: str) -> datetime | None:
         raise bad_argument(f"{target} must be an RFC 3339 date-time.", target)
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        # Converting to UTC can leave datetime's range (0001-01-01T00:00+01:00).
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise bad_argument(f"{target} must be an RFC 3339 date-time.", target) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment > LATEST_DATETIME:
+        raise bad_argument(f"{target} must be before {format_datetime(LATEST_DATETIME)}.", target)
+    return moment
 
 
 def parse_bool(value: Any, target: str) -> bool | None:

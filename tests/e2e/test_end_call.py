@@ -3,9 +3,12 @@ validity ends (also after the bot restarted in between)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
-from bot.testing import OPS_KEY, RoomBot, eventually
+from bot import keys
+from bot.testing import OPS_KEY, RoomBot, cloud_event, eventually
+from handlers.end_call import NAMESPACE
 from tests.e2e.helpers import LiveCall, assert_problem, event_types
 
 # How far ahead the short-lived rooms end: room for a join and a connect on a loaded machine.
@@ -111,3 +114,22 @@ async def test_end_call_schedule_survives_a_restart(durable_roombot: RoomBot) ->
     assert [c["callConnectionId"] for c in await roombot.calls()] == [call["callConnectionId"]]
     await emulator_call_gone(roombot, room.id)
     await roombot.wait_for_calls(lambda calls: calls == [])
+
+
+async def test_a_call_connected_delivered_after_the_disconnect_schedules_no_end(
+    live_call: LiveCall, roombot: RoomBot
+) -> None:
+    reply = await roombot.request("POST", f"/ops/calls/{live_call.id}/end", key=OPS_KEY)
+    assert reply.status == 202, reply.text
+    await roombot.wait_for_call(live_call.id, lambda call: call["state"] == "disconnected")
+    assert await roombot.app[keys.STORE].get_doc(NAMESPACE, live_call.id) is None
+
+    # A CallConnected that ACS delivered late, after the CallDisconnected.
+    late = await roombot.post_callbacks([cloud_event(live_call.id, "CallConnected")])
+    assert late.status == 200, late.text
+    await roombot.settle(live_call.id)
+
+    # Nothing scheduled for a call that is over: no end timer, nothing a restart would resume.
+    assert await roombot.app[keys.STORE].get_doc(NAMESPACE, live_call.id) is None
+    end_timers = [task for task in asyncio.all_tasks() if task.get_name() == f"end_call:{live_call.id}"]
+    assert end_timers == []

@@ -48,6 +48,14 @@ def call_ended(room_id: str, server_call_id: str) -> dict[str, Any]:
     )
 
 
+async def drop_callbacks(roombot: RoomBot) -> None:
+    """The emulator loses every Call Automation callback from now on (Event Grid still goes)."""
+    reply = await roombot.request(
+        "PUT", "/emulator/faults", json={"callbacks": {"drop": 1}}, base=roombot.emulator.url
+    )
+    assert reply.status == 200, reply.text
+
+
 async def subscribe(roombot: RoomBot, query: str = "") -> int:
     reply = await roombot.request(
         "POST",
@@ -123,18 +131,59 @@ async def test_without_auto_join_the_bot_stays_out(roombot: RoomBot) -> None:
 
 
 async def test_call_ended_finishes_the_room_state(live_call: LiveCall, roombot: RoomBot) -> None:
+    # The call ends and its CallDisconnected is lost: Event Grid's CallEnded is all the bot gets.
+    await drop_callbacks(roombot)
+    await roombot.leave(live_call.room.id, live_call.room.members[0])
     event = call_ended(live_call.room.id, live_call.call["serverCallId"])
 
     reply = await roombot.request("POST", "/api/eventgrid", json=[event])
 
     assert reply.status == 200, reply.text
-    assert await roombot.calls() == []
+    await roombot.wait_for_calls(lambda calls: calls == [])
     ended = await roombot.call(live_call.id)
     assert ended is not None
     assert ended["state"] == "disconnected"
-    assert event_types(ended)[-1] == "CallEnded"
+    last = ended["events"][-1]
+    assert last["type"] == "CallDisconnected"
+    assert last["id"] == f"roombot:CallEnded:{live_call.id}"
+    assert "Event Grid" in last["resultMessage"]
     again = await roombot.request("POST", f"/ops/calls/{live_call.id}/end", key=OPS_KEY)
     assert_problem(again, 409)
+
+
+async def test_a_call_ended_for_a_call_still_running_leaves_it_alone(
+    live_call: LiveCall, roombot: RoomBot
+) -> None:
+    # Forged, or sent by mistake: ACS still has the call, so the bot stays in it.
+    event = call_ended(live_call.room.id, live_call.call["serverCallId"])
+
+    reply = await roombot.request("POST", "/api/eventgrid", json=[event])
+
+    assert reply.status == 200, reply.text
+    await roombot.settle(live_call.id)
+    assert [call["state"] for call in await roombot.calls()] == ["connected"]
+    call = await roombot.call(live_call.id)
+    assert call is not None
+    assert "CallDisconnected" not in event_types(call)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"eventType": "Microsoft.Communication.CallEnded", "data": [1]},
+        {"eventType": "Microsoft.EventGrid.SubscriptionValidationEvent", "data": "x"},
+        {"eventType": "Microsoft.Communication.CallStarted", "data": 7},
+        {
+            "eventType": "Microsoft.Communication.CallEnded",
+            "data": {"room": {"id": "1"}, "serverCallId": 123},
+        },
+    ],
+    ids=["data-array", "validation-data-string", "data-number", "server-call-id-number"],
+)
+async def test_an_event_with_malformed_data_is_400(roombot: RoomBot, event: dict[str, Any]) -> None:
+    reply = await roombot.request("POST", "/api/eventgrid", json=[event])
+
+    assert_problem(reply, 400)
 
 
 async def test_a_late_call_ended_of_an_earlier_call_leaves_the_room_call_alone(

@@ -73,4 +73,8 @@ async def test_a_call_that_ended_while_the_bot_was_down_leaves_the_live_list(
     detail = await roombot.call(call_id)
     assert detail is not None
     assert detail["endedAt"] is not None
-    assert [entry["type"] for entry in detail["events"]][-1] == "GoneWhileDown"
+    # The bot made up the CallDisconnected it missed, saying why, so handlers cleaned up too.
+    last = detail["events"][-1]
+    assert last["type"] == "CallDisconnected"
+    assert last["id"] == f"roombot:GoneWhileDown:{call_id}"
+    assert "while the bot was down" in last["resultMessage"]

@@ -37,6 +37,7 @@ from config.menus import (
     Notify,
     RemoveParticipant,
 )
+from config.menus_load import parse_menus_text
 from config.prompts import Prompt
 
 HELLO = Prompt(text="Press 1 for English, 2 for French.")
@@ -348,3 +349,18 @@ def test_without_a_valid_entry_every_session_ends(menus: MenuSet, data: st.DataO
     assert session.ended == "maxTries"
     # Never more recognizes than the menus' tries together.
     assert recognizes <= budget
+
+
+@pytest.mark.parametrize("entered", [Keys("1"), Keys("1#"), InterDigitTimeout("1")])
+def test_an_option_written_with_its_stop_tone_matches_the_keys_pressed(entered: engine.Input) -> None:
+    # "1#" reads as "press 1 then #": the loader keeps the entry "1", and ACS reports the keys
+    # without the stop tone (or, were it kept, `Menu.entry` drops it); 1 alone then a pause is 1 too.
+    menus = parse_menus_text(
+        'menus:\n  pin:\n    prompt: Hi\n    maxDigits: 2\n    stopTones: ["#"]\n'
+        '    options: {"1#": {notify: one}, "2": {notify: two}}\n'
+    )
+
+    step = run(menus, "pin", [entered])[-1]
+
+    assert step.effects[0] == Act(ActionRef("option", "pin", "1"), 0, Notify(event="one"))
+    assert step.session.last_entry == "1"

@@ -68,7 +68,8 @@ def registry(store: StateStore) -> CallRegistry:
 
 
 async def test_a_registered_call_is_live_and_connecting(registry: CallRegistry) -> None:
-    record = await registry.register_connecting(ROOM, CALL, None, "corr")
+    record, early = await registry.register_connecting(ROOM, CALL, None, "corr")
+    assert early == []
 
     assert record.state is CallState.CONNECTING
     assert record.room_id == ROOM
@@ -196,45 +197,55 @@ async def test_events_for_an_unknown_call_are_recorded_nowhere(
     assert await store.events(CALL) == []
 
 
-async def test_events_that_beat_the_connect_answer_are_applied_on_registration(
+async def test_events_that_beat_the_connect_answer_are_handed_back_on_registration(
     registry: CallRegistry,
 ) -> None:
     # ACS may deliver CallConnected before the bot has the HTTP answer of its connect request.
-    assert await registry.apply(event("CallConnected")) is None
-    assert await registry.apply(participants(1, "8:acs:doctor")) is None
+    early = [event("CallConnected"), participants(1, "8:acs:doctor")]
+    for held in early:
+        assert await registry.apply(held) is None
 
-    record = await registry.register_connecting(ROOM, CALL, None, None)
+    record, handed_back = await registry.register_connecting(ROOM, CALL, None, None)
 
-    assert record.state is CallState.CONNECTED
-    assert [p.raw_id for p in record.participants] == ["8:acs:doctor"]
+    # Unapplied, in arrival order: the caller submits them to the dispatcher like any event.
+    assert record.state is CallState.CONNECTING
+    assert handed_back == early
+    assert await registry.history(CALL) == []
+    for held in handed_back:
+        await registry.apply(held)
+    applied = await registry.get(CALL)
+    assert applied is not None
+    assert applied.state is CallState.CONNECTED
+    assert [p.raw_id for p in applied.participants] == ["8:acs:doctor"]
     assert [h["type"] for h in await registry.history(CALL)] == ["CallConnected", "ParticipantsUpdated"]
-    assert await registry.get(CALL) == record
+    # Handed back once: registering again returns none of them.
+    assert (await registry.register_connecting(ROOM, CALL, None, None))[1] == []
 
 
 async def test_registering_a_known_call_again_keeps_its_state(registry: CallRegistry) -> None:
     await registry.register_connecting(ROOM, CALL, None, None)
     await registry.apply(event("CallConnected"))
 
-    again = await registry.register_connecting(ROOM, CALL, None, None)
+    again, early = await registry.register_connecting(ROOM, CALL, None, None)
     assert again.state is CallState.CONNECTED
+    assert early == []
 
 
-async def test_end_room_by_room_id_or_server_call_id(registry: CallRegistry) -> None:
+async def ended_by(registry: CallRegistry, room_or_call: str, server_call_id: str | None = None) -> list[str]:
+    found = await registry.live_calls_ended_by(room_or_call, server_call_id=server_call_id)
+    return [record.call_connection_id for record in found]
+
+
+async def test_a_call_ended_names_calls_by_room_id_or_server_call_id(registry: CallRegistry) -> None:
     await registry.register_connecting("room-a", "call-a", "server-a", None)
     await registry.register_connecting("room-b", "call-b", "server-b", None)
     await registry.register_connecting("room-c", "call-c", "server-c", None)
 
-    by_room = await registry.end_room("room-a")
-    by_server_call = await registry.end_room("server-b")
-
-    assert [r.call_connection_id for r in by_room] == ["call-a"]
-    assert [r.call_connection_id for r in by_server_call] == ["call-b"]
-    assert by_room[0].state is CallState.DISCONNECTED
-    assert by_room[0].ended_at is not None
-    assert [r.call_connection_id for r in await registry.live_calls()] == ["call-c"]
-    assert (await registry.history("call-a"))[-1]["type"] == "CallEnded"
-    assert await registry.end_room("room-a") == []
-    assert await registry.end_room("no-such-room") == []
+    assert await ended_by(registry, "room-a") == ["call-a"]
+    assert await ended_by(registry, "server-b") == ["call-b"]
+    assert await ended_by(registry, "no-such-room") == []
+    # Naming a call changes nothing: whether it is gone is for ACS to say.
+    assert len(await registry.live_calls()) == 3
 
 
 async def test_a_late_call_ended_spares_the_rooms_next_call(registry: CallRegistry) -> None:
@@ -242,34 +253,32 @@ async def test_a_late_call_ended_spares_the_rooms_next_call(registry: CallRegist
     await registry.apply(event("CallDisconnected", call="first"))
     await registry.register_connecting(ROOM, "second", "server-2", None)
 
-    assert await registry.end_room(ROOM, server_call_id="server-1") == []
-    live = await registry.live_call_for_room(ROOM)
-    assert live is not None
-    assert live.call_connection_id == "second"
-
-    ended = await registry.end_room(ROOM, server_call_id="server-2")
-    assert [r.call_connection_id for r in ended] == ["second"]
+    assert await ended_by(registry, ROOM, "server-1") == []
+    assert await ended_by(registry, ROOM, "server-2") == ["second"]
 
 
-async def test_end_room_matches_by_room_while_the_server_call_id_is_unknown(registry: CallRegistry) -> None:
+async def test_a_call_ended_matches_by_room_while_the_server_call_id_is_unknown(
+    registry: CallRegistry,
+) -> None:
     await registry.register_connecting(ROOM, CALL, None, None)
 
-    ended = await registry.end_room(ROOM, server_call_id="server-x")
-
-    assert [r.call_connection_id for r in ended] == [CALL]
+    assert await ended_by(registry, ROOM, "server-x") == [CALL]
 
 
 async def test_concurrent_registration_and_events_lose_nothing(registry: CallRegistry) -> None:
-    await asyncio.gather(
+    _, (_, early), _ = await asyncio.gather(
         registry.apply(event("CallConnected")),
         registry.register_connecting(ROOM, CALL, None, None),
         registry.apply(participants(1, "8:acs:doctor")),
     )
+    for held in early:
+        await registry.apply(held)
 
     record = await registry.get(CALL)
     assert record is not None
     assert record.state is CallState.CONNECTED
     assert [p.raw_id for p in record.participants] == ["8:acs:doctor"]
+    assert len(await registry.history(CALL)) == 2
 
 
 async def test_a_restarted_bot_still_knows_its_live_calls(tmp_path: Path) -> None:

@@ -1,0 +1,130 @@
+"""``:hold`` / ``:unhold`` through the official SDK, and the 501 of the operations the emulator
+does not run (transcription, media streaming)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from azure.communication.callautomation import CommunicationUserIdentifier, TextSource
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+
+from emulator.server import RunningEmulator
+from tests.conformance.call_helpers import (
+    CallAutomationApi,
+    CallbackKeys,
+    audience,
+    check_callbacks,
+    connection_id,
+    events_named,
+    received,
+)
+from tests.conformance.conftest import new_user_id, signed_request
+from tests.conformance.participant_helpers import live_call
+from tests.conformance.review_helpers import acs_error, on_connection
+from tests.support.callback_sink import CallbackSink
+
+
+def on_hold(event: dict[str, Any]) -> dict[str, bool]:
+    """rawId -> isOnHold, as a ParticipantsUpdated event reports them."""
+    return {p["identifier"]["rawId"]: p["isOnHold"] for p in event["data"]["participants"]}
+
+
+async def test_hold_and_unhold_show_in_the_participant_and_reach_every_connection(
+    emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink, keys: CallbackKeys
+) -> None:
+    live = await live_call(emulator, calls, sink)
+    other = connection_id(await calls.connect(sink.url("/other"), room_id=live.room_id))
+    await sink.wait_for(received("/other", "ParticipantsUpdated"))
+    member = live.members[0]
+
+    await on_connection(
+        calls, live.connection_id, "hold", CommunicationUserIdentifier(member), operation_context="hold"
+    )
+
+    held = await calls.get_participant(live.connection_id, member)
+    assert held.is_on_hold is True
+    for path in ("/bot", "/other"):
+        await sink.wait_for(received(path, "ParticipantsUpdated", 2))
+        assert on_hold(events_named(sink, path, "ParticipantsUpdated")[-1]) == {member: True}
+
+    await on_connection(calls, other, "unhold", CommunicationUserIdentifier(member))
+
+    assert (await calls.get_participant(live.connection_id, member)).is_on_hold is False
+    for path in ("/bot", "/other"):
+        await sink.wait_for(received(path, "ParticipantsUpdated", 3))
+        assert on_hold(events_named(sink, path, "ParticipantsUpdated")[-1]) == {member: False}
+    check_callbacks(sink, keys, audience(emulator))
+
+
+async def test_hold_with_music_and_twice_changes_the_list_once(
+    emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink
+) -> None:
+    live = await live_call(emulator, calls, sink)
+    member = CommunicationUserIdentifier(live.members[0])
+
+    await on_connection(calls, live.connection_id, "hold", member, play_source=TextSource(text="please hold"))
+    await on_connection(calls, live.connection_id, "hold", member)
+    await on_connection(calls, live.connection_id, "unhold", member)
+
+    await sink.wait_for(received("/bot", "ParticipantsUpdated", 3))
+    updates = events_named(sink, "/bot", "ParticipantsUpdated")
+    assert [on_hold(e)[member.raw_id] for e in updates] == [False, True, False]
+
+
+@pytest.mark.parametrize("method", ["hold", "unhold"])
+async def test_holding_someone_not_in_the_call_is_404(
+    emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink, method: str
+) -> None:
+    live = await live_call(emulator, calls, sink)
+
+    with pytest.raises(ResourceNotFoundError) as caught:
+        await on_connection(calls, live.connection_id, method, CommunicationUserIdentifier(new_user_id()))
+
+    assert acs_error(caught.value) == (404, "8522")
+
+
+async def test_a_hold_with_a_bad_play_source_is_400(
+    emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink
+) -> None:
+    live = await live_call(emulator, calls, sink)
+    body = {"targetParticipant": {"rawId": live.members[0]}, "playSourceInfo": {"kind": "video"}}
+
+    answer = await signed_request(
+        emulator, "POST", f"/calling/callConnections/{live.connection_id}:hold?api-version=2026-03-12", body
+    )
+
+    assert answer.status == 400
+    assert answer.body["error"]["code"] == "8523"
+    assert answer.body["error"]["target"] == "playSourceInfo[0].kind"
+
+
+UNSUPPORTED: dict[str, dict[str, Any]] = {
+    "start_transcription": {"locale": "en-US"},
+    "stop_transcription": {},
+    "update_transcription": {"locale": "fr-FR"},
+    "start_media_streaming": {},
+    "stop_media_streaming": {},
+}
+
+
+@pytest.mark.parametrize("method", list(UNSUPPORTED))
+async def test_transcription_and_media_streaming_answer_501_not_supported(
+    emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink, method: str
+) -> None:
+    live = await live_call(emulator, calls, sink)
+
+    with pytest.raises(HttpResponseError) as caught:
+        await on_connection(calls, live.connection_id, method, **UNSUPPORTED[method])
+
+    assert acs_error(caught.value) == (501, "NotSupportedByEmulator")
+    assert caught.value.error is not None
+    operation = "".join(word.title() if i else word for i, word in enumerate(method.split("_")))
+    assert operation in str(caught.value.error.message)
+
+
+async def test_an_unsupported_operation_on_an_unknown_call_is_still_404(
+    emulator: RunningEmulator, calls: CallAutomationApi
+) -> None:
+    with pytest.raises(ResourceNotFoundError):
+        await on_connection(calls, "00000000-0000-0000-0000-000000000000", "start_transcription")
