@@ -122,12 +122,13 @@ class CallRegistry:
             updated.ended_at = self._clock()
         updated.server_call_id = updated.server_call_id or event.server_call_id
         updated.correlation_id = updated.correlation_id or event.correlation_id
-        if updated != record:
-            await self._store.put_call(updated)
         entry = history_entry(event, self._clock())
         if stale:
             entry["ignored"] = "stale"
-        await self._store.append_event(record.call_connection_id, entry)
+        if updated != record:
+            await self._store.put_call_with_event(updated, entry)
+        else:
+            await self._store.append_event(record.call_connection_id, entry)
         return updated
 
     def _hold_early(self, event: CallEvent) -> None:

@@ -51,9 +51,12 @@ async def receive_callbacks(request: web.Request) -> web.Response:
         metrics.callbacks.labels(outcome="malformed").inc()
         raise ProblemError(400, "Malformed callback body", str(exc)) from None
     store = app[keys.STORE]
+    # One store round trip for the whole body; an id repeated within it is dispatched once.
+    first_seen = await store.mark_events_seen([event.id for event in events])
     fresh = []
     for event in events:
-        if await store.mark_event_seen(event.id):
+        if event.id in first_seen:
+            first_seen.discard(event.id)
             fresh.append(event)
             metrics.events.labels(type=event.type, outcome="dispatched").inc()
         else:

@@ -9,6 +9,7 @@ is a fresh copy: mutating it changes nothing stored.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -150,11 +151,17 @@ class StateStore(Protocol):
     async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
         """Add an entry to the call's history; the oldest entries drop beyond the store's cap."""
 
+    async def put_call_with_event(self, record: CallRecord, entry: dict[str, Any]) -> None:
+        """`put_call(record)` and `append_event(record.call_connection_id, entry)` as one atomic write."""
+
     async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         """The call's history, oldest first; with `limit`, only the newest `limit` entries."""
 
     async def mark_event_seen(self, event_id: str) -> bool:
         """True the first time an event id is marked (atomically, across concurrent callers)."""
+
+    async def mark_events_seen(self, event_ids: Sequence[str]) -> set[str]:
+        """Mark many ids at once (as `mark_event_seen` each): the ids marked for the first time."""
 
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
         """The document stored under (namespace, key), or None."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from bot.state.base import (
@@ -66,6 +67,14 @@ class MemoryStateStore:
         history = self._events.setdefault(call_connection_id, deque(maxlen=self._max_events))
         history.append(serialized)
 
+    async def put_call_with_event(self, record: CallRecord, entry: dict[str, Any]) -> None:
+        self._check_open()
+        serialized = dump_doc(entry)
+        # Both writes happen without an await in between, after the only step that can fail.
+        self._calls[record.call_connection_id] = record.to_json()
+        history = self._events.setdefault(record.call_connection_id, deque(maxlen=self._max_events))
+        history.append(serialized)
+
     async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         self._check_open()
         history = list(self._events.get(call_connection_id, ()))
@@ -76,6 +85,13 @@ class MemoryStateStore:
 
     async def mark_event_seen(self, event_id: str) -> bool:
         self._check_open()
+        return self._mark(event_id)
+
+    async def mark_events_seen(self, event_ids: Sequence[str]) -> set[str]:
+        self._check_open()
+        return {event_id for event_id in event_ids if self._mark(event_id)}
+
+    def _mark(self, event_id: str) -> bool:
         now = time.monotonic()
         expires = self._seen.get(event_id)
         if expires is not None and expires > now:

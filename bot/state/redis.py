@@ -13,10 +13,11 @@ Multi-key writes go through MULTI/EXEC so another process never sees half of one
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from bot.state.base import (
@@ -76,18 +77,33 @@ class RedisStateStore:
         return self._redis
 
     async def put_call(self, record: CallRecord) -> None:
+        async with self._client().pipeline(transaction=True) as pipe:
+            self._queue_put_call(pipe, record)
+            await pipe.execute()
+
+    async def put_call_with_event(self, record: CallRecord, entry: dict[str, Any]) -> None:
+        serialized = dump_doc(entry)
+        async with self._client().pipeline(transaction=True) as pipe:
+            self._queue_put_call(pipe, record)
+            self._queue_append(pipe, record.call_connection_id, serialized)
+            await pipe.execute()
+
+    def _queue_put_call(self, pipe: Pipeline, record: CallRecord) -> None:
         cid = record.call_connection_id
         score = {cid: record.started_at.timestamp()}
-        async with self._client().pipeline(transaction=True) as pipe:
-            pipe.set(self._key("call", cid), record.to_json())
-            pipe.zadd(self._key("calls"), score)
-            if record.is_live:
-                pipe.zadd(self._key("calls", "live"), score)
-                pipe.zadd(self._key("room", record.room_id, "live"), score)
-            else:
-                pipe.zrem(self._key("calls", "live"), cid)
-                pipe.zrem(self._key("room", record.room_id, "live"), cid)
-            await pipe.execute()
+        pipe.set(self._key("call", cid), record.to_json())
+        pipe.zadd(self._key("calls"), score)
+        if record.is_live:
+            pipe.zadd(self._key("calls", "live"), score)
+            pipe.zadd(self._key("room", record.room_id, "live"), score)
+        else:
+            pipe.zrem(self._key("calls", "live"), cid)
+            pipe.zrem(self._key("room", record.room_id, "live"), cid)
+
+    def _queue_append(self, pipe: Pipeline, call_connection_id: str, serialized: str) -> None:
+        key = self._key("events", call_connection_id)
+        pipe.rpush(key, serialized)
+        pipe.ltrim(key, -self._max_events, -1)
 
     async def get_call(self, call_connection_id: str) -> CallRecord | None:
         stored = await self._client().get(self._key("call", call_connection_id))
@@ -114,10 +130,9 @@ class RedisStateStore:
         return None
 
     async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
-        key = self._key("events", call_connection_id)
+        serialized = dump_doc(entry)
         async with self._client().pipeline(transaction=True) as pipe:
-            pipe.rpush(key, dump_doc(entry))
-            pipe.ltrim(key, -self._max_events, -1)
+            self._queue_append(pipe, call_connection_id, serialized)
             await pipe.execute()
 
     async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
@@ -132,6 +147,19 @@ class RedisStateStore:
         ttl_ms = max(1, round(self._seen_ttl * 1000))
         created = await self._client().set(self._key("seen", event_id), "1", nx=True, px=ttl_ms)
         return bool(created)
+
+    async def mark_events_seen(self, event_ids: Sequence[str]) -> set[str]:
+        client = self._client()
+        unique = list(dict.fromkeys(event_ids))
+        if not unique:
+            return set()
+        ttl_ms = max(1, round(self._seen_ttl * 1000))
+        # Each SET NX is atomic on its own; the pipeline only saves round trips, so no MULTI.
+        async with client.pipeline(transaction=False) as pipe:
+            for event_id in unique:
+                pipe.set(self._key("seen", event_id), "1", nx=True, px=ttl_ms)
+            created = await pipe.execute()
+        return {event_id for event_id, was_set in zip(unique, created, strict=True) if was_set}
 
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
         stored = await self._client().hget(self._key("docs", namespace), key)

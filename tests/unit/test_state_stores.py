@@ -133,6 +133,41 @@ async def test_history_is_capped_dropping_the_oldest(store_factory: StoreFactory
     assert [e["n"] for e in await store.events("c1")] == [4, 5, 6]
 
 
+async def test_put_call_with_event_writes_the_record_and_its_history_entry(store: StateStore) -> None:
+    live = record("c1", state=CallState.CONNECTING)
+    await store.put_call_with_event(live, {"id": "e1", "type": "CallConnected"})
+    assert await store.get_call("c1") == live
+    assert await store.find_live_call_by_room("room-1") == live
+    assert await store.events("c1") == [{"id": "e1", "type": "CallConnected"}]
+
+    live.state = CallState.DISCONNECTED
+    live.ended_at = T0 + timedelta(minutes=9)
+    await store.put_call_with_event(live, {"id": "e2", "type": "CallDisconnected"})
+    await store.append_event("c1", {"id": "e3", "type": "PlayCompleted"})
+
+    assert await store.get_call("c1") == live
+    assert await store.list_calls() == []
+    assert [e["id"] for e in await store.events("c1")] == ["e1", "e2", "e3"]
+
+
+async def test_put_call_with_event_keeps_the_history_cap(store_factory: StoreFactory) -> None:
+    store = await store_factory(max_events=2)
+    for n in range(5):
+        await store.put_call_with_event(record("c1", started_minutes=n), {"n": n})
+    await store.append_event("c1", {"n": 5})
+
+    assert [e["n"] for e in await store.events("c1")] == [4, 5]
+    fetched = await store.get_call("c1")
+    assert fetched == record("c1", started_minutes=4)
+
+
+async def test_put_call_with_an_entry_json_cannot_hold_writes_nothing(store: StateStore) -> None:
+    with pytest.raises(TypeError):
+        await store.put_call_with_event(record("c1"), {"when": datetime.now(UTC)})
+    assert await store.get_call("c1") is None
+    assert await store.events("c1") == []
+
+
 async def test_a_negative_history_limit_is_refused(store: StateStore) -> None:
     with pytest.raises(ValueError, match="limit"):
         await store.events("c1", limit=-1)
@@ -150,6 +185,52 @@ async def test_an_event_id_is_seen_first_only_once(store: StateStore) -> None:
 async def test_concurrent_marks_of_one_event_id_let_exactly_one_through(store: StateStore) -> None:
     results = await asyncio.gather(*(store.mark_event_seen("evt-dup") for _ in range(30)))
     assert results.count(True) == 1
+
+
+async def test_a_batch_of_marks_returns_the_ids_seen_for_the_first_time(store: StateStore) -> None:
+    assert await store.mark_event_seen("old") is True
+
+    assert await store.mark_events_seen(["a", "old", "b", "a"]) == {"a", "b"}
+    assert await store.mark_events_seen(["a", "b", "c"]) == {"c"}
+    assert await store.mark_events_seen([]) == set()
+    assert await store.mark_event_seen("c") is False
+
+
+async def test_a_large_batch_of_marks_is_counted_exactly(store: StateStore) -> None:
+    ids = [f"evt-{n}" for n in range(1500)]
+    assert await store.mark_events_seen(ids[:700]) == set(ids[:700])
+    assert await store.mark_events_seen(ids) == set(ids[700:])
+
+
+async def test_concurrent_batches_let_each_event_id_through_once(store: StateStore) -> None:
+    batches = [[f"evt-{(n + k) % 12}" for k in range(5)] for n in range(20)]
+    results = await asyncio.gather(*(store.mark_events_seen(batch) for batch in batches))
+
+    firsts = [event_id for result in results for event_id in result]
+    assert sorted(firsts) == sorted(f"evt-{n}" for n in range(12))
+
+
+async def test_concurrent_mixed_writes_all_land_once(store: StateStore) -> None:
+    # Single statements racing a multi-statement write: none is lost or rolled back with another.
+    results = await asyncio.gather(
+        *(store.put_doc_if_absent("idem", "k", {"writer": n}) for n in range(10)),
+        *(store.put_call_with_event(record(f"c{n}"), {"n": n}) for n in range(10)),
+        *(store.mark_events_seen([f"evt-{n}", "shared"]) for n in range(10)),
+    )
+
+    assert results[:10].count(None) == 1
+    assert len(await store.list_calls()) == 10
+    for n in range(10):
+        assert await store.events(f"c{n}") == [{"n": n}]
+    marked = [event_id for result in results[20:] if isinstance(result, set) for event_id in result]
+    assert sorted(marked) == sorted([f"evt-{n}" for n in range(10)] + ["shared"])
+
+
+async def test_an_expired_mark_lets_a_batch_through_again(store_factory: StoreFactory) -> None:
+    store = await store_factory(seen_ttl_seconds=0.05)
+    assert await store.mark_events_seen(["e1", "e2"]) == {"e1", "e2"}
+    await asyncio.sleep(0.3)
+    assert await store.mark_events_seen(["e1", "e3"]) == {"e1", "e3"}
 
 
 async def test_an_expired_mark_lets_the_event_id_through_again(store_factory: StoreFactory) -> None:
@@ -237,6 +318,10 @@ async def test_ping_answers_until_closed(store: StateStore) -> None:
         await store.ping()
     with pytest.raises(StateStoreError):
         await store.get_call("c1")
+    with pytest.raises(StateStoreError):
+        await store.mark_events_seen(["evt"])
+    with pytest.raises(StateStoreError):
+        await store.put_call_with_event(record("c1"), {"id": "e1"})
 
 
 # --- SQLite durability and concurrency ---------------------------------------------------------
@@ -277,6 +362,10 @@ async def test_two_sqlite_stores_on_one_file_share_state_and_atomicity(tmp_path:
         assert results.count(None) == 1
         assert await one.mark_event_seen("evt") is True
         assert await two.mark_event_seen("evt") is False
+        assert await two.mark_events_seen(["evt", "evt-2"]) == {"evt-2"}
+        await two.put_call_with_event(record("c2"), {"id": "e1"})
+        assert await one.get_call("c2") == record("c2")
+        assert await one.events("c2") == [{"id": "e1"}]
     finally:
         await one.close()
         await two.close()
