@@ -28,9 +28,9 @@ from aiohttp import web
 from bench.common import BenchError, median, serve, times
 from bot import keys
 from bot.testing import RunningBot, bot_settings, serve_bot
+from emulator.app import mint_callback_token
 from emulator.config import EmulatorConfig
 from emulator.server import RunningEmulator, start_emulator
-from emulator.signing import mint_callback_token
 
 PATH = "/api/callbacks"
 CALLS = 8

@@ -12,13 +12,13 @@ from aiohttp import web
 
 from bot import keys
 from bot.acs import AcsFacade
-from bot.apikeys import ApiKeys
+from bot.auth.api_keys import ApiKeys
+from bot.auth.callback_jwt import CallbackVerifier
 from bot.bus import MessageBus
-from bot.callback_auth import CallbackVerifier
 from bot.calls import CallCommands
 from bot.dispatch import CallDispatcher
 from bot.handlers import HandlerFactory
-from bot.media_scheduler import MediaScheduler
+from bot.media.scheduler import MediaScheduler
 from bot.messages import EndForEveryone
 from bot.metrics import Metrics
 from bot.notify import Notifier

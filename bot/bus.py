@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(f"roombot.{__name__}")
 
 M = TypeVar("M")
 CommandHandler = Callable[[Any], Awaitable[Any]]

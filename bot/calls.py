@@ -14,7 +14,7 @@ from bot.messages import EndForEveryone
 from bot.services import BotServices
 from bot.state.base import CallRecord
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(f"roombot.{__name__}")
 
 CONNECT_CONTEXT = "roombot:connect"
 # Reasons of the CallDisconnected the bot makes up for a call that ended without one reaching it.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bot.events import CallEvent
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(f"roombot.{__name__}")
 
 # A worker with nothing to do for this long exits; the next event of its call starts a new one.
 DEFAULT_IDLE_TIMEOUT_SECONDS = 60.0

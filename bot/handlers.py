@@ -33,7 +33,7 @@ from bot.state.base import CallRecord
 if TYPE_CHECKING:
     from bot.services import BotServices
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(f"roombot.{__name__}")
 
 OPERATION_CONTEXT_SEPARATOR = ":"
 

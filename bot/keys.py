@@ -6,8 +6,8 @@ import aiohttp
 from aiohttp import web
 
 from bot.acs import AcsFacade
-from bot.apikeys import ApiKeys
-from bot.callback_auth import CallbackVerifier
+from bot.auth.api_keys import ApiKeys
+from bot.auth.callback_jwt import CallbackVerifier
 from bot.calls import CallCommands
 from bot.dispatch import CallDispatcher
 from bot.metrics import Metrics

@@ -24,7 +24,7 @@ from tenacity import (
     wait_random,
 )
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(f"roombot.{__name__}")
 
 SIGNATURE_HEADER = "X-Roombot-Signature"
 TIMESTAMP_HEADER = "X-Roombot-Timestamp"

@@ -9,7 +9,7 @@ from bot.handlers import CallContext, Handler, owner_of
 from bot.plugins import LoadedHandlers
 from bot.services import BotServices
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(f"roombot.{__name__}")
 
 # Events about the call itself reach every handler. ACS echoes the operationContext of the
 # connect request in CallConnected and CallDisconnected: that tags who joined, not an operation

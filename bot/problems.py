@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"roombot.{__name__}")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # RFC 9457 §4.2: "about:blank" means the problem is just what the status code says.

@@ -8,7 +8,7 @@ import aiohttp
 
 from bot.acs import AcsFacade
 from bot.bus import MessageBus
-from bot.media_scheduler import MediaScheduler
+from bot.media.scheduler import MediaScheduler
 from bot.metrics import Metrics
 from bot.notify import Notifier
 from bot.registry import CallRegistry

@@ -1,4 +1,6 @@
-"""The emulator's application factory."""
+"""The emulator's application factory: it builds every service, stores each under its app key
+(`emulator.keys`) and hands the route modules what they serve. Services never read app keys, so
+no service imports the keys module or the factory: dependencies point one way, from here down."""
 
 from __future__ import annotations
 
@@ -7,28 +9,40 @@ import ipaddress
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from emulator import control, faults, identity, phones, signing
-from emulator.calls import hold_routes, media_routes, participant_routes
+from emulator import control, eventgrid, identity
+from emulator.callbacks import CallbackDispatcher
+from emulator.calls import hold_routes, participant_routes
 from emulator.calls import routes as call_routes
+from emulator.calls.media import routes as media_routes
+from emulator.client_session import client_session_context
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
 from emulator.errors import AcsError, error_middleware
+from emulator.eventgrid import EventGridPublisher, topic_for
+from emulator.faults import Faults, fault_middleware, fault_routes
 from emulator.hmac_auth import hmac_middleware
 from emulator.identity_store import IdentityStore
 from emulator.keys import (
+    CALLBACKS,
     CLOCK,
     CONFIG,
+    EVENT_GRID,
+    FAULTS,
     IDENTITIES,
+    PHONES,
     PUBLIC_URL,
     REPEATABILITY,
     REQUEST_LOG,
     ROOMS,
-    PublicUrl,
+    SIGNER,
 )
+from emulator.phones import PhoneBook, phone_routes
 from emulator.repeatability import RepeatabilityCache, repeatability_middleware
 from emulator.requestlog import RequestLog, request_log_middleware
 from emulator.rooms import routes as room_routes
 from emulator.rooms.model import RoomStore
+from emulator.signing import CallbackSigner, key_routes
+from emulator.urls import PublicUrl
 from emulator.versions import api_version_middleware
 
 CONTROL_PREFIX = "/emulator/"
@@ -65,6 +79,7 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
     config = config or EmulatorConfig()
     request_log = RequestLog()
     repeatability = RepeatabilityCache(config.repeatability_ttl_seconds)
+    faults = Faults()
     app = web.Application(
         middlewares=[
             request_log_middleware(request_log, is_acs_request),
@@ -72,7 +87,7 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
             _loopback_guard(config.control_loopback_only),
             hmac_middleware(config.access_key, config.max_clock_skew_seconds, is_public),
             api_version_middleware(is_public),
-            faults.fault_middleware(is_public),
+            fault_middleware(faults, is_public),
             repeatability_middleware(repeatability),
         ]
     )
@@ -83,14 +98,48 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
     app[IDENTITIES] = IdentityStore(config.resource_id)
     app[REQUEST_LOG] = request_log
     app[REPEATABILITY] = repeatability
+    app[FAULTS] = faults
+    app[PHONES] = PhoneBook()
+    _delivery(app)
     room_routes.setup(app)
     identity.setup(app)
-    signing.setup(app)
     call_routes.setup(app)
     participant_routes.setup(app)
     media_routes.setup(app)
     hold_routes.setup(app)
-    phones.setup(app)
-    faults.setup(app)
+    app.add_routes(phone_routes(app[PHONES]))
+    app.add_routes(fault_routes(faults))
     control.setup(app)
     return app
+
+
+def mint_callback_token(app: web.Application) -> str:
+    """A token for one callback delivery: issuer is where the emulator is reached, audience is
+    the resource id (``--resource-id``), lifetime as configured (5 minutes, like ACS)."""
+    config = app[CONFIG]
+    return app[SIGNER].mint(
+        issuer=app[PUBLIC_URL].value,
+        audience=config.resource_id,
+        now=app[CLOCK].now(),
+        lifetime_seconds=config.callback_token_lifetime_seconds,
+    )
+
+
+def _delivery(app: web.Application) -> None:
+    """What the emulator sends out: signed callbacks and Event Grid events. Their HTTP sessions
+    live for as long as the app runs, and they are torn down after the call service."""
+    signer = CallbackSigner()
+    app[SIGNER] = signer
+    app.add_routes(key_routes(signer, app[PUBLIC_URL]))
+    dispatcher = CallbackDispatcher(token=lambda: mint_callback_token(app), clock=app[CLOCK])
+    dispatcher.faults = app[FAULTS]
+    app[CALLBACKS] = dispatcher
+    app.cleanup_ctx.append(client_session_context(dispatcher, dispatcher.close))
+    publisher = EventGridPublisher(
+        clock=app[CLOCK],
+        topic=topic_for(app[CONFIG].resource_id),
+        public_url=lambda: app[PUBLIC_URL].value,
+    )
+    app[EVENT_GRID] = publisher
+    app.add_routes(eventgrid.routes())
+    app.cleanup_ctx.append(client_session_context(publisher, publisher.close))

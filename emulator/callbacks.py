@@ -22,14 +22,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
-from aiohttp import web
 
-from emulator.client_session import client_session_context
 from emulator.clock import Clock
-from emulator.keys import CALLBACKS, CLOCK
-from emulator.signing import mint_callback_token
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"roombot.{__name__}")
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
@@ -230,11 +226,3 @@ class CallbackDispatcher:
 
     async def close(self) -> None:
         await self._queues.close()
-
-
-def setup(app: web.Application) -> None:
-    """Create the dispatcher; its HTTP session lives for as long as the app runs."""
-    dispatcher = CallbackDispatcher(token=lambda: mint_callback_token(app), clock=app[CLOCK])
-    app[CALLBACKS] = dispatcher
-
-    app.cleanup_ctx.append(client_session_context(dispatcher, dispatcher.close))

@@ -5,7 +5,7 @@
 - ``POST .../{rawId}:leave`` → 204; the last one out ends the call. A deleted room's call goes
   on (as in ACS), so leave and ``:dtmf`` still reach it.
 - ``POST .../{rawId}:dtmf`` ``{tones: "1#"}`` → 200 ``{tones: [words]}``: the participant presses
-  keys (see ``emulator.calls.media_routes.press_keys``).
+  keys (see ``emulator.calls.media.routes.press_keys``).
 - ``GET /emulator/rooms/{roomId}/call`` → the room call as the emulator sees it, 404 if none.
 - ``POST /emulator/eventgrid/subscriptions`` ``{endpoint}`` → 201 after the handshake, else 400;
   ``GET`` lists them, ``DELETE .../{id}`` removes one.
@@ -21,11 +21,11 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.calls import media_routes
+from emulator.calls.media import routes as media_routes
 from emulator.calls.model import RoomCall
 from emulator.calls.wire import identifier_kind
 from emulator.errors import AcsError
-from emulator.keys import CALLS, EVENT_GRID, REQUEST_LOG
+from emulator.keys import CALLS, EVENT_GRID, INVITATIONS, REQUEST_LOG
 
 ROOM = "{room_id:[^/]+}"
 # Greedy up to the last ':' of the segment, so the raw id keeps its own colons.
@@ -108,6 +108,20 @@ async def delete_subscription(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def list_invitations(request: web.Request) -> web.Response:
+    room_id = request.query.get("roomId")
+    number = request.query.get("phoneNumber")
+    # A literal '+' in a query string reads as a space, so the number is matched by its digits.
+    raw_id = None if number is None else "4:+" + number.strip().lstrip("+")
+    found = [
+        invitation.wire()
+        for invitation in request.app[INVITATIONS].invitations()
+        if (room_id is None or invitation.room_id == room_id)
+        and (raw_id is None or invitation.raw_id == raw_id)
+    ]
+    return web.json_response(found)
+
+
 async def list_requests(request: web.Request) -> web.Response:
     return web.json_response(request.app[REQUEST_LOG].entries())
 
@@ -123,5 +137,6 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/emulator/eventgrid/subscriptions", create_subscription)
     app.router.add_get("/emulator/eventgrid/subscriptions", list_subscriptions)
     app.router.add_delete("/emulator/eventgrid/subscriptions/{subscription_id}", delete_subscription)
+    app.router.add_get("/emulator/invitations", list_invitations)
     app.router.add_get("/emulator/requests", list_requests)
     app.router.add_delete("/emulator/requests", clear_requests)

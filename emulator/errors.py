@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"roombot.{__name__}")
 
 
 class AcsError(Exception):
@@ -95,3 +95,8 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         message = f"The emulator failed to process {request.method} {request.path}; its log has the cause."
         return AcsError(500, "InternalServerError", message).response()
     return response
+
+
+def invalid(message: str, target: str | None = None) -> AcsError:
+    """The Call Automation 400 with its generic "invalid argument" subcode 8523."""
+    return AcsError(400, "8523", message, target=target)

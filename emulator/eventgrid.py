@@ -22,10 +22,8 @@ import aiohttp
 from aiohttp import web
 
 from emulator.callbacks import OrderedQueues, RetryPolicy, post_json
-from emulator.client_session import client_session_context
 from emulator.clock import Clock
 from emulator.errors import AcsError
-from emulator.keys import CLOCK, CONFIG, EVENT_GRID, PUBLIC_URL
 from emulator.urls import is_http_url
 
 VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
@@ -198,13 +196,5 @@ async def manual_validation(request: web.Request) -> web.Response:
     )
 
 
-def setup(app: web.Application) -> None:
-    publisher = EventGridPublisher(
-        clock=app[CLOCK],
-        topic=topic_for(app[CONFIG].resource_id),
-        public_url=lambda: app[PUBLIC_URL].value,
-    )
-    app[EVENT_GRID] = publisher
-    app.router.add_get(VALIDATION_PATH, manual_validation)
-
-    app.cleanup_ctx.append(client_session_context(publisher, publisher.close))
+def routes() -> list[web.RouteDef]:
+    return [web.get(VALIDATION_PATH, manual_validation)]

@@ -40,7 +40,6 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from emulator.errors import AcsError
-from emulator.keys import CALLBACKS, FAULTS
 
 Mode = Literal["refuse", "loseAnswer"]
 T = TypeVar("T")
@@ -225,7 +224,7 @@ def parse_callbacks(value: Any) -> CallbackFaults:
     )
 
 
-def fault_middleware(is_public: Callable[[str], bool]) -> Middleware:
+def fault_middleware(faults: Faults, is_public: Callable[[str], bool]) -> Middleware:
     """Answer Call Automation requests with the configured fault; sits between the api-version
     check and the repeatability cache."""
 
@@ -233,7 +232,7 @@ def fault_middleware(is_public: Callable[[str], bool]) -> Middleware:
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if is_public(request.path) or not request.path.startswith("/calling/"):
             return await handler(request)
-        fault = request.app[FAULTS].take(request.path)
+        fault = faults.take(request.path)
         if fault is None:
             return await handler(request)
         if fault.mode == "loseAnswer":
@@ -245,33 +244,26 @@ def fault_middleware(is_public: Callable[[str], bool]) -> Middleware:
     return middleware
 
 
-async def put_faults(request: web.Request) -> web.Response:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise bad_request("The request body is not valid JSON.", "body") from None
-    body = _object(body, frozenset({"callAutomation", "callbacks"}), "body")
-    faults = request.app[FAULTS]
-    call_automation = _optional(body, "callAutomation", lambda v, _: parse_call_automation(v), "")
-    callbacks = _optional(body, "callbacks", lambda v, _: parse_callbacks(v), "")
-    faults.call_automation, faults.callbacks = call_automation, callbacks
-    return web.json_response(faults.wire())
+def fault_routes(faults: Faults) -> list[web.RouteDef]:
+    """``PUT``/``GET``/``DELETE /emulator/faults`` (control API)."""
 
+    async def put_faults(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise bad_request("The request body is not valid JSON.", "body") from None
+        body = _object(body, frozenset({"callAutomation", "callbacks"}), "body")
+        call_automation = _optional(body, "callAutomation", lambda v, _: parse_call_automation(v), "")
+        callbacks = _optional(body, "callbacks", lambda v, _: parse_callbacks(v), "")
+        faults.call_automation, faults.callbacks = call_automation, callbacks
+        return web.json_response(faults.wire())
 
-async def get_faults(request: web.Request) -> web.Response:
-    return web.json_response(request.app[FAULTS].wire())
+    async def get_faults(request: web.Request) -> web.Response:
+        return web.json_response(faults.wire())
 
+    async def delete_faults(request: web.Request) -> web.Response:
+        faults.call_automation = faults.callbacks = None
+        return web.Response(status=204)
 
-async def delete_faults(request: web.Request) -> web.Response:
-    faults = request.app[FAULTS]
-    faults.call_automation = faults.callbacks = None
-    return web.Response(status=204)
-
-
-def setup(app: web.Application) -> None:
-    faults = Faults()
-    app[FAULTS] = faults
-    app[CALLBACKS].faults = faults
-    app.router.add_put("/emulator/faults", put_faults)
-    app.router.add_get("/emulator/faults", get_faults)
-    app.router.add_delete("/emulator/faults", delete_faults)
+    path = "/emulator/faults"
+    return [web.put(path, put_faults), web.get(path, get_faults), web.delete(path, delete_faults)]

@@ -27,9 +27,8 @@ from typing import Any, Literal, cast, get_args
 import phonenumbers
 from aiohttp import web
 
-from emulator.calls.media_tones import ToneError, parse_keys
+from emulator.calls.media.tones import ToneError, parse_keys
 from emulator.errors import AcsError
-from emulator.keys import INVITATIONS, PHONES
 
 Answer = Literal["accept", "busy", "noAnswer", "decline"]
 DEFAULT_ANSWER_AFTER_SECONDS = 1.0
@@ -160,45 +159,26 @@ def _view(number: str, behaviour: PhoneBehaviour) -> dict[str, Any]:
     return {"phoneNumber": number, **behaviour.wire()}
 
 
-async def put_phone(request: web.Request) -> web.Response:
-    number = _number(request)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise bad_request("The request body is not valid JSON.") from None
-    behaviour = parse_behaviour(body)
-    request.app[PHONES].set(number, behaviour)
-    return web.json_response(_view(number, behaviour))
+def phone_routes(phones: PhoneBook) -> list[web.RouteDef]:
+    """``PUT``/``GET``/``DELETE /emulator/phones/{number}`` (control API)."""
 
+    async def put_phone(request: web.Request) -> web.Response:
+        number = _number(request)
+        try:
+            body = await request.json()
+        except ValueError:
+            raise bad_request("The request body is not valid JSON.") from None
+        behaviour = parse_behaviour(body)
+        phones.set(number, behaviour)
+        return web.json_response(_view(number, behaviour))
 
-async def get_phone(request: web.Request) -> web.Response:
-    number = _number(request)
-    return web.json_response(_view(number, request.app[PHONES].behaviour(number)))
+    async def get_phone(request: web.Request) -> web.Response:
+        number = _number(request)
+        return web.json_response(_view(number, phones.behaviour(number)))
 
+    async def delete_phone(request: web.Request) -> web.Response:
+        phones.reset(_number(request))
+        return web.Response(status=204)
 
-async def delete_phone(request: web.Request) -> web.Response:
-    request.app[PHONES].reset(_number(request))
-    return web.Response(status=204)
-
-
-async def list_invitations(request: web.Request) -> web.Response:
-    room_id = request.query.get("roomId")
-    number = request.query.get("phoneNumber")
-    # A literal '+' in a query string reads as a space, so the number is matched by its digits.
-    raw_id = None if number is None else "4:+" + number.strip().lstrip("+")
-    found = [
-        invitation.wire()
-        for invitation in request.app[INVITATIONS].invitations()
-        if (room_id is None or invitation.room_id == room_id)
-        and (raw_id is None or invitation.raw_id == raw_id)
-    ]
-    return web.json_response(found)
-
-
-def setup(app: web.Application) -> None:
-    app[PHONES] = PhoneBook()
     path = "/emulator/phones/{number}"
-    app.router.add_put(path, put_phone)
-    app.router.add_get(path, get_phone)
-    app.router.add_delete(path, delete_phone)
-    app.router.add_get("/emulator/invitations", list_invitations)
+    return [web.put(path, put_phone), web.get(path, get_phone), web.delete(path, delete_phone)]

@@ -20,7 +20,7 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from emulator.keys import CLOCK, CONFIG, PUBLIC_URL, SIGNER
+from emulator.urls import PublicUrl
 
 ALGORITHM = "RS256"
 KEYS_PATH = "/calling/keys"
@@ -79,27 +79,13 @@ def openid_configuration(issuer: str) -> dict[str, Any]:
     }
 
 
-async def get_keys(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SIGNER].jwks())
+def key_routes(signer: CallbackSigner, public_url: PublicUrl) -> list[web.RouteDef]:
+    """The public key set and the OpenID configuration that names it (no HMAC, as in ACS)."""
 
+    async def get_keys(request: web.Request) -> web.Response:
+        return web.json_response(signer.jwks())
 
-async def get_openid_configuration(request: web.Request) -> web.Response:
-    return web.json_response(openid_configuration(request.app[PUBLIC_URL].value))
+    async def get_openid_configuration(request: web.Request) -> web.Response:
+        return web.json_response(openid_configuration(public_url.value))
 
-
-def mint_callback_token(app: web.Application) -> str:
-    """A token for one callback delivery: issuer is where the emulator is reached, audience is
-    the resource id (``--resource-id``), lifetime as configured (5 minutes, like ACS)."""
-    config = app[CONFIG]
-    return app[SIGNER].mint(
-        issuer=app[PUBLIC_URL].value,
-        audience=config.resource_id,
-        now=app[CLOCK].now(),
-        lifetime_seconds=config.callback_token_lifetime_seconds,
-    )
-
-
-def setup(app: web.Application) -> None:
-    app[SIGNER] = CallbackSigner()
-    app.router.add_get(KEYS_PATH, get_keys)
-    app.router.add_get(OPENID_PATH, get_openid_configuration)
+    return [web.get(KEYS_PATH, get_keys), web.get(OPENID_PATH, get_openid_configuration)]

@@ -5,6 +5,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 
+class PublicUrl:
+    """The base URL clients reach the emulator at, known only once the server is bound."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value.rstrip("/")
+
+
 def is_http_url(value: object) -> bool:
     """Whether ``value`` is an absolute http(s) URL with a host the emulator could reach.
 

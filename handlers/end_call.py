@@ -28,7 +28,7 @@ from bot.messages import Announce
 from bot.services import BotServices
 from config.prompts import Prompt
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(f"roombot.{__name__}")
 
 NAMESPACE = "end_call"
 

@@ -12,11 +12,11 @@ import logging
 from aiohttp import web
 
 from bot import keys
-from bot.callback_auth import CallbackAuthError, SigningKeysUnavailable
+from bot.auth.callback_jwt import CallbackAuthError, SigningKeysUnavailable
 from bot.events import EventParseError, parse_callback_body
 from bot.problems import ProblemError
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(f"roombot.{__name__}")
 routes = web.RouteTableDef()
 
 # When the signing keys cannot be loaded the fault is ours, not the sender's: a 5xx makes ACS

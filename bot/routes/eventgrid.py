@@ -19,7 +19,7 @@ from bot import keys
 from bot.acs import AcsError
 from bot.problems import ProblemError
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(f"roombot.{__name__}")
 routes = web.RouteTableDef()
 
 VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"

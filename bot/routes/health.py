@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot import keys
 from bot.problems import ProblemError
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(f"roombot.{__name__}")
 routes = web.RouteTableDef()
 
 READY_TIMEOUT_SECONDS = 5.0

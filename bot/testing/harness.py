@@ -22,9 +22,9 @@ from multidict import CIMultiDict
 from bot import keys
 from bot.handlers import Handler, HandlerFactory
 from bot.testing.serving import BACKEND_KEY, OPS_KEY, TIME_SCALE, RunningBot, bot_settings, serve_bot
+from emulator.app import mint_callback_token
 from emulator.config import EmulatorConfig
 from emulator.server import RunningEmulator, start_emulator
-from emulator.signing import mint_callback_token
 
 T = TypeVar("T")
 

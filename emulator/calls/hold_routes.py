@@ -21,7 +21,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from emulator.calls.media_sources import parse_sources
+from emulator.calls.media.sources import parse_sources
 from emulator.calls.participant_routes import callback_override, raw_id_of
 from emulator.calls.routes import BASE, CONNECTION, _json_object, _optional_str
 from emulator.errors import AcsError

@@ -58,7 +58,7 @@ from emulator.clock import Clock
 from emulator.phones import KeyPresses, PhoneBehaviour
 from emulator.rooms.model import RoomStore
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(f"roombot.{__name__}")
 
 InvitationState = Literal["ringing", "answered", "failed", "cancelled"]
 DEFAULT_TIMEOUT_SECONDS = 60

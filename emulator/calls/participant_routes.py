@@ -30,8 +30,8 @@ from emulator.calls import wire
 from emulator.calls.events import Result
 from emulator.calls.invitations import DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS, Ringer, operation_data
 from emulator.calls.model import CallConnection, RoomCall
-from emulator.calls.routes import BASE, CONNECTION, _json_object, _optional_str, invalid
-from emulator.errors import AcsError
+from emulator.calls.routes import BASE, CONNECTION, _json_object, _optional_str
+from emulator.errors import AcsError, invalid
 from emulator.keys import CALLS, CLOCK, CONFIG, INVITATIONS, MEDIA, PHONES, ROOMS
 from emulator.phones import e164
 from emulator.urls import is_http_url

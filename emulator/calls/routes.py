@@ -11,11 +11,10 @@ from typing import Any, cast, get_args
 
 from aiohttp import web
 
-from emulator import callbacks, eventgrid
 from emulator.calls import wire
 from emulator.calls.model import CallLocator, LocatorKind
 from emulator.calls.service import CallService
-from emulator.errors import AcsError
+from emulator.errors import AcsError, invalid
 from emulator.keys import CALLBACKS, CALLS, CLOCK, EVENT_GRID, ROOMS
 from emulator.urls import is_http_url
 
@@ -29,11 +28,6 @@ LOCATOR_ID_FIELDS: dict[str, str] = {
     "serverCallLocator": "serverCallId",
     "groupCallLocator": "groupCallId",
 }
-
-
-def invalid(message: str, target: str | None = None) -> AcsError:
-    """The 400 with ACS's generic "invalid argument" subcode 8523."""
-    return AcsError(400, "8523", message, target=target)
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
@@ -138,8 +132,6 @@ async def get_participant(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    callbacks.setup(app)
-    eventgrid.setup(app)
     service = CallService(
         rooms=app[ROOMS], clock=app[CLOCK], callbacks=app[CALLBACKS], eventgrid=app[EVENT_GRID]
     )

@@ -293,7 +293,7 @@ async def test_a_dead_callback_endpoint_is_retried_then_dropped_without_touching
     dead = f"http://127.0.0.1:{free_port()}/callbacks"
     room = add_room(emulator)
     await join(emulator, room.id, room.members[0])
-    caplog.set_level(logging.WARNING, logger="emulator.callbacks")
+    caplog.set_level(logging.WARNING, logger="roombot.emulator.callbacks")
 
     await calls.connect(dead, room_id=room.id)
     await calls.connect(sink.url("/alive"), room_id=room.id)

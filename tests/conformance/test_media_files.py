@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from azure.communication.callautomation import FileSource, TextSource
 
-from emulator.calls.media_sources import DEFAULT_MP3_SECONDS
+from emulator.calls.media.sources import DEFAULT_MP3_SECONDS
 from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import (
     CallbackKeys,

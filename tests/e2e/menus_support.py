@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from bot.handlers import HandlerFactory
 from bot.testing import BACKEND_KEY, CreatedRoom, RoomBot, eventually
-from handlers.menus import MenusHandler
+from handlers.menus.handler import MenusHandler
 from tests.e2e.helpers import signed_notification
 from tests.support.callback_sink import CallbackSink, ReceivedPost
 

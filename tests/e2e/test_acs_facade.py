@@ -24,8 +24,8 @@ from azure.communication.rooms.aio import RoomsClient
 from azure.core.credentials import AzureKeyCredential
 
 from bot.acs import AcsFacade, AcsNotFound, AcsRejected, AcsUnavailable
-from bot.callback_auth import CallbackAuthError, CallbackVerifier
-from bot.retry import RetryPolicy
+from bot.acs.retry import RetryPolicy
+from bot.auth.callback_jwt import CallbackAuthError, CallbackVerifier
 from config import Settings
 from emulator.config import DEV_RESOURCE_ID
 from emulator.server import RunningEmulator

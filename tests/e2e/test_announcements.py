@@ -15,7 +15,7 @@ from bot.handlers import HandlerFactory
 from bot.messages import Announce
 from bot.testing import BACKEND_KEY, OPS_KEY, Reply, RoomBot, eventually
 from config.prompts import Prompt
-from handlers.announcements import AnnouncementsHandler
+from handlers.announcements.handler import AnnouncementsHandler
 from tests.e2e.helpers import LiveCall, assert_problem, raw_ids
 
 FACTORIES: dict[str, HandlerFactory] = {"announcements": AnnouncementsHandler}

@@ -38,7 +38,7 @@ async def put_faults(roombot: RoomBot, faults: dict[str, Any]) -> None:
 async def test_events_that_beat_the_connect_answer_reach_the_handlers_once(
     roombot: RoomBot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.pipeline")
+    caplog.set_level(logging.INFO, logger="roombot.bot.pipeline")
     room = await roombot.create_room(["Presenter"])
     await roombot.join(room.id, room.members[0])
     # ACS connects the bot but its answer is lost; the bot asks again after the Retry-After and

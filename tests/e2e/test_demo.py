@@ -9,8 +9,15 @@ import re
 import sys
 from pathlib import Path
 
-from bot.demo import run_demo
-from bot.scenario import TELEHEALTH, Step, bot_connected, bot_connects, end_for_everyone, observer_appears
+from bot.demo.runner import run_demo
+from bot.demo.scenario import (
+    TELEHEALTH,
+    Step,
+    bot_connected,
+    bot_connects,
+    end_for_everyone,
+    observer_appears,
+)
 from bot.testing import IsolatedSettings
 from tests.support.cli_process import clean_env, run_to_completion
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot import keys
-from bot.retry import repeatability_headers
-from handlers.dialout_model import DialOut
-from handlers.dialout_store import DIALOUTS
+from bot.acs.retry import repeatability_headers
+from handlers.dialout.model import DialOut
+from handlers.dialout.store import DIALOUTS
 from tests.e2e.dialout_support import CALLER_ID, INTERPRETER, DialOutBed, dialout_bed
 
 # Simulated seconds (the bed runs the emulator at 0.05): the phone would answer 1 s after the add.

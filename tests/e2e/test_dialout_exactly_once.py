@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from bot import keys
-from bot.retry import repeatability_headers
+from bot.acs.retry import repeatability_headers
 from bot.testing import CreatedRoom
-from handlers.dialout_model import DialOut
-from handlers.dialout_store import DIALOUTS
+from handlers.dialout.model import DialOut
+from handlers.dialout.store import DIALOUTS
 from tests.e2e.dialout_support import CALLER_ID, INTERPRETER, DialOutBed, dialout_bed
 from tests.e2e.helpers import assert_problem
 

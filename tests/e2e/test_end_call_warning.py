@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.handlers import HandlerFactory
 from bot.testing import BACKEND_KEY, RoomBot, eventually
-from handlers.announcements import AnnouncementsHandler
+from handlers.announcements.handler import AnnouncementsHandler
 from handlers.end_call import EndCallHandler
 
 FACTORIES: dict[str, HandlerFactory] = {"announcements": AnnouncementsHandler, "end_call": EndCallHandler}

@@ -15,8 +15,8 @@ from bot.handlers import BaseHandler, HandlerFactory
 from bot.messages import MenuConfirmed, MenuEnded, MenuRefused, RunMenu
 from bot.services import BotServices
 from bot.testing import BACKEND_KEY, OPS_KEY, RoomBot, wait_until
-from handlers.announcements import AnnouncementsHandler
-from handlers.menus import MenusHandler
+from handlers.announcements.handler import AnnouncementsHandler
+from handlers.menus.handler import MenusHandler
 from tests.e2e.helpers import assert_problem
 from tests.e2e.menus_support import (
     Call,

@@ -9,7 +9,7 @@ from typing import Any
 from bot import keys
 from bot.state import SqliteStateStore
 from bot.testing import RoomBot, eventually, serve_bot
-from handlers.menus_sessions import NAMESPACE
+from handlers.menus.sessions import NAMESPACE
 from tests.e2e.menus_support import (
     media,
     menus_bot,

@@ -21,7 +21,7 @@ from azure.communication.rooms import CommunicationUserIdentifier, ParticipantRo
 from azure.communication.rooms.aio import RoomsClient
 from azure.core.credentials import AzureKeyCredential
 
-from bot.serve import display_url
+from bot.cli.serve import display_url
 from emulator.config import DEV_ACCESS_KEY
 from emulator.server import RunningEmulator
 from tests.support.cli_process import CliProcess, clean_env, run_to_completion, started

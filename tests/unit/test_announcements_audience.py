@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from handlers.announcements_audience import AudienceError, RosterCache, resolve
-from handlers.announcements_model import Audience, Role
+from handlers.announcements.audience import AudienceError, RosterCache, resolve
+from handlers.announcements.model import Audience, Role
 
 PRESENTER = "8:acs:res_presenter"
 CONSUMER_1 = "8:acs:res_consumer1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.events import PlayCompleted
-from bot.media_scheduler import MediaJob, MediaScheduler
+from bot.media.scheduler import MediaJob, MediaScheduler
 
 
 class Starts:

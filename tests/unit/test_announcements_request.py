@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from bot.problems import validation_problem
 from config.prompts import Prompt
-from handlers.announcements_model import (
+from handlers.announcements.model import (
     Announcement,
     AnnouncementRequest,
     Audience,

@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.apikeys import ApiKeys, Scope
+from bot.auth.api_keys import ApiKeys, Scope
 from bot.problems import PROBLEM_CONTENT_TYPE, problem_middleware
 from config import Settings
 

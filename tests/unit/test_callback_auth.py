@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from bot.callback_auth import CallbackAuthError, CallbackVerifier, SigningKeysUnavailable
+from bot.auth.callback_jwt import CallbackAuthError, CallbackVerifier, SigningKeysUnavailable
 
 AUDIENCE = "7e0c9d55-2a4b-4f7e-9a61-0e51a7000001"
 ISSUER = "https://acscallautomation.communication.azure.com"

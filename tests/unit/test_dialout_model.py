@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.acs_types import AcsRejected, AcsUnavailable
-from handlers.dialout_model import (
+from bot.acs.types import AcsRejected, AcsUnavailable
+from handlers.dialout.model import (
     DialOut,
     DialOutRequest,
     DialOutResult,
@@ -20,7 +20,7 @@ from handlers.dialout_model import (
     operation_context,
     request_fingerprint,
 )
-from handlers.dialout_service import acs_result
+from handlers.dialout.service import acs_result
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LATER = T0 + timedelta(seconds=5)

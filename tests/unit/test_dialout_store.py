@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.state import MemoryStateStore
-from handlers.dialout_model import DialOut
-from handlers.dialout_store import DIALOUTS, DialOutStore
+from handlers.dialout.model import DialOut
+from handlers.dialout.store import DIALOUTS, DialOutStore
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -142,7 +142,7 @@ async def test_a_failing_event_is_logged_and_the_call_goes_on(
     recorder: Recorder, dispatcher: CallDispatcher, caplog: pytest.LogCaptureFixture
 ) -> None:
     recorder.fail_on.add("a-2")
-    with caplog.at_level(logging.ERROR, logger="bot.dispatch"):
+    with caplog.at_level(logging.ERROR, logger="roombot.bot.dispatch"):
         dispatcher.submit([ev("a", 1), ev("a", 2), ev("a", 3), ev("b", 1)])
         await dispatcher.drain()
 

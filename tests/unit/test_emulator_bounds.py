@@ -51,7 +51,7 @@ async def test_a_full_queue_drops_its_oldest_items_with_a_warning(caplog: pytest
         handled.append(items)
 
     queues: OrderedQueues[str, int] = OrderedQueues(handle, max_batch=10, max_pending=3)
-    with caplog.at_level(logging.WARNING, logger="emulator.callbacks"):
+    with caplog.at_level(logging.WARNING, logger="roombot.emulator.callbacks"):
         # No await in between: the worker has not taken anything yet.
         for item in range(6):
             queues.put("endpoint", item)

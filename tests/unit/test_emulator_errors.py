@@ -39,7 +39,7 @@ async def client(aiohttp_client: ClientFactory) -> Client:
 async def test_an_unexpected_exception_is_a_500_with_an_acs_body(
     client: Client, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="emulator.errors"):
+    with caplog.at_level(logging.ERROR, logger="roombot.emulator.errors"):
         response = await client.get(path)
 
     assert response.status == 500

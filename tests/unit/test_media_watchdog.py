@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from bot.events import PlayCompleted
-from bot.media_scheduler import MediaJob, MediaJobTimedOut, MediaScheduler
+from bot.media.scheduler import MediaJob, MediaJobTimedOut, MediaScheduler
 
 PERSON = frozenset({"8:acs:person"})
 OTHER = frozenset({"8:acs:other"})

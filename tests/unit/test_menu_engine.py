@@ -10,8 +10,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import menu_engine as engine
-from bot.menu_engine import (
+from config.menus.load import parse_menus_text
+from config.menus.model import (
+    Action,
+    ActionRef,
+    Announce,
+    Confirm,
+    Goto,
+    Menu,
+    MenuSet,
+    Notify,
+    RemoveParticipant,
+)
+from config.prompts import Prompt
+from handlers.menus import engine
+from handlers.menus.engine import (
     MAX_INTERRUPTIONS,
     Act,
     Cancel,
@@ -26,19 +39,6 @@ from bot.menu_engine import (
     Session,
     Step,
 )
-from config.menus import (
-    Action,
-    ActionRef,
-    Announce,
-    Confirm,
-    Goto,
-    Menu,
-    MenuSet,
-    Notify,
-    RemoveParticipant,
-)
-from config.menus_load import parse_menus_text
-from config.prompts import Prompt
 
 HELLO = Prompt(text="Press 1 for English, 2 for French.")
 NO_INPUT = Prompt(text="We did not hear a key.")

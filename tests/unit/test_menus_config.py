@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.plugins import PluginError, handler_configs, instantiate
-from config.menus import (
+from config.menus.load import load_menus, parse_menus_text
+from config.menus.model import (
     DEFAULT_MENUS_FILE,
     ActionRef,
     Announce,
@@ -21,10 +22,9 @@ from config.menus import (
     Notify,
     RemoveParticipant,
 )
-from config.menus_load import load_menus, parse_menus_text
 from config.prompts import Prompt
 from config.settings import Settings
-from handlers.menus import MenusConfig, MenusHandler
+from handlers.menus.handler import MenusConfig, MenusHandler
 
 SPEC_EXAMPLE = """
 menus:

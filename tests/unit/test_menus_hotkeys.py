@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import menu_engine as engine
 from bot.events import parse_event
 from bot.testing import cloud_event
-from handlers.menus import recognize_input
-from handlers.menus_driver import parse_session_context, session_context
-from handlers.menus_hotkeys import HotkeyBuffer, listens_to, press
+from handlers.menus import engine
+from handlers.menus.driver import parse_session_context, session_context
+from handlers.menus.handler import recognize_input
+from handlers.menus.hotkeys import HotkeyBuffer, listens_to, press
 
 HOTKEYS = ("*0", "*9", "#1")
 GAP = 3.0

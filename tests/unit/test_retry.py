@@ -14,7 +14,7 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError
 from azure.core.pipeline.policies import HeadersPolicy
 from azure.core.rest import AsyncHttpResponse, HttpRequest
 
-from bot.retry import (
+from bot.acs.retry import (
     REPEATABILITY_FIRST_SENT,
     REPEATABILITY_REQUEST_ID,
     Headers,

@@ -1,0 +1,1 @@
+"""Who may talk to the bot: bearer API keys for `/api` and `/ops`, signed JWTs for ACS callbacks."""

@@ -1,0 +1,1 @@
+"""``roombot demo``: a scripted telehealth visit played through the public HTTP APIs only."""

@@ -1,0 +1,178 @@
+"""``roombot demo``: start an emulator and the bot in this process, play the telehealth scenario
+through the public HTTP APIs, and print a timeline. Exit 0 when every step happened, 1 naming
+the step that did not, 2 for invalid options or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import TextIO
+
+import aiohttp
+from azure.communication.identity.aio import CommunicationIdentityClient
+from azure.communication.rooms.aio import RoomsClient
+from azure.core.credentials import AzureKeyCredential
+from pydantic import ValidationError
+
+from bot.demo.context import DemoContext, StepFailed
+from bot.demo.scenario import TELEHEALTH, Step
+from bot.demo.timeline import Timeline
+from bot.embedded import (
+    bind,
+    configure_logging,
+    emulator_overrides,
+    generated_api_key,
+    socket_url,
+    start_bot,
+    with_overrides,
+)
+from bot.plugins import PluginError
+from config.settings import Settings, format_settings_error, load_settings
+
+# The demo runs its own emulator: it is the embedded default, wired by the CLI.
+from emulator.config import EmulatorConfig
+from emulator.server import start_emulator
+
+PROG = "roombot demo"
+# Ringing, prompts and DTMF timeouts run 20x faster: the whole visit takes a few seconds.
+DEFAULT_TIME_SCALE = 0.05
+HOST = "127.0.0.1"
+# A guard against a stuck run, in real seconds; never an expectation about speed.
+DEFAULT_WAIT_SECONDS = 30.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=DEFAULT_TIME_SCALE,
+        help="multiplier for the emulator's simulated durations (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--wait-seconds",
+        type=float,
+        default=DEFAULT_WAIT_SECONDS,
+        help="longest wait for one step's outcome before the demo fails (default: %(default)s)",
+    )
+
+
+async def play(steps: Sequence[Step], ctx: DemoContext, timeline: Timeline) -> int:
+    """Run the steps in order; 0 when all happened, else 1 after naming the failing step."""
+    for step in steps:
+        try:
+            text = await step.run(ctx)
+        except StepFailed as exc:
+            reason = str(exc)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            reason = f"HTTP request failed: {exc!r}"
+        except Exception as exc:
+            # The demo's job is to say which step did not happen, whatever the cause
+            # (an SDK error from the Identity or Rooms API included).
+            reason = f"{type(exc).__name__}: {exc}"
+        else:
+            timeline.mark(text)
+            continue
+        timeline.mark(f"FAILED  {step.name}: {reason}")
+        timeline.say(f"demo failed at step '{step.name}'")
+        return 1
+    timeline.say(f"demo complete: {len(steps)} steps in {timeline.elapsed():.3f}s")
+    return 0
+
+
+@asynccontextmanager
+async def _clients(
+    emulator_url: str, access_key: str
+) -> AsyncIterator[tuple[aiohttp.ClientSession, CommunicationIdentityClient, RoomsClient]]:
+    credential = AzureKeyCredential(access_key)
+    # Built from parts: from_connection_string would force https and miss the emulator.
+    async with (
+        aiohttp.ClientSession() as http,
+        CommunicationIdentityClient(emulator_url, credential, retry_total=0) as identity,
+        RoomsClient(emulator_url, credential, retry_total=0) as rooms,
+    ):
+        yield http, identity, rooms
+
+
+async def run_demo(
+    settings: Settings,
+    *,
+    steps: Sequence[Step] = TELEHEALTH,
+    time_scale: float = DEFAULT_TIME_SCALE,
+    wait_seconds: float = DEFAULT_WAIT_SECONDS,
+    out: TextIO | None = None,
+) -> int:
+    """Play ``steps`` on a fresh emulator and bot (both on free loopback ports) and print the
+    timeline to ``out`` (stdout by default); 0 when every step happened, else 1.
+
+    ``settings`` supplies everything the demo does not decide itself (handler configuration,
+    menus file); ACS, callback URL, API keys and state store are the demo's own.
+    """
+    emulator = await start_emulator(EmulatorConfig(time_scale=time_scale), host=HOST, port=0)
+    try:
+        sock = bind(HOST, 0)
+        bot_url = socket_url(HOST, sock)
+        keys = {"backend_api_keys": generated_api_key(), "ops_api_keys": generated_api_key()}
+        overrides = {
+            **emulator_overrides(emulator, bot_url, settings),
+            # The demo's own bot, whatever the environment says: callbacks reach it here, and
+            # its state lives in memory so that the demo leaves nothing behind.
+            "callback_base_url": bot_url,
+            "state_url": "memory://",
+            **{field: {key} for field, key in keys.items()},
+        }
+        try:
+            final = with_overrides(settings, overrides)
+            bot = await start_bot(final, sock, bot_url, access_log=False)
+        except BaseException:
+            sock.close()
+            raise
+        try:
+            timeline = Timeline(out)
+            timeline.say("roombot demo: a telehealth visit, played through the public HTTP APIs")
+            timeline.say(f"  emulator {emulator.url}   bot {bot_url}")
+            async with _clients(emulator.url, emulator.config.access_key) as (http, identity, rooms):
+                ctx = DemoContext(
+                    http=http,
+                    identity=identity,
+                    rooms=rooms,
+                    emulator_url=emulator.url,
+                    bot_url=bot_url,
+                    backend_key=keys["backend_api_keys"],
+                    ops_key=keys["ops_api_keys"],
+                    wait_seconds=wait_seconds,
+                )
+                return await play(steps, ctx, timeline)
+        finally:
+            await bot.close()
+    finally:
+        await emulator.close()
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    if not math.isfinite(args.time_scale) or args.time_scale <= 0:
+        return _fail("--time-scale must be a number greater than 0")
+    if not math.isfinite(args.wait_seconds) or args.wait_seconds <= 0:
+        return _fail("--wait-seconds must be a number greater than 0")
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        return _fail(format_settings_error(exc))
+    # The timeline is the demo's output; only warnings and errors are logged next to it.
+    configure_logging(logging.WARNING)
+    try:
+        return asyncio.run(run_demo(settings, time_scale=args.time_scale, wait_seconds=args.wait_seconds))
+    except ValidationError as exc:
+        return _fail(format_settings_error(exc))
+    except PluginError as exc:
+        return _fail(str(exc))

@@ -1,0 +1,1 @@
+"""Emulated call media: play, recognize, continuous DTMF, send DTMF, and the media log."""

@@ -1,0 +1,76 @@
+"""Announcements in the state store (namespace ``announcements``): statuses that only move forward.
+
+Events and the scheduler's outcomes may race (ACS can send PlayCompleted before the answer to the
+play request that caused it), so each change is a read-check-write under a per-announcement lock,
+and a status never goes back: a late PlayStarted after PlayCompleted changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.locks import KeyedLocks
+from bot.state.base import StateStore
+from handlers.announcements.model import Announcement, Outcome, Status
+
+NAMESPACE = "announcements"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AnnouncementStore:
+    def __init__(self, store: StateStore, *, keep_finished: timedelta) -> None:
+        self._store = store
+        self._keep_finished = keep_finished
+        self._locks = KeyedLocks()
+
+    async def get(self, announcement_id: str) -> Announcement | None:
+        doc = await self._store.get_doc(NAMESPACE, announcement_id)
+        return Announcement.from_doc(doc) if doc is not None else None
+
+    async def add(self, announcement: Announcement) -> None:
+        await self._store.put_doc(NAMESPACE, announcement.id, announcement.to_doc())
+
+    async def settle(
+        self,
+        announcement_id: str,
+        status: Status,
+        outcome: Outcome | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> Announcement | None:
+        """Move an announcement forward to ``status``; None if there is no such announcement."""
+        async with self._locks[announcement_id]:
+            current = await self.get(announcement_id)
+            if current is None:
+                return None
+            moved = current.moved_to(status, at or utc_now(), outcome)
+            if moved is not current:
+                await self._store.put_doc(NAMESPACE, announcement_id, moved.to_doc())
+            return moved
+
+    async def unfinished(self, call_connection_id: str | None = None) -> list[Announcement]:
+        """Announcements not yet final, of one call or of all, oldest first."""
+        found = [Announcement.from_doc(doc) for doc in await self._store.list_docs(NAMESPACE)]
+        return sorted(
+            (
+                announcement
+                for announcement in found
+                if not announcement.status.is_final
+                and call_connection_id in (None, announcement.call_connection_id)
+            ),
+            key=lambda announcement: announcement.created_at,
+        )
+
+    async def prune(self) -> int:
+        """Forget announcements finished longer ago than the retention; how many went."""
+        cutoff = utc_now() - self._keep_finished
+        pruned = 0
+        for doc in await self._store.list_docs(NAMESPACE):
+            finished_at = doc.get("finishedAt")
+            if finished_at and datetime.fromisoformat(finished_at) < cutoff:
+                await self._store.delete_doc(NAMESPACE, str(doc["id"]))
+                pruned += 1
+        return pruned

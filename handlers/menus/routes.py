@@ -1,0 +1,127 @@
+"""The menus handler's HTTP API: run a menu for a participant, and look at a session.
+
+``POST /api/rooms/{roomId}/menus`` ``{participant: rawId, menu: name}`` → 202 with the session
+and ``Location: /api/menu-sessions/{sessionId}``. An unknown menu is 422; no live call for the
+room, a participant who is not in the call, or one already in a menu is 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot import keys
+from bot.messages import MenuRefused
+from bot.problems import VALIDATION_TYPE, ProblemError, read_json
+from bot.routes.openapi import BACKEND, ROOM_ID, json_response, problem_responses
+from bot.routes.rooms import room_id_of
+from handlers.menus.driver import MenuDriver
+
+SESSION_PATH = "/api/menu-sessions/{sessionId}"
+
+
+class RunMenuBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    participant: str = Field(min_length=1, description="Raw id of a participant in the call")
+    menu: str = Field(min_length=1, description="Name of a menu of the menu file")
+
+
+def session_location(session_id: str) -> str:
+    return SESSION_PATH.replace("{sessionId}", session_id)
+
+
+def menu_routes(driver: Callable[[], MenuDriver]) -> list[web.RouteDef]:
+    """The routes; ``driver`` gives the running driver (it exists once the bot started)."""
+
+    async def run_menu(request: web.Request) -> web.Response:
+        request.app[keys.API_KEYS].require(request, "backend")
+        room_id = room_id_of(request)
+        body = await read_json(request, RunMenuBody)
+        menus = driver().menus
+        if body.menu not in menus:
+            known = ", ".join(sorted(menus.menus)) or "none"
+            detail = f"menu: there is no menu named {body.menu!r} (menus: {known})"
+            errors = [{"field": "menu", "message": detail.removeprefix("menu: ")}]
+            raise ProblemError(422, "Unknown menu", detail, VALIDATION_TYPE, {"errors": errors})
+        call = await request.app[keys.REGISTRY].live_call_for_room(room_id)
+        if call is None:
+            raise ProblemError(
+                409, "No live call", f"The bot is not in a call of room {room_id}; connect it first."
+            )
+        if body.participant not in {participant.raw_id for participant in call.participants}:
+            raise ProblemError(
+                409, "Not in the call", f"{body.participant} is not in the call of room {room_id}."
+            )
+        try:
+            record = await driver().begin(call, body.participant, body.menu, {})
+        except MenuRefused as exc:
+            raise ProblemError(409, "Menu not started", exc.message) from None
+        location = session_location(record.id)
+        return web.json_response(record.view(), status=202, headers={"Location": location})
+
+    async def get_session(request: web.Request) -> web.Response:
+        request.app[keys.API_KEYS].require(request, "backend")
+        session_id = request.match_info["sessionId"]
+        record = await driver().sessions.get(session_id)
+        if record is None:
+            raise ProblemError(
+                404, "Menu session not found", f"No menu session {session_id!r} in a live call."
+            )
+        return web.json_response(record.view())
+
+    return [web.post("/api/rooms/{roomId}/menus", run_menu), web.get(SESSION_PATH, get_session)]
+
+
+SESSION_ID = {"name": "sessionId", "in": "path", "required": True, "schema": {"type": "string"}}
+SESSION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "sessionId": {"type": "string"},
+        "roomId": {"type": "string"},
+        "callConnectionId": {"type": "string"},
+        "participant": {"type": "string"},
+        "menu": {"type": "string", "description": "The menu the participant is in now"},
+        "startMenu": {"type": "string"},
+        "status": {"enum": ["running", "completed", "maxTries", "hangup", "cancelled", "failed"]},
+        "tries": {"type": "integer", "description": "Recognize operations asked so far"},
+        "failedTries": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "lastEntry": {"type": ["string", "null"]},
+        "createdAt": {"type": "string", "format": "date-time"},
+        "updatedAt": {"type": "string", "format": "date-time"},
+    },
+}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/rooms/{roomId}/menus": {
+        "post": {
+            "summary": "Run a DTMF menu for a participant of the room's call",
+            "security": BACKEND,
+            "parameters": [ROOM_ID],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": RunMenuBody.model_json_schema()}},
+            },
+            "responses": {
+                "202": json_response("The menu session started", SESSION_SCHEMA),
+                **problem_responses(400, 401, 403, 404, 409, 415, 422),
+            },
+        }
+    },
+    SESSION_PATH: {
+        "get": {
+            "summary": "A menu session: where the participant is, and how it ended",
+            "security": BACKEND,
+            "parameters": [
+                {"name": "sessionId", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": json_response("The menu session", SESSION_SCHEMA),
+                **problem_responses(401, 403, 404),
+            },
+        }
+    },
+}

@@ -1,0 +1,137 @@
+"""Menu sessions as the state store keeps them, so that a restarted bot continues each one.
+
+A session's document holds the engine's state, who and where it runs for, and the effects still
+to carry out (`pending`, stored as references into the menu file). ``version`` grows with every
+transition: an effect runner started for an older version stops instead of acting twice.
+Documents live in the ``menus`` namespace until their call ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.locks import KeyedLocks
+from bot.state.base import StateStore
+from handlers.menus.engine import Session
+
+NAMESPACE = "menus"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@dataclass
+class SessionRecord:
+    session: Session
+    call_connection_id: str
+    room_id: str
+    participant: str
+    start_menu: str
+    context: dict[str, Any] = field(default_factory=dict)
+    # Seen among the call's participants: only then does their absence mean they left (a
+    # ParticipantsUpdated older than their arrival must not end the session).
+    present: bool = False
+    version: int = 0
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+
+    @property
+    def id(self) -> str:
+        return self.session.id
+
+    @property
+    def running(self) -> bool:
+        return self.session.ended is None
+
+    @property
+    def status(self) -> str:
+        return self.session.ended or "running"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "session": self.session.to_json(),
+            "callConnectionId": self.call_connection_id,
+            "roomId": self.room_id,
+            "participant": self.participant,
+            "startMenu": self.start_menu,
+            "context": self.context,
+            "present": self.present,
+            "version": self.version,
+            "pending": self.pending,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SessionRecord:
+        return cls(
+            session=Session.from_json(data["session"]),
+            call_connection_id=str(data["callConnectionId"]),
+            room_id=str(data["roomId"]),
+            participant=str(data["participant"]),
+            start_menu=str(data["startMenu"]),
+            context=dict(data.get("context") or {}),
+            present=bool(data.get("present", False)),
+            version=int(data.get("version", 0)),
+            pending=list(data.get("pending") or []),
+            created_at=str(data.get("createdAt") or now_iso()),
+            updated_at=str(data.get("updatedAt") or now_iso()),
+        )
+
+    def view(self) -> dict[str, Any]:
+        """The session as the HTTP API shows it."""
+        return {
+            "sessionId": self.id,
+            "roomId": self.room_id,
+            "callConnectionId": self.call_connection_id,
+            "participant": self.participant,
+            "menu": self.session.menu,
+            "startMenu": self.start_menu,
+            "status": self.status,
+            "tries": self.session.attempt,
+            "failedTries": dict(self.session.failures),
+            "lastEntry": self.session.last_entry,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+        }
+
+
+class Sessions:
+    """Session documents, with one lock per session and per participant for read-modify-write."""
+
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+        self._locks = KeyedLocks()
+
+    def lock(self, key: str) -> asyncio.Lock:
+        """The lock of a session id, or of a ``call/participant`` pair when starting a session."""
+        return self._locks[key]
+
+    async def get(self, session_id: str) -> SessionRecord | None:
+        doc = await self._store.get_doc(NAMESPACE, session_id)
+        return SessionRecord.from_json(doc) if doc is not None else None
+
+    async def put(self, record: SessionRecord) -> None:
+        record.updated_at = now_iso()
+        await self._store.put_doc(NAMESPACE, record.id, record.to_json())
+
+    async def delete(self, session_id: str) -> None:
+        await self._store.delete_doc(NAMESPACE, session_id)
+
+    async def all(self) -> list[SessionRecord]:
+        return [SessionRecord.from_json(doc) for doc in await self._store.list_docs(NAMESPACE)]
+
+    async def of_call(self, call_connection_id: str) -> list[SessionRecord]:
+        return [record for record in await self.all() if record.call_connection_id == call_connection_id]
+
+    async def running_for(self, call_connection_id: str, participant: str) -> SessionRecord | None:
+        for record in await self.of_call(call_connection_id):
+            # A session saying its last words (pending effects) still holds the participant.
+            if record.participant == participant and (record.running or record.pending):
+                return record
+        return None
