@@ -3,7 +3,7 @@
 The emulator runs in a child process, so ``time.process_time()`` here counts the client side
 only: for the facade, the SDK's serialization and policy pipeline, the retry policy and the
 translation to domain types; for the bare side, an aiohttp GET signed with HMAC
-(``emulator.hmac_auth.sign``, the signature ACS checks) and a ``json`` parse of the answer.
+(``emulator.protocol.hmac_auth.sign``, the signature ACS checks) and a ``json`` parse of the answer.
 Both read the same call of a room the bot has joined, alternately, in the same run.
 """
 
@@ -26,7 +26,7 @@ from azure.core.credentials import AzureKeyCredential
 
 from bench.common import BenchError, EmulatorProcess, emulator_process, median, serve, times
 from bot.acs import AcsFacade
-from emulator.hmac_auth import content_hash, sign
+from emulator.protocol.hmac_auth import content_hash, sign
 
 # The version the SDK speaks by default, so that both sides ask for the same thing.
 API_VERSION = "2026-03-12"

@@ -19,10 +19,10 @@ from aiohttp.abc import AbstractAccessLogger
 
 from bot.app import create_app
 from config.settings import Settings
+from emulator.delivery.signing import OPENID_PATH
 
 # The one other place, besides the CLI, where the bot knows the emulator: wiring the embedded default.
 from emulator.server import RunningEmulator
-from emulator.signing import OPENID_PATH
 
 ALL_INTERFACES = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (names to recognise, not to bind)
 # 24 random bytes give 32 URL-safe characters, twice the length the settings require of a key.

@@ -9,19 +9,20 @@ import ipaddress
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from emulator import control, eventgrid, identity
-from emulator.callbacks import CallbackDispatcher
+from emulator import control
 from emulator.calls import hold_routes, participant_routes
 from emulator.calls import routes as call_routes
 from emulator.calls.media import routes as media_routes
-from emulator.client_session import client_session_context
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
-from emulator.errors import AcsError, error_middleware
-from emulator.eventgrid import EventGridPublisher, topic_for
+from emulator.delivery import eventgrid
+from emulator.delivery.callbacks import CallbackDispatcher
+from emulator.delivery.client_session import client_session_context
+from emulator.delivery.eventgrid import EventGridPublisher, topic_for
+from emulator.delivery.signing import CallbackSigner, key_routes
 from emulator.faults import Faults, fault_middleware, fault_routes
-from emulator.hmac_auth import hmac_middleware
-from emulator.identity_store import IdentityStore
+from emulator.identity import routes as identity
+from emulator.identity.store import IdentityStore
 from emulator.keys import (
     CALLBACKS,
     CLOCK,
@@ -37,13 +38,14 @@ from emulator.keys import (
     SIGNER,
 )
 from emulator.phones import PhoneBook, phone_routes
-from emulator.repeatability import RepeatabilityCache, repeatability_middleware
-from emulator.requestlog import RequestLog, request_log_middleware
+from emulator.protocol.errors import AcsError, error_middleware
+from emulator.protocol.hmac_auth import hmac_middleware
+from emulator.protocol.repeatability import RepeatabilityCache, repeatability_middleware
+from emulator.protocol.requestlog import RequestLog, request_log_middleware
+from emulator.protocol.versions import api_version_middleware
 from emulator.rooms import routes as room_routes
 from emulator.rooms.model import RoomStore
-from emulator.signing import CallbackSigner, key_routes
 from emulator.urls import PublicUrl
-from emulator.versions import api_version_middleware
 
 CONTROL_PREFIX = "/emulator/"
 # Served without HMAC, as ACS serves its callback signing keys publicly.

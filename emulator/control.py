@@ -24,8 +24,8 @@ from aiohttp import web
 from emulator.calls.media import routes as media_routes
 from emulator.calls.model import RoomCall
 from emulator.calls.wire import identifier_kind
-from emulator.errors import AcsError
 from emulator.keys import CALLS, EVENT_GRID, INVITATIONS, REQUEST_LOG
+from emulator.protocol.errors import AcsError
 
 ROOM = "{room_id:[^/]+}"
 # Greedy up to the last ':' of the segment, so the raw id keeps its own colons.

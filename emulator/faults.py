@@ -39,7 +39,7 @@ from typing import Any, Literal, TypeVar, cast, get_args
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from emulator.errors import AcsError
+from emulator.protocol.errors import AcsError
 
 Mode = Literal["refuse", "loseAnswer"]
 T = TypeVar("T")

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from emulator.callbacks import CallbackDispatcher
 from emulator.calls.invitations import Ringer
 from emulator.calls.media.engine import MediaEngine
 from emulator.calls.service import CallService
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
-from emulator.eventgrid import EventGridPublisher
+from emulator.delivery.callbacks import CallbackDispatcher
+from emulator.delivery.eventgrid import EventGridPublisher
+from emulator.delivery.signing import CallbackSigner
 from emulator.faults import Faults
-from emulator.identity_store import IdentityStore
+from emulator.identity.store import IdentityStore
 from emulator.phones import PhoneBook
-from emulator.repeatability import RepeatabilityCache
-from emulator.requestlog import RequestLog
+from emulator.protocol.repeatability import RepeatabilityCache
+from emulator.protocol.requestlog import RequestLog
 from emulator.rooms.model import RoomStore
-from emulator.signing import CallbackSigner
 from emulator.urls import PublicUrl
 
 CONFIG = web.AppKey("config", EmulatorConfig)

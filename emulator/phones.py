@@ -28,7 +28,7 @@ import phonenumbers
 from aiohttp import web
 
 from emulator.calls.media.tones import ToneError, parse_keys
-from emulator.errors import AcsError
+from emulator.protocol.errors import AcsError
 
 Answer = Literal["accept", "busy", "noAnswer", "decline"]
 DEFAULT_ANSWER_AFTER_SECONDS = 1.0

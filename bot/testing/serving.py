@@ -13,8 +13,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from bot.app import create_app
 from bot.handlers import HandlerFactory
 from config.settings import Settings
+from emulator.delivery.signing import OPENID_PATH
 from emulator.server import RunningEmulator
-from emulator.signing import OPENID_PATH
 
 BACKEND_KEY = "roombot-test-backend-key"
 OPS_KEY = "roombot-test-operator-key"

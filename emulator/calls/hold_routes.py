@@ -24,8 +24,8 @@ from aiohttp.typedefs import Handler
 from emulator.calls.media.sources import parse_sources
 from emulator.calls.participant_routes import callback_override, raw_id_of
 from emulator.calls.routes import BASE, CONNECTION, _json_object, _optional_str
-from emulator.errors import AcsError
 from emulator.keys import CALLS
+from emulator.protocol.errors import AcsError
 
 UNSUPPORTED = (
     "startTranscription",

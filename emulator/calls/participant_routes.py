@@ -31,9 +31,9 @@ from emulator.calls.events import Result
 from emulator.calls.invitations import DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS, Ringer, operation_data
 from emulator.calls.model import CallConnection, RoomCall
 from emulator.calls.routes import BASE, CONNECTION, _json_object, _optional_str
-from emulator.errors import AcsError, invalid
 from emulator.keys import CALLS, CLOCK, CONFIG, INVITATIONS, MEDIA, PHONES, ROOMS
 from emulator.phones import e164
+from emulator.protocol.errors import AcsError, invalid
 from emulator.urls import is_http_url
 
 REMOVED = Result(200, 0, "The participant was removed from the call.")

@@ -14,8 +14,8 @@ from aiohttp import web
 from emulator.calls import wire
 from emulator.calls.model import CallLocator, LocatorKind
 from emulator.calls.service import CallService
-from emulator.errors import AcsError, invalid
 from emulator.keys import CALLBACKS, CALLS, CLOCK, EVENT_GRID, ROOMS
+from emulator.protocol.errors import AcsError, invalid
 from emulator.urls import is_http_url
 
 # Path segments: a call connection id never holds ':' (actions follow one), a raw id may.

@@ -35,7 +35,6 @@ import uuid
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
-from emulator.callbacks import CallbackDispatcher
 from emulator.calls import events
 from emulator.calls.events import Result
 from emulator.calls.model import (
@@ -49,8 +48,9 @@ from emulator.calls.model import (
 )
 from emulator.calls.wire import is_acs_user
 from emulator.clock import Clock
-from emulator.errors import AcsError
-from emulator.eventgrid import EventGridPublisher
+from emulator.delivery.callbacks import CallbackDispatcher
+from emulator.delivery.eventgrid import EventGridPublisher
+from emulator.protocol.errors import AcsError
 from emulator.rooms.model import RoomStore
 
 # Simulated time between a connect request and its CallConnected (or ConnectFailed).

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from emulator.errors import bad_argument
+from emulator.protocol.errors import bad_argument
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100

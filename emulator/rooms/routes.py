@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from emulator.errors import read_json_object
 from emulator.keys import CLOCK, IDENTITIES, ROOMS
+from emulator.protocol.errors import read_json_object
 from emulator.rooms.merge_patch import RoomSettings, merge_participants, merge_room
 from emulator.rooms.model import Room
 from emulator.rooms.paging import paged_response

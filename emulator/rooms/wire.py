@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.errors import AcsError, bad_argument
+from emulator.protocol.errors import AcsError, bad_argument
 from emulator.rooms.merge_patch import RoomPatch
 from emulator.rooms.model import DEFAULT_ROLE, ROLES, Room
 

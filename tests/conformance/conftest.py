@@ -32,7 +32,7 @@ from azure.core.credentials import AccessToken, AzureKeyCredential
 from azure.core.pipeline.transport import RequestsTransport
 
 from emulator.config import DEV_RESOURCE_ID
-from emulator.hmac_auth import content_hash, sign
+from emulator.protocol.hmac_auth import content_hash, sign
 from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import (
     CallAutomationApi,

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from emulator.hmac_auth import content_hash
+from emulator.protocol.hmac_auth import content_hash
 from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import add_room, control, join, received
 from tests.conformance.conftest import RawAnswer, rfc1123, signed_request

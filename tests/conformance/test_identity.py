@@ -12,7 +12,7 @@ from azure.communication.identity import CommunicationUserIdentifier
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from emulator.identity import verify_access_token
+from emulator.identity.routes import verify_access_token
 from emulator.keys import IDENTITIES
 from emulator.server import RunningEmulator
 from tests.conformance.conftest import IdentityApi

@@ -11,7 +11,7 @@ from azure.communication.callautomation import PhoneNumberIdentifier
 
 from emulator.config import EmulatorConfig
 from emulator.keys import INVITATIONS
-from emulator.requestlog import MAX_BODY_BYTES
+from emulator.protocol.requestlog import MAX_BODY_BYTES
 from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import CallAutomationApi, control, received
 from tests.conformance.conftest import signed_request

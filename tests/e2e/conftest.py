@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.testing import CreatedRoom, RoomBot
-from tests.e2e.dialout_support import DialOutBed, dialout_bed
+from tests.e2e.dialout.support import DialOutBed, dialout_bed
 from tests.e2e.helpers import LiveCall
 from tests.support.callback_sink import CallbackSink
 
@@ -33,7 +33,7 @@ async def durable_roombot(tmp_path: Path) -> AsyncIterator[RoomBot]:
 
 @pytest.fixture
 async def bed() -> AsyncIterator[DialOutBed]:
-    """A bot with every installed handler, wired to a NOTIFY_URL receiver (see `dialout_support`)."""
+    """A bot with every installed handler, wired to a NOTIFY_URL receiver (see `tests.e2e.dialout.support`)."""
     async with dialout_bed() as bed:
         yield bed
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from bench import callbacks, facade
 from bench.common import machine
 from emulator.config import DEV_ACCESS_KEY
-from emulator.hmac_auth import verify
+from emulator.protocol.hmac_auth import verify
 from tests.support.cli_process import run_to_completion
 
 REPO = Path(__file__).resolve().parents[2]

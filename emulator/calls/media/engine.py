@@ -58,7 +58,7 @@ from emulator.calls.media.tones import ToneError, parse_keys
 from emulator.calls.model import CallConnection, RoomCall
 from emulator.calls.service import CallService
 from emulator.clock import Clock
-from emulator.errors import AcsError, invalid
+from emulator.protocol.errors import AcsError, invalid
 
 
 @dataclass

@@ -4,7 +4,8 @@ and sends its events to the connection that asked for it (or to the operation's 
 ``operationCallbackUri``).
 
 Result codes are ACS's (the Call Automation docs' result-code table: PlayCompleted 200/0,
-PlayFailed 400/8535 bad file format, 400/8536 download failed). Choices made where ACS's documentation is silent:
+PlayFailed 400/8535 bad file format, 400/8536 download failed). Choices made where ACS's
+documentation is silent:
 - The sources of a play are fetched before it starts: a source that cannot play ends the play
   with PlayFailed (``failedPlaySourceIndex`` names it) and no PlayStarted.
 - Sending tones takes ``SECONDS_PER_TONE`` of simulated time per tone; ACS has no

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from emulator.calls.media.sources import PlaySource, parse_sources
 from emulator.calls.media.tones import is_tone
-from emulator.errors import invalid
+from emulator.protocol.errors import invalid
 from emulator.urls import is_http_url
 
 InputType = Literal["dtmf", "choices"]

@@ -13,9 +13,9 @@ from emulator.calls.media import requests as media_requests
 from emulator.calls.media.engine import MediaEngine
 from emulator.calls.model import CallConnection, RoomCall
 from emulator.calls.routes import BASE, CONNECTION, _json_object
-from emulator.client_session import client_session_context
-from emulator.errors import AcsError
+from emulator.delivery.client_session import client_session_context
 from emulator.keys import CALLS, CLOCK, MEDIA
+from emulator.protocol.errors import AcsError
 
 
 def _target(request: web.Request) -> tuple[MediaEngine, CallConnection, RoomCall]:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import aiohttp
 
-from emulator.errors import invalid
+from emulator.protocol.errors import invalid
 from emulator.urls import is_http_url
 
 SourceKind = Literal["file", "text", "ssml"]

@@ -9,7 +9,7 @@ from bot import keys
 from bot.messages import StartDialOut
 from bot.testing import CreatedRoom, RoomBot
 from bot.testing.harness import eventually
-from tests.e2e.dialout_support import CALLER_ID, INTERPRETER, DialOutBed
+from tests.e2e.dialout.support import CALLER_ID, INTERPRETER, DialOutBed
 from tests.e2e.helpers import assert_problem
 
 # A key press is scripted several times: whichever lands while the menu listens answers it, the

@@ -18,7 +18,7 @@ from bot.testing import BACKEND_KEY, OPS_KEY, RoomBot, wait_until
 from handlers.announcements.handler import AnnouncementsHandler
 from handlers.menus.handler import MenusHandler
 from tests.e2e.helpers import assert_problem
-from tests.e2e.menus_support import (
+from tests.e2e.menus.support import (
     Call,
     media,
     menus_bot,

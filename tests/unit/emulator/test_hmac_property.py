@@ -12,8 +12,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from emulator.errors import AcsError
-from emulator.hmac_auth import content_hash, sign, verify
+from emulator.protocol.errors import AcsError
+from emulator.protocol.hmac_auth import content_hash, sign, verify
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 MAX_SKEW = 15 * 60.0

@@ -15,7 +15,7 @@ from bot import keys
 from bot.acs.retry import repeatability_headers
 from handlers.dialout.model import DialOut
 from handlers.dialout.store import DIALOUTS
-from tests.e2e.dialout_support import CALLER_ID, INTERPRETER, DialOutBed, dialout_bed
+from tests.e2e.dialout.support import CALLER_ID, INTERPRETER, DialOutBed, dialout_bed
 
 # Simulated seconds (the bed runs the emulator at 0.05): the phone would answer 1 s after the add.
 ANSWER_AFTER_SECONDS = 20

@@ -18,7 +18,7 @@ from bot.acs.retry import repeatability_headers
 from bot.testing import CreatedRoom
 from handlers.dialout.model import DialOut
 from handlers.dialout.store import DIALOUTS
-from tests.e2e.dialout_support import CALLER_ID, INTERPRETER, DialOutBed, dialout_bed
+from tests.e2e.dialout.support import CALLER_ID, INTERPRETER, DialOutBed, dialout_bed
 from tests.e2e.helpers import assert_problem
 
 # Long enough (simulated) that the phone is still ringing when the bot has restarted.

@@ -26,9 +26,9 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from emulator.errors import AcsError, bad_argument, read_json_object
-from emulator.identity_store import IdentityStore
+from emulator.identity.store import IdentityStore
 from emulator.keys import CLOCK, CONFIG, IDENTITIES
+from emulator.protocol.errors import AcsError, bad_argument, read_json_object
 
 SCOPES = frozenset({"chat", "voip", "chat.join", "chat.join.limited", "voip.join"})
 DEFAULT_TOKEN_MINUTES = 24 * 60

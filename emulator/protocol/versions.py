@@ -8,7 +8,7 @@ from collections.abc import Callable
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from emulator.errors import AcsError
+from emulator.protocol.errors import AcsError
 
 ROOMS_VERSIONS = frozenset({"2023-06-14", "2024-04-15", "2025-03-13"})
 CALL_AUTOMATION_VERSIONS = frozenset(

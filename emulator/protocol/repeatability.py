@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from emulator.errors import AcsError
+from emulator.protocol.errors import AcsError
 
 HEADER = "Repeatability-Request-ID"
 FIRST_SENT_HEADER = "Repeatability-First-Sent"

@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from emulator.errors import AcsError
+from emulator.protocol.errors import AcsError
 
 _AUTH_RE = re.compile(r"^HMAC-SHA256 SignedHeaders=(?P<headers>[^&]+)&Signature=(?P<sig>.+)$")
 _REQUIRED_SIGNED_HEADERS = ["x-ms-date", "host", "x-ms-content-sha256"]

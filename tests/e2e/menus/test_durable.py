@@ -10,7 +10,7 @@ from bot import keys
 from bot.state import SqliteStateStore
 from bot.testing import RoomBot, eventually, serve_bot
 from handlers.menus.sessions import NAMESPACE
-from tests.e2e.menus_support import (
+from tests.e2e.menus.support import (
     media,
     menus_bot,
     notification,

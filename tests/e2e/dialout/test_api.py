@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from bot.testing import BACKEND_KEY, OPS_KEY, CreatedRoom
-from tests.e2e.dialout_support import INTERPRETER, DialOutBed, dialout_bed
+from tests.e2e.dialout.support import INTERPRETER, DialOutBed, dialout_bed
 from tests.e2e.helpers import assert_problem
 
 

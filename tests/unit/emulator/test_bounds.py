@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from emulator.callbacks import OrderedQueues
-from emulator.identity_store import IdentityStore
+from emulator.delivery.callbacks import OrderedQueues
+from emulator.identity.store import IdentityStore
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 

@@ -21,9 +21,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from emulator.callbacks import OrderedQueues, RetryPolicy, post_json
 from emulator.clock import Clock
-from emulator.errors import AcsError
+from emulator.delivery.callbacks import OrderedQueues, RetryPolicy, post_json
+from emulator.protocol.errors import AcsError
 from emulator.urls import is_http_url
 
 VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.testing import RoomBot, eventually
-from tests.e2e.menus_support import (
+from tests.e2e.menus.support import (
     Call,
     media,
     menus_bot,

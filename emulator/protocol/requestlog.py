@@ -16,8 +16,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from emulator.errors import AcsError
-from emulator.repeatability import HEADER as REPEATABILITY_HEADER
+from emulator.protocol.errors import AcsError
+from emulator.protocol.repeatability import HEADER as REPEATABILITY_HEADER
 
 MAX_BODY_BYTES = 64 * 1024
 

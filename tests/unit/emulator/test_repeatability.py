@@ -11,8 +11,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from emulator.errors import AcsError, error_middleware
-from emulator.repeatability import HEADER, RepeatabilityCache, repeatability_middleware
+from emulator.protocol.errors import AcsError, error_middleware
+from emulator.protocol.repeatability import HEADER, RepeatabilityCache, repeatability_middleware
 
 Client = TestClient[web.Request, web.Application]
 ClientFactory = Callable[[web.Application], Awaitable[Client]]

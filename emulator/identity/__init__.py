@@ -1,0 +1,1 @@
+"""The Identity API (``/identities``, ``:issueAccessToken``) and the users it has created."""
