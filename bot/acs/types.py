@@ -32,16 +32,15 @@ class ActionRunner(Protocol):
 
     def connection(self, call_connection_id: str) -> CallConnectionClient: ...
 
-    async def run_action(
+    def run_action(
         self,
         description: str,
         action: Callable[[Headers], Awaitable[T]],
         *,
-        idempotent: bool = True,
-        repeatability: bool = True,
-        headers: Mapping[str, str] | None = None,
-        policy: RetryPolicy | None = None,
-    ) -> T: ...
+        idempotent: bool = ...,
+        repeatability: bool = ...,
+        headers: Mapping[str, str] | None = ...,
+    ) -> Awaitable[T]: ...
 
 
 class AcsError(Exception):

@@ -33,7 +33,7 @@ async def durable_roombot(tmp_path: Path) -> AsyncIterator[RoomBot]:
 
 @pytest.fixture
 async def bed() -> AsyncIterator[DialOutBed]:
-    """A bot with every installed handler, wired to a NOTIFY_URL receiver (see `tests.e2e.dialout.support`)."""
+    """A bot with every installed handler, wired to a NOTIFY_URL receiver (`tests.e2e.dialout.support`)."""
     async with dialout_bed() as bed:
         yield bed
 

@@ -12,6 +12,7 @@ Run it alone with ``pytest tests/unit/test_architecture.py``; on failure it name
 from __future__ import annotations
 
 import ast
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -189,3 +190,27 @@ def test_no_family_of_prefixed_siblings_without_a_package(package: str) -> None:
             families[(path.parent, match.group(1))].append(path.name)
     crowded = {f"{folder.relative_to(ROOT)}/{prefix}_": names for (folder, prefix), names in families.items()}
     assert {key: names for key, names in crowded.items() if len(names) >= 2} == {}
+
+
+def test_every_logger_is_named_under_the_roombot_root() -> None:
+    """``logging.getLogger(__name__)`` would give ``bot.…``/``emulator.…``; operators filter by
+    ``roombot.`` and the package path below it."""
+    bare = []
+    for name, path in module_files().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "getLogger"
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+                and node.args[0].id == "__name__"
+            ):
+                bare.append(f"{name}:{node.lineno}")
+    assert bare == []
+    import bot.dispatch
+    import emulator.delivery.callbacks
+
+    for module in (bot.dispatch, emulator.delivery.callbacks):
+        loggers = [v for v in vars(module).values() if isinstance(v, logging.Logger)]
+        assert [logger.name for logger in loggers] == [f"roombot.{module.__name__}"]
