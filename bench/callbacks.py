@@ -217,7 +217,7 @@ async def _bot_seconds(
 ) -> float:
     started = time.perf_counter()
     await _post_all(session, bot.url + PATH, bodies, tokens, concurrency)
-    await bot.app[keys.DISPATCHER].drain()
+    await bot.app[keys.INTAKE].drain()
     return time.perf_counter() - started
 
 

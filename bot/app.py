@@ -16,8 +16,8 @@ from bot.auth.api_keys import ApiKeys
 from bot.auth.callback_jwt import CallbackVerifier
 from bot.bus import MessageBus
 from bot.calls import CallCommands
-from bot.dispatch import CallDispatcher
 from bot.handlers import HandlerFactory
+from bot.intake import EventIntake
 from bot.media.scheduler import MediaScheduler
 from bot.messages import EndForEveryone
 from bot.metrics import Metrics
@@ -97,19 +97,23 @@ async def _handlers(app: web.Application) -> AsyncIterator[None]:
         await services.media.close()
 
 
-async def _dispatcher(app: web.Application) -> AsyncIterator[None]:
+async def _intake(app: web.Application) -> AsyncIterator[None]:
     pipeline = EventPipeline(app[keys.SERVICES], app[keys.HANDLERS])
-    dispatcher = CallDispatcher(pipeline.process)
-    app[keys.DISPATCHER] = dispatcher
+    intake = EventIntake(app[keys.STORE], pipeline.process)
+    app[keys.INTAKE] = intake
+    app[keys.DISPATCHER] = intake.dispatcher
+    app[keys.REGISTRY].on_discard = lambda event: intake.completed(event.id)
     # The commands submit events too (early ones, made-up CallDisconnecteds): made with the
-    # dispatcher, which is closed before the handlers stop.
-    commands = CallCommands(app[keys.SERVICES], dispatcher.submit)
+    # intake, which is closed before the handlers stop.
+    commands = CallCommands(app[keys.SERVICES], intake.submit)
     app[keys.COMMANDS] = commands
     app[keys.SERVICES].bus.handle(EndForEveryone, commands.end_for_everyone)
+    # Before the server takes new callbacks: what a crash left unfinished goes first.
+    await intake.recover()
     try:
         yield
     finally:
-        await dispatcher.close()
+        await intake.close()
 
 
 async def _reconcile(app: web.Application) -> AsyncIterator[None]:
@@ -132,7 +136,7 @@ def create_app(
     app[keys.HANDLERS] = handlers
     app[keys.METRICS] = Metrics()
     app[keys.API_KEYS] = ApiKeys(backend=set(settings.backend_api_keys), ops=set(settings.ops_api_keys))
-    app.cleanup_ctx.extend([_http_session, _state_store, _acs, _verifier, _handlers, _dispatcher, _reconcile])
+    app.cleanup_ctx.extend([_http_session, _state_store, _acs, _verifier, _handlers, _intake, _reconcile])
     setup_routes(app)
     for handler in handlers:
         app.router.add_routes(list(handler.routes()))

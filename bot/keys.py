@@ -10,6 +10,7 @@ from bot.auth.api_keys import ApiKeys
 from bot.auth.callback_jwt import CallbackVerifier
 from bot.calls import CallCommands
 from bot.dispatch import CallDispatcher
+from bot.intake import EventIntake
 from bot.metrics import Metrics
 from bot.plugins import LoadedHandlers
 from bot.registry import CallRegistry
@@ -30,5 +31,6 @@ ACS = web.AppKey("acs", AcsFacade)
 REGISTRY = web.AppKey("registry", CallRegistry)
 VERIFIER = web.AppKey("verifier", CallbackVerifier)
 SERVICES = web.AppKey("services", BotServices)
+INTAKE = web.AppKey("intake", EventIntake)
 DISPATCHER = web.AppKey("dispatcher", CallDispatcher)
 COMMANDS = web.AppKey("commands", CallCommands)

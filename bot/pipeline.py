@@ -31,7 +31,9 @@ class EventPipeline:
         owned = self._handlers.get(owner)
         return [owned] if owned is not None else []
 
-    async def process(self, event: CallEvent) -> None:
+    async def process(self, event: CallEvent) -> bool:
+        """Run the event through the registry and every recipient handler. False when the registry
+        holds it back (its call is not registered yet): it is not finished with."""
         call = await self._services.registry.apply(event)
         if call is None:
             # Held by the registry: the connect that made the call hands it back to be submitted
@@ -42,7 +44,7 @@ class EventPipeline:
                 event.id,
                 event.call_connection_id,
             )
-            return
+            return False
         # The scheduler frees the media slot an event completes before any handler reacts to it,
         # so a handler that queues its next prompt on PlayCompleted gets it started at once.
         await self._services.media.observe(event)
@@ -64,3 +66,4 @@ class EventPipeline:
                     event.id,
                     call.call_connection_id,
                 )
+        return True

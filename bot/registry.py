@@ -62,6 +62,9 @@ class CallRegistry:
         # comes from HTTP handlers and may run at the same moment.
         self._locks = KeyedLocks()
         self._early: OrderedDict[str, tuple[float, CallEvent]] = OrderedDict()
+        # Told of each early event given up on (its call never registered), so that the intake
+        # can take it out of the inbox instead of replaying it at every start.
+        self.on_discard: Callable[[CallEvent], None] | None = None
 
     async def register_connecting(
         self,
@@ -137,7 +140,9 @@ class CallRegistry:
             len(self._early) >= EARLY_EVENT_LIMIT
             or next(iter(self._early.values()))[0] < now - EARLY_EVENT_TTL_SECONDS
         ):
-            self._early.popitem(last=False)
+            _, (_, dropped) = self._early.popitem(last=False)
+            if self.on_discard is not None:
+                self.on_discard(dropped)
         # Keyed by event id: a duplicate delivery of an early event is held once.
         self._early[event.id] = (now, event)
 

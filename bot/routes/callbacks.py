@@ -1,7 +1,9 @@
 """`POST /api/callbacks`: Call Automation events from ACS.
 
-The answer is given as soon as the events are authenticated, parsed, de-duplicated and queued:
-handlers run in the per-call dispatcher, so one slow handler never delays ACS's delivery.
+The answer is given once the events are authenticated, parsed, and durably stored in the inbox
+together with the duplicate check (`bot.intake`): ACS delivers again what it has not seen
+acknowledged, so a 2xx must mean "kept". Handlers run afterwards in the per-call dispatcher, so one
+slow handler never delays ACS's delivery.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from bot import keys
 from bot.auth.callback_jwt import CallbackAuthError, SigningKeysUnavailable
 from bot.events import EventParseError, parse_callback_body
 from bot.problems import ProblemError
+from bot.state.base import StateStoreError
 
 logger = logging.getLogger(f"roombot.{__name__}")
 routes = web.RouteTableDef()
@@ -22,6 +25,8 @@ routes = web.RouteTableDef()
 # When the signing keys cannot be loaded the fault is ours, not the sender's: a 5xx makes ACS
 # deliver again later. The verifier itself refetches at most every few seconds.
 KEYS_RETRY_AFTER_SECONDS = 10
+# A store that does not answer is usually back within seconds (a restart, a failover).
+STORE_RETRY_AFTER_SECONDS = 5
 
 
 @routes.post("/api/callbacks")
@@ -46,21 +51,27 @@ async def receive_callbacks(request: web.Request) -> web.Response:
             401, "Unauthorized callback", str(exc), headers={"WWW-Authenticate": "Bearer"}
         ) from None
     try:
-        events = parse_callback_body(json.loads(await request.read()))
+        payload = json.loads(await request.read())
+        events = parse_callback_body(payload)
     except (ValueError, EventParseError) as exc:
         metrics.callbacks.labels(outcome="malformed").inc()
         raise ProblemError(400, "Malformed callback body", str(exc)) from None
-    store = app[keys.STORE]
-    # One store round trip for the whole body; an id repeated within it is dispatched once.
-    first_seen = await store.mark_events_seen([event.id for event in events])
-    fresh = []
+    try:
+        # One store round trip for the whole body; an id repeated within it is kept once.
+        fresh = await app[keys.INTAKE].receive(payload, events)
+    except StateStoreError as exc:
+        metrics.callbacks.labels(outcome="unstored").inc()
+        logger.error("cannot store a callback's events: %s", exc)
+        raise ProblemError(
+            503,
+            "State store unavailable",
+            "The bot cannot store the events right now; deliver again later.",
+            headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+        ) from None
+    fresh_ids = {event.id for event in fresh}
     for event in events:
-        if event.id in first_seen:
-            first_seen.discard(event.id)
-            fresh.append(event)
-            metrics.events.labels(type=event.type, outcome="dispatched").inc()
-        else:
-            metrics.events.labels(type=event.type, outcome="duplicate").inc()
-    app[keys.DISPATCHER].submit(fresh)
+        outcome = "dispatched" if event.id in fresh_ids else "duplicate"
+        fresh_ids.discard(event.id)
+        metrics.events.labels(type=event.type, outcome=outcome).inc()
     metrics.callbacks.labels(outcome="accepted").inc()
     return web.json_response({"received": len(events), "accepted": len(fresh)})

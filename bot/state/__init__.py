@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from bot.state.base import (
     CallRecord,
     CallState,
+    InboxEvent,
     ParticipantRecord,
     StateStore,
     StateStoreError,
@@ -18,6 +19,7 @@ from bot.state.sqlite import SqliteStateStore
 __all__ = [
     "CallRecord",
     "CallState",
+    "InboxEvent",
     "MemoryStateStore",
     "ParticipantRecord",
     "RedisStateStore",

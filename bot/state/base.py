@@ -1,9 +1,10 @@
 """The call record and the protocol every state store implements.
 
-A store keeps four kinds of state: call records (with a live-call index), each call's event
-history, the ids of callback events already seen (duplicates are dropped), and namespaced JSON
-documents that handlers own (dial-out idempotency keys, menu positions). Everything a store returns
-is a fresh copy: mutating it changes nothing stored.
+A store keeps five kinds of state: call records (with a live-call index), each call's event
+history, the ids of callback events already seen (duplicates are dropped), the inbox of verified
+callback events not yet processed, and namespaced JSON documents that handlers own (dial-out
+idempotency keys, menu positions). Everything a store returns is a fresh copy: mutating it changes
+nothing stored.
 """
 
 from __future__ import annotations
@@ -133,6 +134,17 @@ def check_limit(limit: int | None) -> int | None:
     return limit
 
 
+@dataclass(frozen=True, slots=True)
+class InboxEvent:
+    """A verified callback event as the inbox keeps it: stored before ACS gets its answer, removed
+    once every handler has processed it, so an event is processed at least once."""
+
+    event_id: str
+    call_connection_id: str
+    # The CloudEvent as JSON, parsed again when the event is processed after a restart.
+    body: str
+
+
 class StateStore(Protocol):
     """Async state storage shared by the registry, the dispatcher's dedup and the handlers."""
 
@@ -162,6 +174,16 @@ class StateStore(Protocol):
 
     async def mark_events_seen(self, event_ids: Sequence[str]) -> set[str]:
         """Mark many ids at once (as `mark_event_seen` each): the ids marked for the first time."""
+
+    async def ingest(self, events: Sequence[InboxEvent]) -> list[InboxEvent]:
+        """Durably add to the inbox, atomically with the duplicate check, the events whose ids were
+        never seen; return those, in order. An id repeated within `events` counts once."""
+
+    async def complete_events(self, event_ids: Sequence[str]) -> None:
+        """Take processed events out of the inbox (their ids stay seen); absent ids are ignored."""
+
+    async def pending_events(self, call_connection_id: str | None = None) -> list[InboxEvent]:
+        """The inbox in arrival order: every call's events, or one call's."""
 
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
         """The document stored under (namespace, key), or None."""

@@ -16,6 +16,7 @@ from bot.state.base import (
     DEFAULT_MAX_EVENTS,
     SEEN_EVENT_TTL_SECONDS,
     CallRecord,
+    InboxEvent,
     StateStoreError,
     check_limit,
     dump_doc,
@@ -34,6 +35,8 @@ class MemoryStateStore:
         self._seen: dict[str, float] = {}
         self._marks = 0
         self._docs: dict[str, dict[str, str]] = {}
+        # Insertion-ordered: arrival order across calls.
+        self._inbox: dict[str, InboxEvent] = {}
         self._closed = False
 
     def _check_open(self) -> None:
@@ -102,6 +105,22 @@ class MemoryStateStore:
         if self._marks % 1024 == 0:
             self._seen = {k: v for k, v in self._seen.items() if v > now}
         return True
+
+    async def ingest(self, events: Sequence[InboxEvent]) -> list[InboxEvent]:
+        self._check_open()
+        fresh = [event for event in events if self._mark(event.event_id)]
+        for event in fresh:
+            self._inbox[event.event_id] = event
+        return fresh
+
+    async def complete_events(self, event_ids: Sequence[str]) -> None:
+        self._check_open()
+        for event_id in event_ids:
+            self._inbox.pop(event_id, None)
+
+    async def pending_events(self, call_connection_id: str | None = None) -> list[InboxEvent]:
+        self._check_open()
+        return [e for e in self._inbox.values() if call_connection_id in (None, e.call_connection_id)]
 
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
         self._check_open()

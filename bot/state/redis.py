@@ -7,8 +7,14 @@ Keys (all under the prefix, `roombot:` by default):
   room:{id}:live     sorted set of the room's live call ids
   events:{id}        the call's history, a list capped with LTRIM
   seen:{eventId}     duplicate marker, SET NX with a one-day expiry
+  inbox              sorted set of the unprocessed event ids, scored by arrival (inbox:seq)
+  inbox:call:{id}    the same, for one call
+  inbox:events       hash of event id -> the CloudEvent as JSON
+  inbox:calls        hash of event id -> its call connection id
   docs:{namespace}   hash of key -> JSON document; HSETNX is the hash form of SET NX
-Multi-key writes go through MULTI/EXEC so another process never sees half of one.
+Multi-key writes go through MULTI/EXEC or a Lua script, so another process never sees half of one.
+Scripts name keys they build from the prefix, so the store needs one Redis server (or a primary
+with replicas), not Redis Cluster.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from bot.state.base import (
     DEFAULT_MAX_EVENTS,
     SEEN_EVENT_TTL_SECONDS,
     CallRecord,
+    InboxEvent,
     StateStoreError,
     check_limit,
     dump_doc,
@@ -31,6 +38,39 @@ from bot.state.base import (
 )
 
 DEFAULT_PREFIX = "roombot:"
+
+# The duplicate check and the inbox insert in one atomic step: ARGV = ttl_ms, then (id, call, body)
+# triples. Returns the ids that were new.
+_INGEST = """
+local prefix = KEYS[1]
+local fresh = {}
+for i = 2, #ARGV, 3 do
+    local id, call, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+    if redis.call('SET', prefix .. 'seen:' .. id, '1', 'NX', 'PX', ARGV[1]) then
+        local seq = redis.call('INCR', prefix .. 'inbox:seq')
+        redis.call('ZADD', prefix .. 'inbox', seq, id)
+        redis.call('ZADD', prefix .. 'inbox:call:' .. call, seq, id)
+        redis.call('HSET', prefix .. 'inbox:events', id, body)
+        redis.call('HSET', prefix .. 'inbox:calls', id, call)
+        fresh[#fresh + 1] = id
+    end
+end
+return fresh
+"""
+_COMPLETE = """
+local prefix = KEYS[1]
+for i = 1, #ARGV do
+    local id = ARGV[i]
+    local call = redis.call('HGET', prefix .. 'inbox:calls', id)
+    if call then
+        redis.call('ZREM', prefix .. 'inbox:call:' .. call, id)
+        redis.call('HDEL', prefix .. 'inbox:calls', id)
+    end
+    redis.call('ZREM', prefix .. 'inbox', id)
+    redis.call('HDEL', prefix .. 'inbox:events', id)
+end
+return 0
+"""
 
 
 class RedisStateStore:
@@ -48,6 +88,8 @@ class RedisStateStore:
         self._max_events = max_events
         self._seen_ttl = seen_ttl_seconds
         self._closed = False
+        self._ingest = client.register_script(_INGEST)
+        self._complete = client.register_script(_COMPLETE)
 
     @classmethod
     async def connect(
@@ -160,6 +202,42 @@ class RedisStateStore:
                 pipe.set(self._key("seen", event_id), "1", nx=True, px=ttl_ms)
             created = await pipe.execute()
         return {event_id for event_id, was_set in zip(unique, created, strict=True) if was_set}
+
+    async def ingest(self, events: Sequence[InboxEvent]) -> list[InboxEvent]:
+        unique = list({event.event_id: event for event in reversed(events)}.values())[::-1]
+        if not unique:
+            return []
+        args: list[str | int] = [max(1, round(self._seen_ttl * 1000))]
+        for event in unique:
+            args += (event.event_id, event.call_connection_id, event.body)
+        self._client()
+        fresh = set(_texts(await self._ingest(keys=[self._prefix], args=args)))
+        return [event for event in unique if event.event_id in fresh]
+
+    async def complete_events(self, event_ids: Sequence[str]) -> None:
+        if event_ids:
+            self._client()
+            await self._complete(keys=[self._prefix], args=list(dict.fromkeys(event_ids)))
+
+    async def pending_events(self, call_connection_id: str | None = None) -> list[InboxEvent]:
+        client = self._client()
+        index = (
+            self._key("inbox")
+            if call_connection_id is None
+            else self._key("inbox", "call", call_connection_id)
+        )
+        ids = _texts(await client.zrange(index, 0, -1))
+        if not ids:
+            return []
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._key("inbox", "events"), ids)
+            pipe.hmget(self._key("inbox", "calls"), ids)
+            bodies, calls = await pipe.execute()
+        return [
+            InboxEvent(event_id, _text(call), _text(body))
+            for event_id, body, call in zip(ids, bodies, calls, strict=True)
+            if body is not None and call is not None
+        ]
 
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
         stored = await self._client().hget(self._key("docs", namespace), key)
