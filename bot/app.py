@@ -41,7 +41,7 @@ async def _http_session(app: web.Application) -> AsyncIterator[None]:
 async def _state_store(app: web.Application) -> AsyncIterator[None]:
     store = await open_store(app[keys.SETTINGS].state_url)
     app[keys.STORE] = store
-    app[keys.REGISTRY] = CallRegistry(store)
+    app[keys.REGISTRY] = CallRegistry(store, cache_records=not store.shared)
     try:
         yield
     finally:

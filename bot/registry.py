@@ -30,6 +30,8 @@ from bot.state.base import CallRecord, CallState, ParticipantRecord, StateStore
 # follows its first events within milliseconds; the caps only stop strangers' events piling up.
 EARLY_EVENT_TTL_SECONDS = 30.0
 EARLY_EVENT_LIMIT = 1000
+# Records kept in memory when this process is the store's only writer; the oldest go first.
+RECORD_CACHE_LIMIT = 10_000
 
 
 def utc_now() -> datetime:
@@ -55,9 +57,18 @@ def history_entry(event: CallEvent, received_at: datetime) -> dict[str, Any]:
 
 
 class CallRegistry:
-    def __init__(self, store: StateStore, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        cache_records: bool = False,
+    ) -> None:
+        """``cache_records``: keep call records in memory, saving a store read per event. Only
+        for a store that no other process writes (memory, a SQLite file of one bot)."""
         self._store = store
         self._clock = clock
+        self._cache: OrderedDict[str, CallRecord] | None = OrderedDict() if cache_records else None
         # Per-call locks: the dispatcher serializes one call's events, but `register_connecting`
         # comes from HTTP handlers and may run at the same moment.
         self._locks = KeyedLocks()
@@ -78,7 +89,7 @@ class CallRegistry:
         Returns the record and the events that arrived for it first, in arrival order and not yet
         applied: the caller must submit them to the dispatcher, which applies them like any other."""
         async with self._locks[call_connection_id]:
-            record = await self._store.get_call(call_connection_id)
+            record = await self._read(call_connection_id)
             if record is None:
                 record = CallRecord(
                     call_connection_id=call_connection_id,
@@ -90,12 +101,13 @@ class CallRegistry:
                     correlation_id=correlation_id,
                 )
                 await self._store.put_call(record)
+                self._remember(record)
             return record, self._take_early(call_connection_id)
 
     async def apply(self, event: CallEvent) -> CallRecord | None:
         """Update the call's record from one event; None (and nothing stored) for an unknown call."""
         async with self._locks[event.call_connection_id]:
-            record = await self._store.get_call(event.call_connection_id)
+            record = await self._read(event.call_connection_id)
             if record is None:
                 self._hold_early(event)
                 return None
@@ -130,9 +142,29 @@ class CallRegistry:
             entry["ignored"] = "stale"
         if updated != record:
             await self._store.put_call_with_event(updated, entry)
+            self._remember(updated)
         else:
             await self._store.append_event(record.call_connection_id, entry)
         return updated
+
+    async def _read(self, call_connection_id: str) -> CallRecord | None:
+        if self._cache is not None:
+            cached = self._cache.get(call_connection_id)
+            if cached is not None:
+                self._cache.move_to_end(call_connection_id)
+                return cached.copy()
+        record = await self._store.get_call(call_connection_id)
+        if record is not None:
+            self._remember(record)
+        return record
+
+    def _remember(self, record: CallRecord) -> None:
+        if self._cache is None:
+            return
+        self._cache[record.call_connection_id] = record.copy()
+        self._cache.move_to_end(record.call_connection_id)
+        while len(self._cache) > RECORD_CACHE_LIMIT:
+            self._cache.popitem(last=False)
 
     def _hold_early(self, event: CallEvent) -> None:
         now = time.monotonic()

@@ -148,6 +148,9 @@ class InboxEvent:
 class StateStore(Protocol):
     """Async state storage shared by the registry, the dispatcher's dedup and the handlers."""
 
+    # True when other processes may write the same store at the same time (Redis).
+    shared: bool
+
     async def put_call(self, record: CallRecord) -> None:
         """Insert or replace the record; the live index follows `record.state`."""
 

@@ -25,6 +25,8 @@ from bot.state.base import (
 
 
 class MemoryStateStore:
+    shared = False
+
     def __init__(
         self, *, max_events: int = DEFAULT_MAX_EVENTS, seen_ttl_seconds: float = SEEN_EVENT_TTL_SECONDS
     ) -> None:

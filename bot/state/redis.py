@@ -74,6 +74,9 @@ return 0
 
 
 class RedisStateStore:
+    # Several bot processes may use one Redis.
+    shared = True
+
     def __init__(
         self,
         client: aioredis.Redis,

@@ -111,6 +111,8 @@ def _call_params(record: CallRecord) -> tuple[Any, ...]:
 
 
 class SqliteStateStore:
+    shared = False
+
     def __init__(
         self,
         worker: SqliteWorker,
@@ -149,11 +151,11 @@ class SqliteStateStore:
             raise StateStoreError(f"cannot open SQLite state store {path}: {exc}") from exc
         return cls(worker, max_events=max_events, seen_ttl_seconds=seen_ttl_seconds)
 
-    async def _run(self, operation: Any) -> Any:
+    async def _run(self, operation: Any, *, atomic: bool = False) -> Any:
         if self._closed:
             raise StateStoreError("SQLite state store is closed")
         try:
-            return await self._worker.run(operation)
+            return await self._worker.run(operation, atomic=atomic)
         except sqlite3.Error as exc:
             raise StateStoreError(f"SQLite state store failed: {exc}") from exc
 
@@ -201,7 +203,7 @@ class SqliteStateStore:
         return append
 
     async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
-        await self._run(self._append_op(call_connection_id, entry))
+        await self._run(self._append_op(call_connection_id, entry), atomic=True)
 
     async def put_call_with_event(self, record: CallRecord, entry: dict[str, Any]) -> None:
         params = _call_params(record)
@@ -211,7 +213,7 @@ class SqliteStateStore:
             db.execute(_PUT_CALL, params)
             append(db)
 
-        await self._run(write)
+        await self._run(write, atomic=True)
 
     async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         limit = check_limit(limit)
@@ -250,7 +252,7 @@ class SqliteStateStore:
         return event_id in await self.mark_events_seen([event_id])
 
     async def mark_events_seen(self, event_ids: Sequence[str]) -> set[str]:
-        return await self._run(self._mark_op(event_ids))  # type: ignore[no-any-return]
+        return await self._run(self._mark_op(event_ids), atomic=True)  # type: ignore[no-any-return]
 
     async def ingest(self, events: Sequence[InboxEvent]) -> list[InboxEvent]:
         mark = self._mark_op([event.event_id for event in events])
@@ -268,7 +270,7 @@ class SqliteStateStore:
             )
             return fresh
 
-        return await self._run(ingest)  # type: ignore[no-any-return]
+        return await self._run(ingest, atomic=True)  # type: ignore[no-any-return]
 
     async def complete_events(self, event_ids: Sequence[str]) -> None:
         ids = list(dict.fromkeys(event_ids))
@@ -278,7 +280,7 @@ class SqliteStateStore:
         def complete(db: sqlite3.Connection) -> None:
             db.executemany("DELETE FROM inbox WHERE event_id = ?", [(event_id,) for event_id in ids])
 
-        await self._run(complete)
+        await self._run(complete, atomic=True)
 
     async def pending_events(self, call_connection_id: str | None = None) -> list[InboxEvent]:
         if call_connection_id is None:
@@ -321,7 +323,7 @@ class SqliteStateStore:
                 raise StateStoreError(f"document {namespace}/{key} vanished inside a transaction")
             return str(row[0])
 
-        existing = await self._run(put)
+        existing = await self._run(put, atomic=True)
         return None if existing is None else load_doc(existing)
 
     async def delete_doc(self, namespace: str, key: str) -> None:

@@ -29,12 +29,16 @@ Operation = Callable[[sqlite3.Connection], Any]
 BUSY_TIMEOUT_MS = 5000
 # Operations per transaction at most; more wait for the next hop, so one batch stays short.
 MAX_BATCH = 512
+GATHER_PASSES = 1
 
 
 @dataclass(slots=True)
 class _Queued:
     operation: Operation
     future: asyncio.Future[Any]
+    # Several statements that must stand or fall together get a savepoint; one statement is
+    # atomic on its own in SQLite and needs none.
+    atomic: bool
 
 
 class SqliteWorker:
@@ -65,12 +69,15 @@ class SqliteWorker:
             raise
         self._connection = connection
 
-    async def run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
-        """Queue ``operation``; return its result once the transaction it ran in has committed."""
+    async def run(self, operation: Callable[[sqlite3.Connection], T], *, atomic: bool = False) -> T:
+        """Queue ``operation``; return its result once the transaction it ran in has committed.
+
+        ``atomic``: the operation runs several writing statements that must not half-apply when
+        one of them fails (a single statement, or reads, need not say so)."""
         if self._connection is None:
             raise sqlite3.ProgrammingError("the SQLite connection is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Queued(operation, future))
+        self._queue.append(_Queued(operation, future, atomic))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="sqlite-flush")
         return await future
@@ -78,6 +85,8 @@ class SqliteWorker:
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
         while self._queue:
+            for _ in range(GATHER_PASSES):
+                await asyncio.sleep(0)
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
                 outcomes = await loop.run_in_executor(self._executor, self._run_batch, batch)
@@ -107,15 +116,18 @@ class SqliteWorker:
         connection.execute("BEGIN IMMEDIATE")
         try:
             for queued in batch:
-                connection.execute("SAVEPOINT operation")
+                if queued.atomic:
+                    connection.execute("SAVEPOINT operation")
                 try:
                     value = queued.operation(connection)
                 except Exception as exc:
-                    connection.execute("ROLLBACK TO operation")
+                    if queued.atomic:
+                        connection.execute("ROLLBACK TO operation")
                     outcomes.append((False, exc))
                 else:
                     outcomes.append((True, value))
-                connection.execute("RELEASE operation")
+                if queued.atomic:
+                    connection.execute("RELEASE operation")
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
