@@ -11,9 +11,10 @@ playing and the scheduler frees those slots when their Canceled events arrive.
 A job is finished by its completion event (Play/Recognize Completed, Failed or Canceled with the
 job's operationContext), which the event pipeline hands to :meth:`MediaScheduler.observe`. ACS does
 not guarantee delivery, so a watchdog releases a started job whose completion has not come within
-``completion_timeout`` seconds (plus the job's own ``expected_seconds``, e.g. a recognize's
-timeouts): its ``done`` fails with :class:`MediaJobTimedOut` and the jobs behind it go on. A
-looping play never completes by itself and is exempt.
+its own ``expected_seconds`` (what it plays, from `config.prompts.longest_seconds`, plus a
+recognize's timeouts) and ``completion_timeout`` seconds of slack: its ``done`` fails with
+:class:`MediaJobTimedOut` and the jobs behind it go on. A looping play never completes by itself
+and is exempt.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class MediaJob:
     busy_retries: int = 0
     # A looping play ends only when cancelled: the watchdog leaves it alone.
     loop: bool = False
-    # How long the operation may legitimately take beyond its prompts (a recognize's timeouts).
+    # How long the operation may legitimately take: its prompts, and a recognize's timeouts.
     expected_seconds: float = 0.0
 
     def __post_init__(self) -> None:
@@ -99,9 +100,9 @@ class _CallMedia:
     waiting: list[MediaJob] = field(default_factory=list)
 
 
-# A play or a recognize prompt longer than this is unusual; a lost completion must not hold the
-# audience much longer. Adjustable per scheduler for bots that play long recordings.
-DEFAULT_COMPLETION_TIMEOUT_SECONDS = 120.0
+# Beyond what a job expects to take: for the request to reach ACS, its events to come back, and a
+# loaded machine. A lost completion holds the audience this much longer than the play itself.
+DEFAULT_COMPLETION_TIMEOUT_SECONDS = 15.0
 
 
 class MediaScheduler:

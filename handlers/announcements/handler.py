@@ -253,6 +253,7 @@ class AnnouncementsHandler(BaseHandler):
             targets=frozenset(announcement.targets) if announcement.targets is not None else None,
             interrupt=announcement.interrupt,
             loop=announcement.loop,
+            expected_seconds=announcement.prompt.longest_seconds,
         )
         self._jobs[announcement.id] = job
         job.done.add_done_callback(lambda done: self._job_done(announcement.id, job))

@@ -148,5 +148,6 @@ class ActionRunner:
             scope.tag,
             play,
             targets=frozenset(to) if to is not None else None,
+            expected_seconds=prompt.longest_seconds,
         )
         await services.media.submit(job).done

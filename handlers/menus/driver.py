@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Collection, Coroutine, Mapping
 from dataclasses import replace
 from typing import Any
 
 from bot.acs.types import AcsError
-from bot.media.scheduler import CallEnded, MediaJob, MediaJobTimedOut
+from bot.media.scheduler import DEFAULT_COMPLETION_TIMEOUT_SECONDS, CallEnded, MediaJob, MediaJobTimedOut
 from bot.messages import MenuEnded, MenuRefused
 from bot.services import BotServices
 from bot.state.base import CallRecord
 from config.menus.model import MenuSet
+from config.prompts import longest_seconds
 from handlers.menus import engine
 from handlers.menus.actions import ActionRunner, ActionScope
 from handlers.menus.sessions import SessionRecord, Sessions
@@ -120,7 +122,9 @@ class MenuDriver:
                 logger.info("menu session %s: ignoring %s of try %s", session_id, event, attempt)
                 return
             left = in_call is not None and record.participant not in in_call
-            if left and isinstance(event, engine.Interrupted | engine.PromptFailed | engine.NoInput):
+            if left and isinstance(
+                event, engine.Interrupted | engine.PromptFailed | engine.NoInput | engine.ResultLost
+            ):
                 event = engine.Hangup()
             try:
                 step = engine.advance(self.menus, record.session, event)
@@ -134,6 +138,7 @@ class MenuDriver:
 
     def _apply(self, record: SessionRecord, step: engine.Step) -> None:
         record.session = step.session
+        record.collecting_since = None
         record.version += 1
         record.pending = [engine.effect_to_json(effect) for effect in step.effects]
 
@@ -145,6 +150,21 @@ class MenuDriver:
                 await self.sessions.delete(record.id)
             elif record.pending:
                 self.spawn(self._drive(record.id, record.version), f"menus:{record.id}")
+            elif record.running and record.collecting_since is not None:
+                # Its recognize was asked for before the restart; the result may have come while
+                # the bot was down. Wait out the try, then ask again if nothing came.
+                due = record.collecting_since + record.collect_bound - time.time()
+                attempt = record.session.attempt
+                self.spawn(self._overdue(record.id, attempt, max(0.0, due)), f"menus:{record.id}:overdue")
+
+    async def _overdue(self, session_id: str, attempt: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        record = await self.sessions.get(session_id)
+        if record is None or not record.running or record.session.attempt != attempt:
+            return
+        logger.warning("menu session %s: the result of try %s never came; asking again", session_id, attempt)
+        in_call = await self._participants(record.call_connection_id)
+        await self.feed(session_id, attempt, engine.ResultLost(), in_call=in_call)
 
     async def participants_changed(self, call: CallRecord) -> None:
         """A participant who left ends their session; one who arrived is marked present."""
@@ -193,7 +213,7 @@ class MenuDriver:
             match effect:
                 case engine.Collect():
                     job = self._collect(record, effect)
-                    if await self._cross_off(session_id, version):
+                    if await self._cross_off(session_id, version, collecting=job.expected_seconds):
                         await self._watch(session_id, effect.attempt, job)
                     return
                 case engine.Act():
@@ -203,12 +223,17 @@ class MenuDriver:
             if not await self._cross_off(session_id, version):
                 return
 
-    async def _cross_off(self, session_id: str, version: int) -> bool:
+    async def _cross_off(self, session_id: str, version: int, *, collecting: float | None = None) -> bool:
+        """Done with the first pending effect; ``collecting``: it asked for a recognize that may
+        take that long, whose start is kept with the session."""
         async with self.sessions.lock(session_id):
             record = await self.sessions.get(session_id)
             if record is None or record.version != version or not record.pending:
                 return False
             record.pending.pop(0)
+            if collecting is not None:
+                record.collecting_since = time.time()
+                record.collect_bound = collecting + DEFAULT_COMPLETION_TIMEOUT_SECONDS
             await self.sessions.put(record)
             return True
 
@@ -235,7 +260,9 @@ class MenuDriver:
             recognize,
             targets=frozenset({record.participant}),
             # Waiting for the first key, then for each further one, is part of a recognize's time.
-            expected_seconds=collect.first_digit_timeout + collect.inter_digit_timeout * collect.max_digits,
+            expected_seconds=longest_seconds(collect.prompts)
+            + collect.first_digit_timeout
+            + collect.inter_digit_timeout * collect.max_digits,
         )
         return self.services.media.submit(job)
 
@@ -248,11 +275,12 @@ class MenuDriver:
             in_call = await self._participants(job.call_connection_id)
             await self.feed(session_id, attempt, engine.PromptFailed(), in_call=in_call)
         except MediaJobTimedOut as exc:
-            # The recognize's completion event was lost: ask again (a try counts, so lost events
-            # cannot keep the session going forever), or end it if the participant has left.
+            # The recognize's completion event was lost: ask again without counting a try (the
+            # participant may have pressed a key; a lost event costs time, not the outcome), a
+            # bounded number of times, or end the session if the participant has left.
             logger.warning("menu session %s: %s", session_id, exc)
             in_call = await self._participants(job.call_connection_id)
-            await self.feed(session_id, attempt, engine.NoInput(), in_call=in_call)
+            await self.feed(session_id, attempt, engine.ResultLost(), in_call=in_call)
         except CallEnded:
             return
 

@@ -109,6 +109,12 @@ class Interrupted:
 
 
 @dataclass(frozen=True)
+class ResultLost:
+    """The try's result never came (its event was lost, or the bot was down when it came): the
+    participant may well have pressed a key. Asked again, like an interruption, without a try."""
+
+
+@dataclass(frozen=True)
 class PromptFailed:
     """ACS could not run the recognize (e.g. its prompt failed to play, 8511)."""
 
@@ -123,7 +129,7 @@ class Cancel:
     """Someone stopped the session."""
 
 
-Input = Keys | NoInput | InterDigitTimeout | Interrupted | PromptFailed | Hangup | Cancel
+Input = Keys | NoInput | InterDigitTimeout | Interrupted | ResultLost | PromptFailed | Hangup | Cancel
 
 
 # Effects.
@@ -184,7 +190,7 @@ def advance(menus: MenuSet, session: Session, event: Input) -> Step:
             return _entry(menus, session, keys)
         case NoInput() | InterDigitTimeout():
             return _failed(menus, session, "noInput")
-        case Interrupted():
+        case Interrupted() | ResultLost():
             if session.interruptions >= MAX_INTERRUPTIONS:
                 return _end(session, "cancelled", [])
             again = replace(session, attempt=session.attempt + 1, interruptions=session.interruptions + 1)

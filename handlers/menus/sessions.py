@@ -37,6 +37,10 @@ class SessionRecord:
     present: bool = False
     version: int = 0
     pending: list[dict[str, Any]] = field(default_factory=list)
+    # While a try's recognize runs: when it was asked for (epoch seconds) and how long it may take
+    # at most, so that a bot restarted meanwhile knows when its result is overdue.
+    collecting_since: float | None = None
+    collect_bound: float = 0.0
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
 
@@ -63,6 +67,8 @@ class SessionRecord:
             "present": self.present,
             "version": self.version,
             "pending": self.pending,
+            "collectingSince": self.collecting_since,
+            "collectBound": self.collect_bound,
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
         }
@@ -79,6 +85,8 @@ class SessionRecord:
             present=bool(data.get("present", False)),
             version=int(data.get("version", 0)),
             pending=list(data.get("pending") or []),
+            collecting_since=data.get("collectingSince"),
+            collect_bound=float(data.get("collectBound") or 0.0),
             created_at=str(data.get("createdAt") or now_iso()),
             updated_at=str(data.get("updatedAt") or now_iso()),
         )
