@@ -4,11 +4,18 @@ end of the call; and what each step sets off (menu, announcement, removal, notif
 Consequences run in background tasks: a callback or a menu event is never held up by a slow ACS
 or a slow NOTIFY_URL. Each one is triggered by the stored transition that made it due, and a
 transition is stored once, so a duplicate or late event sets off nothing twice.
+
+Events get lost (ACS documents no delivery guarantee; a bot that was down misses what came
+meanwhile), so a ringing dial-out does not wait for its AddParticipant result alone: a call that
+lists the phone means it answered, and once the ring timeout has passed with a margin and no
+result came, ACS is asked whether the phone is in the call; if not, the dial-out failed unanswered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 from bot.acs.types import AcsError, AcsNotFound
@@ -30,6 +37,14 @@ logger = logging.getLogger(f"roombot.{__name__}")
 CALL_ENDED = "The room's call ended before the dial-out completed."
 DECLINED = "The called party declined."
 HANGUP = "hangup"
+# ACS's invitation timeout when the request sets none (the emulator's too), and how long after it
+# a missing AddParticipant result is checked with ACS.
+DEFAULT_RING_SECONDS = 60
+RECONCILE_MARGIN_SECONDS = 15.0
+UNANSWERED = DialOutResult(
+    code=408,
+    message="No result came for the invitation, and the phone was not in the call after the ring timeout.",
+)
 
 
 def _dialout_id(context: dict[str, Any]) -> str | None:
@@ -64,11 +79,15 @@ class DialOutReactions:
                 self._service.spawn(self._cancel(dialout), name=f"dialout-cancel:{dialout.id}")
             elif dialout.status is DialOutStatus.CONNECTED and not dialout.menu_started:
                 await self._confirm_when_present(dialout)
+            elif dialout.status is DialOutStatus.RINGING:
+                self._reconcile_later(dialout)
 
     async def on_change(self, before: DialOut, after: DialOut) -> None:
         if after.status is before.status:
             return
-        if after.status is DialOutStatus.CONNECTED:
+        if after.status is DialOutStatus.RINGING:
+            self._reconcile_later(after)
+        elif after.status is DialOutStatus.CONNECTED:
             await self._confirm_when_present(after)
         elif after.status is DialOutStatus.CONFIRMED and after.announcement is not None:
             self._service.spawn(self._announce(after), name=f"dialout-announce:{after.id}")
@@ -105,6 +124,13 @@ class DialOutReactions:
             logger.warning("dial-out %s: ACS could not cancel the invitation: %s", dialout_id, event.result)
 
     async def _participants_changed(self, call_connection_id: str) -> None:
+        call = await self._services.registry.get(call_connection_id)
+        listed = {p.raw_id for p in call.participants} if call is not None else set()
+        now = self._service.clock()
+        for unfinished in await self._service.store.unfinished_of_call(call_connection_id):
+            if unfinished.status is DialOutStatus.RINGING and unfinished.participant_raw_id in listed:
+                # In the call, so it answered, whether or not its AddParticipantSucceeded comes.
+                await self._answered(unfinished, now)
         waiting = self._awaiting.get(call_connection_id)
         if not waiting:
             return
@@ -119,6 +145,44 @@ class DialOutReactions:
         for dialout in await self._service.store.unfinished_of_call(call_connection_id):
             await self._service.apply(dialout.id, lambda d: d.failed(CALL_ENDED, now))
         await self._service.store.prune_if_due(now)
+
+    # A ringing dial-out whose result never comes.
+
+    def _reconcile_later(self, dialout: DialOut) -> None:
+        ring = dialout.ring_timeout_seconds or DEFAULT_RING_SECONDS
+        due = dialout.updated_at.timestamp() + ring + RECONCILE_MARGIN_SECONDS
+        self._service.spawn(self._reconcile(dialout.id, due), name=f"dialout-reconcile:{dialout.id}")
+
+    async def _reconcile(self, dialout_id: str, due: float) -> None:
+        await asyncio.sleep(max(0.0, due - self._service.clock().timestamp()))
+        dialout = await self._service.store.get(dialout_id)
+        if dialout is None or dialout.status is not DialOutStatus.RINGING:
+            return
+        now = self._service.clock()
+        try:
+            listed = await self._services.acs.list_participants(dialout.call_connection_id)
+        except AcsNotFound:
+            await self._service.apply(dialout_id, lambda d: d.failed(CALL_ENDED, now))
+            return
+        except AcsError as exc:
+            logger.warning("dial-out %s: cannot check the call (%s); checking again later", dialout_id, exc)
+            self._service.spawn(
+                self._reconcile(dialout_id, due + RECONCILE_MARGIN_SECONDS),
+                name=f"dialout-reconcile:{dialout_id}",
+            )
+            return
+        if dialout.participant_raw_id in {participant.raw_id for participant in listed}:
+            logger.warning(
+                "dial-out %s: no AddParticipant result came, yet the phone is in the call", dialout_id
+            )
+            await self._answered(dialout, now)
+        else:
+            logger.warning("dial-out %s: no result after the ring timeout and not in the call", dialout_id)
+            await self._service.apply(dialout_id, lambda d: d.add_failed(UNANSWERED, now))
+
+    async def _answered(self, dialout: DialOut, now: datetime) -> None:
+        raw_id = dialout.participant_raw_id
+        await self._service.apply(dialout.id, lambda d: d.joined(raw_id, now))
 
     # The confirmation menu.
 

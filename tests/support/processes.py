@@ -136,7 +136,14 @@ class ProcessBed:
         await self.emulator("PUT", f"/emulator/phones/{number}", dict(behaviour))
 
     async def call_api(
-        self, bot: BotProcess, method: str, path: str, body: Any = None, *, key: str = BACKEND_KEY, **headers: str
+        self,
+        bot: BotProcess,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str = BACKEND_KEY,
+        **headers: str,
     ) -> tuple[int, Any]:
         """One request to a bot; (status, JSON body or None). Connection errors raise."""
         request_headers = {"Authorization": f"Bearer {key}", **headers}
