@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.acs import AcsError
 from bot.events import CallDisconnected, CallEvent, PlayCanceled, PlayCompleted, PlayFailed, PlayStarted
 from bot.handlers import OPERATION_CONTEXT_SEPARATOR, BaseHandler, CallContext
-from bot.media.scheduler import CallEnded, MediaJob, MediaJobTimedOut
+from bot.media.scheduler import DEFAULT_COMPLETION_TIMEOUT_SECONDS, CallEnded, MediaJob, MediaJobTimedOut
 from bot.messages import Announce
 from bot.services import BotServices
 from bot.state.base import CallRecord, CallState, StateStoreError
@@ -51,6 +51,8 @@ logger = logging.getLogger(f"roombot.{__name__}")
 # Finished announcements are pruned at most this often, on the way of a new one.
 PRUNE_EVERY_SECONDS = 600.0
 CALL_ENDED = "the call ended before the announcement finished"
+# ACS documents no delivery guarantee: a play it accepted, given time enough to end, was played.
+UNSEEN_END = "ACS accepted the play; its end event never came, so it is taken as played"
 
 
 class AnnouncementsConfig(BaseModel):
@@ -274,14 +276,12 @@ class AnnouncementsHandler(BaseHandler):
             outcome = Outcome(error.status, sub_code, error.message)
             settle = self.announcements.settle(announcement_id, Status.FAILED, outcome)
         elif isinstance(error, MediaJobTimedOut):
-            # The scheduler logged it; its outcome is unknown, and no event will tell.
-            settle = self.announcements.settle(announcement_id, Status.FAILED, Outcome(message=str(error)))
+            # ACS accepted the play and had it long enough to finish; only its events were lost.
+            settle = self.announcements.settle(announcement_id, Status.COMPLETED, Outcome(message=UNSEEN_END))
         else:
             logger.error("announcement %s failed: %r", announcement_id, error)
             settle = self.announcements.settle(announcement_id, Status.FAILED, Outcome(message=str(error)))
-        task = asyncio.get_running_loop().create_task(settle, name=f"announcements:settle:{announcement_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(settle, f"announcements:settle:{announcement_id}")
 
     # After a restart, and at the end of a call.
 
@@ -297,6 +297,27 @@ class AnnouncementsHandler(BaseHandler):
                 )
             elif announcement.status is Status.QUEUED:
                 self._submit(announcement)
+            elif announcement.status is Status.PLAYING and not announcement.loop:
+                # It was playing when the bot stopped: its end may have come meanwhile, unseen.
+                started = (announcement.started_at or announcement.created_at).timestamp()
+                due = started + announcement.prompt.longest_seconds + DEFAULT_COMPLETION_TIMEOUT_SECONDS
+                self._spawn(
+                    self._overdue(announcement.id, due - time.time()), f"announcements:{announcement.id}"
+                )
+
+    async def _overdue(self, announcement_id: str, delay: float) -> None:
+        await asyncio.sleep(max(0.0, delay))
+        current = await self.announcements.get(announcement_id)
+        if current is not None and current.status is Status.PLAYING:
+            logger.warning(
+                "announcement %s: no end event came after the restart; taken as played", announcement_id
+            )
+            await self.announcements.settle(announcement_id, Status.COMPLETED, Outcome(message=UNSEEN_END))
+
+    def _spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _cancel_unfinished(self, call_connection_id: str) -> None:
         for announcement in await self.announcements.unfinished(call_connection_id):
