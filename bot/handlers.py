@@ -11,6 +11,22 @@ cycle, in two phases because aiohttp freezes its router before any I/O can happe
 
 The handler then receives every event of every call the bot is in, with a frozen per-call context.
 
+Delivery is at least once, in order per call. An event reaches the handlers after it is durably
+stored (`bot.intake`), and leaves the store once every recipient has returned. A bot that dies in
+between processes the event again when it starts (the same ``event.id``, the same order), and a
+handler's background work may be cut off at any point. So a handler must be idempotent per event:
+
+- keep its state in the state store, as a record that only moves forward (a dial-out's status, a
+  menu session's try number), and ignore an event that would not move it (``event.id`` or the
+  operation context it tagged tells which step an event answers);
+- make each consequence follow from a stored transition, not from the event itself, so that a
+  replayed event, which changes nothing, sets off nothing twice;
+- resume in ``start`` what was under way (the built-ins re-arm their timers from stored times:
+  ring timeouts, menu tries, plays in progress).
+
+Events get lost too (ACS documents no delivery guarantee): a handler waiting for one bounds the
+wait and then checks with ACS or moves on, so that a lost event costs time, not the outcome.
+
 Ownership of ``operationContext``: a handler tags the media and participant operations it starts
 with ``ctx.operation_context("...")`` (prefix ``<name>:``). Events that carry an operation context
 go only to the handler that owns its prefix; events without one (CallConnected, ParticipantsUpdated,
@@ -75,7 +91,8 @@ class Handler(Protocol):
         """Called once at shutdown: cancel background tasks, flush state."""
 
     async def on_event(self, event: CallEvent, ctx: CallContext) -> None:
-        """Called for each event of a call the handler should see, in the call's order.
+        """Called for each event of a call the handler should see, in the call's order, at least
+        once: after a crash, the same event may come again (see the module docstring).
 
         An exception is logged with the call id and does not reach other handlers."""
 
