@@ -39,7 +39,13 @@ async def _http_session(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _state_store(app: web.Application) -> AsyncIterator[None]:
-    store = await open_store(app[keys.SETTINGS].state_url)
+    settings = app[keys.SETTINGS]
+    store = await open_store(
+        settings.state_url,
+        redis_prefix=settings.redis_prefix,
+        redis_pool_size=settings.redis_pool_size,
+        redis_pool_timeout=settings.redis_pool_timeout_seconds,
+    )
     app[keys.STORE] = store
     app[keys.REGISTRY] = CallRegistry(store, cache_records=not store.shared)
     try:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.acs import AcsError, AcsNotFound
+from bot.acs import AcsError, AcsNotFound, AcsUnavailable
 from bot.events import CallDisconnected, CallEvent, ResultInformation
 from bot.locks import KeyedLocks
 from bot.messages import EndForEveryone
@@ -26,6 +28,10 @@ GONE_MESSAGES = {
 }
 
 Submit = Callable[[Iterable[CallEvent]], None]
+# A replica connecting a room holds the room's connect lease this long at most; others wait for
+# its call instead of connecting a second time.
+CONNECT_LEASE_SECONDS = 30.0
+CONNECT_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,8 @@ def gone_event(call: CallRecord, reason: str) -> CallDisconnected:
 
 
 class CallCommands:
-    """Connect and end calls; one lock per room so concurrent triggers join a room once.
+    """Connect and end calls. Concurrent triggers join a room once: one lock per room in this
+    process, and a lease per room in the state store across the bot's replicas.
 
     ``submit`` is the dispatcher's: events the bot must process (early ones, made-up
     CallDisconnecteds) go through it like the ones ACS posts."""
@@ -63,20 +70,40 @@ class CallCommands:
 
     async def connect(self, room_id: str) -> ConnectResult:
         """Connect the bot to the room's call, or answer the connection it already has."""
+        store, replica = self._services.store, self._services.replica_id
+        lease = f"connect:{room_id}"
         async with self._room_locks[room_id]:
-            existing = await self._services.registry.live_call_for_room(room_id)
-            if existing is not None:
-                return ConnectResult(existing, created=False)
-            info = await self._services.acs.connect_room(
-                room_id, self._services.callback_url(), operation_context=CONNECT_CONTEXT
-            )
-            record, early = await self._services.registry.register_connecting(
-                room_id, info.call_connection_id, info.server_call_id, info.correlation_id
-            )
-            # Events ACS delivered before its answer to connect: handlers must see them too.
-            self._submit(early)
-            logger.info("connecting to room %s as call %s", room_id, info.call_connection_id)
-            return ConnectResult(record, created=True)
+            deadline = time.monotonic() + CONNECT_LEASE_SECONDS
+            while True:
+                existing = await self._services.registry.live_call_for_room(room_id)
+                if existing is not None:
+                    return ConnectResult(existing, created=False)
+                if await store.acquire_lease(lease, replica, CONNECT_LEASE_SECONDS):
+                    break
+                if time.monotonic() > deadline:
+                    raise AcsUnavailable(f"another replica has been connecting room {room_id} for too long")
+                # Another replica is connecting: its call, once registered, is the room's.
+                await asyncio.sleep(CONNECT_POLL_SECONDS)
+            try:
+                # It may have registered its call between our look and our lease.
+                existing = await self._services.registry.live_call_for_room(room_id)
+                if existing is not None:
+                    return ConnectResult(existing, created=False)
+                return await self._connect(room_id)
+            finally:
+                await store.release_lease(lease, replica)
+
+    async def _connect(self, room_id: str) -> ConnectResult:
+        info = await self._services.acs.connect_room(
+            room_id, self._services.callback_url(), operation_context=CONNECT_CONTEXT
+        )
+        record, early = await self._services.registry.register_connecting(
+            room_id, info.call_connection_id, info.server_call_id, info.correlation_id
+        )
+        # Events ACS delivered before its answer to connect: handlers must see them too.
+        self._submit(early)
+        logger.info("connecting to room %s as call %s", room_id, info.call_connection_id)
+        return ConnectResult(record, created=True)
 
     async def end_for_everyone(self, command: EndForEveryone) -> None:
         call = await self._services.registry.get(command.call_connection_id)

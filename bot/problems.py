@@ -16,6 +16,10 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from bot.state.base import StateStoreError
+
+# A store that does not answer is usually back within seconds (a restart, a failover).
+STORE_RETRY_AFTER_SECONDS = 5
 log = logging.getLogger(f"roombot.{__name__}")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -107,6 +111,15 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             raise
         headers = {name: exc.headers[name] for name in KEPT_HEADERS if name in exc.headers}
         return problem_response(exc.status, exc.reason, _http_exception_detail(request, exc), headers=headers)
+    except StateStoreError as exc:
+        # Ours, not the client's, and passing: Redis restarting, its pool exhausted, a locked file.
+        log.error("state store unavailable answering %s %s: %s", request.method, request.path, exc)
+        return problem_response(
+            503,
+            "State store unavailable",
+            "The bot cannot reach its state store right now; try again shortly.",
+            headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+        )
     except Exception:
         log.exception("unhandled error answering %s %s", request.method, request.path)
         return problem_response(500, detail="The server failed to answer this request; it was logged.")

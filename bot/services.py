@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 
 import aiohttp
 
@@ -29,6 +30,8 @@ class BotServices:
     metrics: Metrics
     bus: MessageBus
     media: MediaScheduler
+    # This process among the bot's replicas: the holder name of the leases it takes.
+    replica_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def callback_url(self) -> str:
         """Where ACS posts this bot's callbacks."""

@@ -120,6 +120,30 @@ class Settings(BaseSettings):
         default="sqlite:///roombot.db",
         description="Where call state lives: `sqlite:///<path>`, `memory://` or `redis://host:port/db`.",
     )
+    redis_prefix: str = Field(
+        default="roombot:",
+        min_length=1,
+        max_length=100,
+        description="Prefix of every key a Redis state store writes: replicas of one deployment "
+        "share it; deployments sharing a Redis server each need their own.",
+    )
+    redis_pool_size: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description="Connections to Redis per bot process at most. A request that finds them all "
+        "busy waits up to `redis_pool_timeout_seconds`, then answers 503 with Retry-After.",
+    )
+    redis_pool_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="How long a request waits for a free Redis connection."
+    )
+    lease_seconds: float = Field(
+        default=10.0,
+        ge=1,
+        le=15,
+        description="With a Redis store, how long a replica's hold on a call lasts unless renewed: "
+        "a replica that dies loses its calls to the others within this time.",
+    )
     menus_file: FilePath | None = Field(
         default=None,
         description="YAML file of DTMF menus and hotkeys, validated at start-up.",

@@ -16,7 +16,7 @@ from aiohttp import web
 from bot import keys
 from bot.auth.callback_jwt import CallbackAuthError, SigningKeysUnavailable
 from bot.events import EventParseError, parse_callback_body
-from bot.problems import ProblemError
+from bot.problems import STORE_RETRY_AFTER_SECONDS, ProblemError
 from bot.state.base import StateStoreError
 
 logger = logging.getLogger(f"roombot.{__name__}")
@@ -25,8 +25,6 @@ routes = web.RouteTableDef()
 # When the signing keys cannot be loaded the fault is ours, not the sender's: a 5xx makes ACS
 # deliver again later. The verifier itself refetches at most every few seconds.
 KEYS_RETRY_AFTER_SECONDS = 10
-# A store that does not answer is usually back within seconds (a restart, a failover).
-STORE_RETRY_AFTER_SECONDS = 5
 
 
 @routes.post("/api/callbacks")

@@ -44,7 +44,13 @@ def sqlite_path(url: str) -> str:
     return url[len(prefix) :]
 
 
-async def open_store(url: str, *, redis_prefix: str = DEFAULT_PREFIX) -> StateStore:
+async def open_store(
+    url: str,
+    *,
+    redis_prefix: str = DEFAULT_PREFIX,
+    redis_pool_size: int | None = None,
+    redis_pool_timeout: float | None = None,
+) -> StateStore:
     """Open the store a URL names, connected and ready: `memory://`, `sqlite:///path`, `redis://h:p/db`."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "memory":
@@ -52,7 +58,9 @@ async def open_store(url: str, *, redis_prefix: str = DEFAULT_PREFIX) -> StateSt
     if scheme == "sqlite":
         return await SqliteStateStore.open(sqlite_path(url))
     if scheme in ("redis", "rediss"):
-        return await RedisStateStore.connect(url, prefix=redis_prefix)
+        return await RedisStateStore.connect(
+            url, prefix=redis_prefix, pool_size=redis_pool_size, pool_timeout=redis_pool_timeout
+        )
     # Only the scheme is named: the rest of a URL may hold a password.
     raise ValueError(
         f"unsupported state store URL scheme {scheme or '(none)'!r};"

@@ -188,6 +188,16 @@ class StateStore(Protocol):
     async def pending_events(self, call_connection_id: str | None = None) -> list[InboxEvent]:
         """The inbox in arrival order: every call's events, or one call's."""
 
+    async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        """Take the lease ``name`` for ``owner`` for ``ttl_seconds``, or extend it if ``owner``
+        holds it already; False while someone else holds it. Atomic across processes."""
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up, if ``owner`` still holds it (a lost lease is someone else's now)."""
+
+    async def lease_owner(self, name: str) -> str | None:
+        """Who holds the lease now, or None when it is free (or expired)."""
+
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
         """The document stored under (namespace, key), or None."""
 

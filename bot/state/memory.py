@@ -39,6 +39,7 @@ class MemoryStateStore:
         self._docs: dict[str, dict[str, str]] = {}
         # Insertion-ordered: arrival order across calls.
         self._inbox: dict[str, InboxEvent] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
         self._closed = False
 
     def _check_open(self) -> None:
@@ -123,6 +124,26 @@ class MemoryStateStore:
     async def pending_events(self, call_connection_id: str | None = None) -> list[InboxEvent]:
         self._check_open()
         return [e for e in self._inbox.values() if call_connection_id in (None, e.call_connection_id)]
+
+    async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        self._check_open()
+        now = time.monotonic()
+        holder = self._leases.get(name)
+        if holder is not None and holder[0] != owner and holder[1] > now:
+            return False
+        self._leases[name] = (owner, now + ttl_seconds)
+        return True
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        self._check_open()
+        holder = self._leases.get(name)
+        if holder is not None and holder[0] == owner:
+            del self._leases[name]
+
+    async def lease_owner(self, name: str) -> str | None:
+        self._check_open()
+        holder = self._leases.get(name)
+        return holder[0] if holder is not None and holder[1] > time.monotonic() else None
 
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
         self._check_open()

@@ -11,6 +11,7 @@ Keys (all under the prefix, `roombot:` by default):
   inbox:call:{id}    the same, for one call
   inbox:events       hash of event id -> the CloudEvent as JSON
   inbox:calls        hash of event id -> its call connection id
+  lease:{name}       a lease's holder, SET NX PX; extended and released by its holder only
   docs:{namespace}   hash of key -> JSON document; HSETNX is the hash form of SET NX
 Multi-key writes go through MULTI/EXEC or a Lua script, so another process never sees half of one.
 Scripts name keys they build from the prefix, so the store needs one Redis server (or a primary
@@ -19,8 +20,9 @@ with replicas), not Redis Cluster.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
@@ -37,7 +39,12 @@ from bot.state.base import (
     load_doc,
 )
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 DEFAULT_PREFIX = "roombot:"
+DEFAULT_POOL_SIZE = 50
+DEFAULT_POOL_TIMEOUT_SECONDS = 5.0
 
 # The duplicate check and the inbox insert in one atomic step: ARGV = ttl_ms, then (id, call, body)
 # triples. Returns the ids that were new.
@@ -57,6 +64,21 @@ for i = 2, #ARGV, 3 do
 end
 return fresh
 """
+# Take a free lease, or extend our own: ARGV = owner, ttl_ms. 1 when we hold it afterwards.
+_ACQUIRE = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return 1
+end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 _COMPLETE = """
 local prefix = KEYS[1]
 for i = 1, #ARGV do
@@ -71,6 +93,19 @@ for i = 1, #ARGV do
 end
 return 0
 """
+
+
+def _translated(method: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Redis failures (connection lost, pool exhausted, timeouts) as the store's own error."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except (RedisError, OSError) as exc:
+            raise StateStoreError(f"Redis state store failed: {exc}") from exc
+
+    return wrapper
 
 
 class RedisStateStore:
@@ -93,6 +128,8 @@ class RedisStateStore:
         self._closed = False
         self._ingest = client.register_script(_INGEST)
         self._complete = client.register_script(_COMPLETE)
+        self._acquire = client.register_script(_ACQUIRE)
+        self._release = client.register_script(_RELEASE)
 
     @classmethod
     async def connect(
@@ -102,9 +139,22 @@ class RedisStateStore:
         prefix: str = DEFAULT_PREFIX,
         max_events: int = DEFAULT_MAX_EVENTS,
         seen_ttl_seconds: float = SEEN_EVENT_TTL_SECONDS,
+        pool_size: int | None = None,
+        pool_timeout: float | None = None,
     ) -> RedisStateStore:
-        """Connect to `redis://host:port/db` and check that the server answers."""
-        client = aioredis.Redis.from_url(url, decode_responses=True)
+        """Connect to `redis://host:port/db` and check that the server answers.
+
+        At most ``pool_size`` connections: a caller that finds them all busy waits up to
+        ``pool_timeout`` seconds for one, then gets StateStoreError (redis-py's default pool
+        would fail at once with MaxConnectionsError past its 100 connections)."""
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            max_connections=pool_size or DEFAULT_POOL_SIZE,
+            timeout=pool_timeout or DEFAULT_POOL_TIMEOUT_SECONDS,
+        )
+        # from_pool: the client owns the pool and closes it with itself.
+        client = aioredis.Redis.from_pool(pool)
         store = cls(client, prefix=prefix, max_events=max_events, seen_ttl_seconds=seen_ttl_seconds)
         try:
             await store.ping()
@@ -121,11 +171,13 @@ class RedisStateStore:
             raise StateStoreError("Redis state store is closed")
         return self._redis
 
+    @_translated
     async def put_call(self, record: CallRecord) -> None:
         async with self._client().pipeline(transaction=True) as pipe:
             self._queue_put_call(pipe, record)
             await pipe.execute()
 
+    @_translated
     async def put_call_with_event(self, record: CallRecord, entry: dict[str, Any]) -> None:
         serialized = dump_doc(entry)
         async with self._client().pipeline(transaction=True) as pipe:
@@ -150,6 +202,7 @@ class RedisStateStore:
         pipe.rpush(key, serialized)
         pipe.ltrim(key, -self._max_events, -1)
 
+    @_translated
     async def get_call(self, call_connection_id: str) -> CallRecord | None:
         stored = await self._client().get(self._key("call", call_connection_id))
         return CallRecord.from_json(stored) if stored is not None else None
@@ -160,6 +213,7 @@ class RedisStateStore:
         stored = await self._client().mget([self._key("call", cid) for cid in ids])
         return [CallRecord.from_json(text) for text in stored if text is not None]
 
+    @_translated
     async def list_calls(self, live_only: bool = True) -> list[CallRecord]:
         index = self._key("calls", "live") if live_only else self._key("calls")
         ids = _texts(await self._client().zrange(index, 0, -1))
@@ -167,6 +221,7 @@ class RedisStateStore:
         # A record written by put_call is authoritative over an index entry a crash left behind.
         return [r for r in records if r.is_live or not live_only]
 
+    @_translated
     async def find_live_call_by_room(self, room_id: str) -> CallRecord | None:
         ids = _texts(await self._client().zrange(self._key("room", room_id, "live"), 0, -1, desc=True))
         for record in await self._records(ids):
@@ -174,12 +229,14 @@ class RedisStateStore:
                 return record
         return None
 
+    @_translated
     async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
         serialized = dump_doc(entry)
         async with self._client().pipeline(transaction=True) as pipe:
             self._queue_append(pipe, call_connection_id, serialized)
             await pipe.execute()
 
+    @_translated
     async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         limit = check_limit(limit)
         if limit == 0:
@@ -188,11 +245,13 @@ class RedisStateStore:
         entries = await self._client().lrange(self._key("events", call_connection_id), start, -1)
         return [load_doc(entry) for entry in entries]
 
+    @_translated
     async def mark_event_seen(self, event_id: str) -> bool:
         ttl_ms = max(1, round(self._seen_ttl * 1000))
         created = await self._client().set(self._key("seen", event_id), "1", nx=True, px=ttl_ms)
         return bool(created)
 
+    @_translated
     async def mark_events_seen(self, event_ids: Sequence[str]) -> set[str]:
         client = self._client()
         unique = list(dict.fromkeys(event_ids))
@@ -206,6 +265,7 @@ class RedisStateStore:
             created = await pipe.execute()
         return {event_id for event_id, was_set in zip(unique, created, strict=True) if was_set}
 
+    @_translated
     async def ingest(self, events: Sequence[InboxEvent]) -> list[InboxEvent]:
         unique = list({event.event_id: event for event in reversed(events)}.values())[::-1]
         if not unique:
@@ -217,11 +277,13 @@ class RedisStateStore:
         fresh = set(_texts(await self._ingest(keys=[self._prefix], args=args)))
         return [event for event in unique if event.event_id in fresh]
 
+    @_translated
     async def complete_events(self, event_ids: Sequence[str]) -> None:
         if event_ids:
             self._client()
             await self._complete(keys=[self._prefix], args=list(dict.fromkeys(event_ids)))
 
+    @_translated
     async def pending_events(self, call_connection_id: str | None = None) -> list[InboxEvent]:
         client = self._client()
         index = (
@@ -242,13 +304,32 @@ class RedisStateStore:
             if body is not None and call is not None
         ]
 
+    @_translated
+    async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        self._client()
+        ttl_ms = max(1, round(ttl_seconds * 1000))
+        return bool(await self._acquire(keys=[self._key("lease", name)], args=[owner, ttl_ms]))
+
+    @_translated
+    async def release_lease(self, name: str, owner: str) -> None:
+        self._client()
+        await self._release(keys=[self._key("lease", name)], args=[owner])
+
+    @_translated
+    async def lease_owner(self, name: str) -> str | None:
+        holder = await self._client().get(self._key("lease", name))
+        return _text(holder) if holder is not None else None
+
+    @_translated
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
         stored = await self._client().hget(self._key("docs", namespace), key)
         return load_doc(stored) if stored is not None else None
 
+    @_translated
     async def put_doc(self, namespace: str, key: str, doc: dict[str, Any]) -> None:
         await self._client().hset(self._key("docs", namespace), key, dump_doc(doc))
 
+    @_translated
     async def put_doc_if_absent(self, namespace: str, key: str, doc: dict[str, Any]) -> dict[str, Any] | None:
         docs = self._key("docs", namespace)
         async with self._client().pipeline(transaction=True) as pipe:
@@ -259,9 +340,11 @@ class RedisStateStore:
             return None
         return load_doc(current)
 
+    @_translated
     async def delete_doc(self, namespace: str, key: str) -> None:
         await self._client().hdel(self._key("docs", namespace), key)
 
+    @_translated
     async def list_docs(self, namespace: str) -> list[dict[str, Any]]:
         docs = {_text(k): v for k, v in (await self._client().hgetall(self._key("docs", namespace))).items()}
         return [load_doc(docs[key]) for key in sorted(docs)]

@@ -57,6 +57,11 @@ CREATE TABLE IF NOT EXISTS inbox (
     body TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS inbox_call ON inbox (call_connection_id, seq);
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS docs (
     namespace TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -76,6 +81,7 @@ _TRIM = (
 )
 _GET_CALL = "SELECT record FROM calls WHERE call_connection_id = ?"
 _GET_DOC = "SELECT doc FROM docs WHERE namespace = ? AND key = ?"
+_RELEASE_LEASE = "DELETE FROM leases WHERE name = ? AND owner = ?"
 _DELETE_DOC = "DELETE FROM docs WHERE namespace = ? AND key = ?"
 _LIST_ALL = "SELECT record FROM calls ORDER BY started_ts, call_connection_id"
 _LIST_LIVE = "SELECT record FROM calls WHERE live = 1 ORDER BY started_ts, call_connection_id"
@@ -292,6 +298,31 @@ class SqliteStateStore:
                 (call_connection_id,),
             )
         return [InboxEvent(str(row[0]), str(row[1]), str(row[2])) for row in rows]
+
+    async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        def acquire(db: sqlite3.Connection) -> bool:
+            now = time.time()
+            # Inserted, or taken over (expired, or ours already): RETURNING says which.
+            row = db.execute(
+                "INSERT INTO leases (name, owner, expires_at) VALUES (?1, ?2, ?3)"
+                " ON CONFLICT (name) DO UPDATE SET owner = ?2, expires_at = ?3"
+                " WHERE leases.owner = ?2 OR leases.expires_at <= ?4 RETURNING name",
+                (name, owner, now + ttl_seconds, now),
+            ).fetchone()
+            return row is not None
+
+        return await self._run(acquire)  # type: ignore[no-any-return]
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        await self._run(
+            lambda db: db.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
+        )
+
+    async def lease_owner(self, name: str) -> str | None:
+        rows = await self._rows(
+            "SELECT owner FROM leases WHERE name = ? AND expires_at > ?", (name, time.time())
+        )
+        return str(rows[0][0]) if rows else None
 
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
         rows = await self._rows(_GET_DOC, (namespace, key))

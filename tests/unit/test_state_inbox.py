@@ -69,3 +69,31 @@ async def test_the_sqlite_inbox_survives_a_reopen(tmp_path: Path) -> None:
         assert await second.ingest([event(1), event(2)]) == []
     finally:
         await second.close()
+
+
+async def test_a_lease_has_one_holder_until_it_expires_or_is_released(store: StateStore) -> None:
+    assert await store.lease_owner("room:1") is None
+    assert await store.acquire_lease("room:1", "replica-a", 30) is True
+    assert await store.acquire_lease("room:1", "replica-b", 30) is False
+    assert await store.lease_owner("room:1") == "replica-a"
+    # The holder extends it; someone else's release changes nothing.
+    assert await store.acquire_lease("room:1", "replica-a", 30) is True
+    await store.release_lease("room:1", "replica-b")
+    assert await store.lease_owner("room:1") == "replica-a"
+    await store.release_lease("room:1", "replica-a")
+    assert await store.lease_owner("room:1") is None
+    assert await store.acquire_lease("room:1", "replica-b", 30) is True
+
+
+async def test_an_expired_lease_can_be_taken_over(store: StateStore) -> None:
+    assert await store.acquire_lease("call:7", "replica-a", 0.05) is True
+    await asyncio.sleep(0.12)
+    assert await store.lease_owner("call:7") is None
+    assert await store.acquire_lease("call:7", "replica-b", 30) is True
+    # The old holder, back from a pause, cannot extend what it lost.
+    assert await store.acquire_lease("call:7", "replica-a", 30) is False
+
+
+async def test_concurrent_acquires_let_exactly_one_through(store: StateStore) -> None:
+    results = await asyncio.gather(*(store.acquire_lease("room:9", f"replica-{n}", 30) for n in range(20)))
+    assert results.count(True) == 1

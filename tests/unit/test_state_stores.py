@@ -443,3 +443,25 @@ async def test_redis_that_does_not_answer_fails_at_open() -> None:
     # Port 1 on loopback: nothing listens, the connection is refused at once.
     with pytest.raises(StateStoreError, match="does not answer"):
         await open_store("redis://127.0.0.1:1/0")
+
+
+@pytest.mark.redis
+async def test_an_exhausted_redis_pool_waits_then_fails_as_the_store() -> None:
+    try:
+        store = await RedisStateStore.connect(REDIS_URL, pool_size=1, pool_timeout=0.2)
+    except StateStoreError as exc:
+        print(f"skipping: no Redis answers at {REDIS_URL}: {exc}")
+        pytest.skip(f"no Redis answers at {REDIS_URL}: {exc}")
+    try:
+        # The only connection is busy with a blocking read for a second.
+        async def hold() -> None:
+            await store._redis.blpop(["roombot-test:never"], timeout=1)
+
+        blocking = asyncio.create_task(hold())
+        await asyncio.sleep(0.05)
+        with pytest.raises(StateStoreError, match="Redis state store failed"):
+            await store.get_doc("ns", "k")
+        await blocking
+        assert await store.get_doc("ns", "k") is None
+    finally:
+        await store.close()
