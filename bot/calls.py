@@ -67,6 +67,8 @@ class CallCommands:
         self._services = services
         self._submit = submit
         self._room_locks = KeyedLocks()
+        # The CallEnded checks under way, by room: a second one for the room shares the first.
+        self._ending: dict[str, asyncio.Task[list[str]]] = {}
 
     async def connect(self, room_id: str) -> ConnectResult:
         """Connect the bot to the room's call, or answer the connection it already has."""
@@ -125,7 +127,16 @@ class CallCommands:
         """Event Grid's CallEnded for a room: finish the calls it names that ACS no longer knows.
 
         Event Grid's webhook only has a key in its URL to prove who sent it, so a CallEnded alone
-        never drops a call that ACS says is still running. Returns the finished call ids."""
+        never drops a call that ACS says is still running. Returns the finished call ids. One check
+        per room at a time: a CallEnded for a room already being checked waits for that check."""
+        running = self._ending.get(room_id)
+        if running is None:
+            running = asyncio.create_task(self._check_ended(room_id, server_call_id), name=f"ended:{room_id}")
+            self._ending[room_id] = running
+            running.add_done_callback(lambda _: self._ending.pop(room_id, None))
+        return await asyncio.shield(running)
+
+    async def _check_ended(self, room_id: str, server_call_id: str | None) -> list[str]:
         calls = await self._services.registry.live_calls_ended_by(room_id, server_call_id=server_call_id)
         return [call.call_connection_id for call in calls if await self._finish_if_gone(call, CALL_ENDED)]
 

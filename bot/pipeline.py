@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.acs import AcsError
 from bot.events import CallConnected, CallDisconnected, CallEvent, ConnectFailed, ParticipantsUpdated
 from bot.handlers import CallContext, Handler, owner_of
 from bot.plugins import LoadedHandlers
@@ -15,6 +16,10 @@ logger = logging.getLogger(f"roombot.{__name__}")
 # connect request in CallConnected and CallDisconnected: that tags who joined, not an operation
 # a handler started, so it must not route them (it would send them to no handler at all).
 CALL_EVENTS = (CallConnected, CallDisconnected, ConnectFailed, ParticipantsUpdated)
+# Ids of the events the bot makes up itself (`bot.calls.gone_event`), after asking ACS already.
+MADE_UP_PREFIX = "roombot:"
+# callConnectionState values of a call that is on (Call Automation REST API, CallConnectionState).
+LIVE_ACS_STATES = frozenset({"connecting", "connected", "transferring", "transferAccepted"})
 
 
 class EventPipeline:
@@ -34,6 +39,19 @@ class EventPipeline:
     async def process(self, event: CallEvent) -> bool:
         """Run the event through the registry and every recipient handler. False when the registry
         holds it back (its call is not registered yet): it is not finished with."""
+        # A callback token is not bound to its body: within its five minutes, one leaked token
+        # could end any call in the bot's books. ACS has the last word.
+        if (
+            isinstance(event, CallDisconnected)
+            and not event.id.startswith(MADE_UP_PREFIX)
+            and await self._acs_says_running(event.call_connection_id)
+        ):
+            logger.warning(
+                "ignoring CallDisconnected %s: ACS says call %s is still running",
+                event.id,
+                event.call_connection_id,
+            )
+            return True
         call = await self._services.registry.apply(event)
         if call is None:
             # Held by the registry: the connect that made the call hands it back to be submitted
@@ -67,3 +85,15 @@ class EventPipeline:
                     call.call_connection_id,
                 )
         return True
+
+    async def _acs_says_running(self, call_connection_id: str) -> bool:
+        """True only when ACS clearly answers that the call is on; when it cannot be asked, the
+        signed event is believed."""
+        call = await self._services.registry.get(call_connection_id)
+        if call is None or not call.is_live:
+            return False
+        try:
+            info = await self._services.acs.get_call(call_connection_id)
+        except AcsError:
+            return False
+        return info.state in LIVE_ACS_STATES

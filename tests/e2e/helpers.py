@@ -6,9 +6,10 @@ import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from bot.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
-from bot.testing import CreatedRoom, Reply
+from bot.testing import CreatedRoom, Reply, RoomBot, eventually
 from tests.support.callback_sink import ReceivedPost
 
 PROBLEM_MEMBERS = {"type", "title", "status", "detail"}
@@ -62,3 +63,28 @@ def event_types(call: dict[str, Any]) -> list[str]:
 
 def raw_ids(call: dict[str, Any]) -> set[str]:
     return {participant["rawId"] for participant in call["participants"]}
+
+
+async def end_unheard(roombot: RoomBot, live_call: LiveCall) -> None:
+    """End the room's call in the emulator while its callbacks are dropped: ACS no longer knows
+    the call, and the bot has not heard. A CallDisconnected posted by the test is then the truth
+    (the bot believes one only when ACS agrees the call is gone)."""
+    emulator = roombot.emulator.url
+    dropped = await roombot.request(
+        "PUT", "/emulator/faults", json={"callbacks": {"drop": 1.0}}, base=emulator
+    )
+    assert dropped.status == 200, dropped.text
+    try:
+        for member in live_call.room.members:
+            await roombot.request(
+                "POST",
+                f"/emulator/rooms/{live_call.room.id}/participants/{quote(member, safe='')}:leave",
+                base=emulator,
+            )
+
+        async def gone() -> bool:
+            return await roombot.emulator_call(live_call.room.id) is None
+
+        await eventually(gone, what="the room's call to end in the emulator")
+    finally:
+        await roombot.request("DELETE", "/emulator/faults", base=emulator)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.testing import BACKEND_KEY, OPS_KEY, RoomBot, cloud_event
-from tests.e2e.helpers import LiveCall, assert_problem
+from tests.e2e.helpers import LiveCall, assert_problem, end_unheard
 
 SMALL_BODY_LIMIT = 4096
 
@@ -66,6 +66,7 @@ async def test_an_array_with_one_bad_event_is_refused_whole(live_call: LiveCall,
     assert "event 1" in assert_problem(reply, 400)["detail"]
     await assert_untouched(roombot, live_call, before)
     # Nothing of the refused array was marked as seen: its good event, resent alone, is handled.
+    await end_unheard(roombot, live_call)
     assert (await roombot.post_callbacks([good])).body == {"received": 1, "accepted": 1}
     await roombot.wait_for_calls(lambda calls: calls == [])
 

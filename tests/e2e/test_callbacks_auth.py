@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.testing import RoomBot, cloud_event
 from emulator.keys import SIGNER
-from tests.e2e.helpers import LiveCall, assert_problem
+from tests.e2e.helpers import LiveCall, assert_problem, end_unheard
 
 TokenMaker = Callable[[RoomBot], str | None]
 
@@ -147,6 +147,7 @@ async def test_a_bad_token_is_401_and_changes_nothing(
     assert after["state"] == "connected"
     assert event["id"] not in [entry["id"] for entry in after["events"]]
     # The refusal did not mark the event as seen: delivered properly, it ends the call.
+    await end_unheard(roombot, live_call)
     accepted = await roombot.post_callbacks([event])
     assert accepted.body == {"received": 1, "accepted": 1}
     await roombot.wait_for_calls(lambda calls: calls == [])

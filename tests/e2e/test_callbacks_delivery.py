@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.testing import RoomBot, cloud_event
-from tests.e2e.helpers import LiveCall, event_ids, event_types, raw_ids
+from tests.e2e.helpers import LiveCall, end_unheard, event_ids, event_types, raw_ids
 
 
 def participants_updated(live_call: LiveCall, sequence: int, members: list[str]) -> dict[str, Any]:
@@ -78,6 +78,7 @@ async def test_the_events_of_one_array_are_processed_in_order(live_call: LiveCal
         participants_updated(live_call, 2001, [attendee]),
         cloud_event(live_call.id, "CallDisconnected", {"serverCallId": live_call.call["serverCallId"]}),
     ]
+    await end_unheard(roombot, live_call)
 
     reply = await roombot.post_callbacks(events)
 
@@ -122,3 +123,17 @@ async def test_events_of_an_unknown_call_are_ignored(live_call: LiveCall, roombo
     call = await roombot.call(live_call.id)
     assert call is not None
     assert "CallDisconnected" not in event_types(call)
+
+
+async def test_a_signed_call_disconnected_for_a_call_acs_still_has_is_not_believed(
+    live_call: LiveCall, roombot: RoomBot
+) -> None:
+    # What a replayed token with a made-up body would carry: signed, well formed, and false.
+    forged = cloud_event(live_call.id, "CallDisconnected", {"serverCallId": live_call.call["serverCallId"]})
+
+    reply = await roombot.post_callbacks([forged])
+
+    assert reply.body == {"received": 1, "accepted": 1}
+    await roombot.settle(live_call.id)
+    assert [call["state"] for call in await roombot.calls()] == ["connected"]
+    assert await roombot.emulator_call(live_call.room.id) is not None

@@ -3,6 +3,7 @@ room's state on CallEnded, and the optional `?key=`."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -165,6 +166,23 @@ async def test_a_call_ended_for_a_call_still_running_leaves_it_alone(
     call = await roombot.call(live_call.id)
     assert call is not None
     assert "CallDisconnected" not in event_types(call)
+
+
+async def test_a_flood_of_call_ended_asks_acs_once_per_room_at_a_time(
+    live_call: LiveCall, roombot: RoomBot
+) -> None:
+    # Event Grid needs no key by default: one POST of 2,000 CallEnded for a live room, twice at
+    # once, must not become thousands of requests to ACS.
+    flood = [call_ended(live_call.room.id, live_call.call["serverCallId"]) for _ in range(2000)]
+    await roombot.request("DELETE", "/emulator/requests", base=roombot.emulator.url)
+
+    replies = await asyncio.gather(*(roombot.request("POST", "/api/eventgrid", json=flood) for _ in range(2)))
+
+    assert [reply.status for reply in replies] == [200, 200]
+    log = await roombot.request("GET", "/emulator/requests", base=roombot.emulator.url)
+    checks = [r for r in log.body if r["method"] == "GET" and r["path"].endswith(live_call.id)]
+    assert 1 <= len(checks) <= 2
+    assert [call["state"] for call in await roombot.calls()] == ["connected"]
 
 
 @pytest.mark.parametrize(
