@@ -3,9 +3,8 @@ context so that teardown runs in reverse order, and only for what started."""
 
 from __future__ import annotations
 
-import asyncio
+import uuid
 from collections.abc import AsyncIterator, Mapping
-from contextlib import suppress
 
 import aiohttp
 from aiohttp import web
@@ -14,20 +13,16 @@ from bot import keys
 from bot.acs import AcsFacade
 from bot.auth.api_keys import ApiKeys
 from bot.auth.callback_jwt import CallbackVerifier
-from bot.bus import MessageBus
-from bot.calls import CallCommands
+from bot.cluster.election import Election
+from bot.cluster.forward import forward_middleware
+from bot.cluster.term import Term
 from bot.handlers import HandlerFactory
 from bot.intake import EventIntake
-from bot.media.scheduler import MediaScheduler
-from bot.messages import EndForEveryone
 from bot.metrics import Metrics
-from bot.notify import Notifier
-from bot.pipeline import EventPipeline
 from bot.plugins import discover, handler_configs, instantiate
 from bot.problems import problem_middleware
 from bot.registry import CallRegistry
 from bot.routes import setup_routes
-from bot.services import BotServices
 from bot.state import open_store
 from config.settings import Settings
 
@@ -47,7 +42,8 @@ async def _state_store(app: web.Application) -> AsyncIterator[None]:
         redis_pool_timeout=settings.redis_pool_timeout_seconds,
     )
     app[keys.STORE] = store
-    app[keys.REGISTRY] = CallRegistry(store, cache_records=not store.shared)
+    # Only the leading replica writes call records, and it forgets them when a term begins.
+    app[keys.REGISTRY] = CallRegistry(store, cache_records=True)
     try:
         yield
     finally:
@@ -74,61 +70,49 @@ async def _verifier(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-async def _handlers(app: web.Application) -> AsyncIterator[None]:
-    settings = app[keys.SETTINGS]
-    notify_secret = settings.notify_secret.get_secret_value() if settings.notify_secret else None
-    services = BotServices(
-        settings=settings,
-        acs=app[keys.ACS],
-        store=app[keys.STORE],
-        registry=app[keys.REGISTRY],
-        http=app[keys.HTTP],
-        notifier=Notifier(
-            app[keys.HTTP], str(settings.notify_url) if settings.notify_url else None, notify_secret
-        ),
-        metrics=app[keys.METRICS],
-        bus=MessageBus(),
-        media=MediaScheduler(),
-    )
-    app[keys.SERVICES] = services
-    started = []
-    try:
-        for handler in app[keys.HANDLERS]:
-            await handler.start(services)
-            started.append(handler)
-        yield
-    finally:
-        for handler in reversed(started):
-            await handler.stop()
-        await services.media.close()
-
-
 async def _intake(app: web.Application) -> AsyncIterator[None]:
-    pipeline = EventPipeline(app[keys.SERVICES], app[keys.HANDLERS])
-    intake = EventIntake(app[keys.STORE], pipeline.process)
+    intake = EventIntake(app[keys.STORE])
     app[keys.INTAKE] = intake
     app[keys.DISPATCHER] = intake.dispatcher
     app[keys.REGISTRY].on_discard = lambda event: intake.completed(event.id)
-    # The commands submit events too (early ones, made-up CallDisconnecteds): made with the
-    # intake, which is closed before the handlers stop.
-    commands = CallCommands(app[keys.SERVICES], intake.submit)
-    app[keys.COMMANDS] = commands
-    app[keys.SERVICES].bus.handle(EndForEveryone, commands.end_for_everyone)
-    # Before the server takes new callbacks: what a crash left unfinished goes first.
-    await intake.recover()
     try:
         yield
     finally:
         await intake.close()
 
 
-async def _reconcile(app: web.Application) -> AsyncIterator[None]:
-    # In the background: a slow or unreachable ACS must not delay start-up.
-    task = asyncio.create_task(app[keys.COMMANDS].reconcile(), name="reconcile-live-calls")
-    yield
-    task.cancel()
-    with suppress(asyncio.CancelledError):
-        await task
+async def _leadership(app: web.Application) -> AsyncIterator[None]:
+    """Lead (at once when alone on the store), and hold terms for as long as this replica leads."""
+    settings = app[keys.SETTINGS]
+    replica_id = uuid.uuid4().hex
+    url = settings.replica_url or settings.callback_base_url
+    current: list[Term] = []
+
+    async def lead() -> None:
+        term = Term(app, replica_id)
+        current.append(term)
+        await term.begin()
+
+    async def abdicate() -> None:
+        while current:
+            await current.pop().end()
+
+    election = Election(
+        app[keys.STORE],
+        replica_id,
+        lease_seconds=settings.lease_seconds,
+        url=str(url).rstrip("/") if url else None,
+        lead=lead,
+        abdicate=abdicate,
+    )
+    app[keys.ELECTION] = election
+    # A replica that is not sure it leads must not act on ACS (see `bot.cluster.election`).
+    app[keys.ACS].guard = election.acting
+    await election.start()
+    try:
+        yield
+    finally:
+        await election.close()
 
 
 def create_app(
@@ -137,12 +121,14 @@ def create_app(
     """Build the bot. ``handler_factories`` replaces entry-point discovery (tests, embedding)."""
     factories = discover() if handler_factories is None else handler_factories
     handlers = instantiate(factories, handler_configs(factories, settings))
-    app = web.Application(middlewares=[problem_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[problem_middleware, forward_middleware], client_max_size=settings.max_body_bytes
+    )
     app[keys.SETTINGS] = settings
     app[keys.HANDLERS] = handlers
     app[keys.METRICS] = Metrics()
     app[keys.API_KEYS] = ApiKeys(backend=set(settings.backend_api_keys), ops=set(settings.ops_api_keys))
-    app.cleanup_ctx.extend([_http_session, _state_store, _acs, _verifier, _handlers, _intake, _reconcile])
+    app.cleanup_ctx.extend([_http_session, _state_store, _acs, _verifier, _intake, _leadership])
     setup_routes(app)
     for handler in handlers:
         app.router.add_routes(list(handler.routes()))

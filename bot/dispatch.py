@@ -137,6 +137,10 @@ class CallDispatcher:
     async def close(self) -> None:
         """Stop every worker; events still queued are dropped. Further `submit`s raise."""
         self._closed = True
+        await self.clear()
+
+    async def clear(self) -> None:
+        """Stop every worker and drop the events still queued; later `submit`s start afresh."""
         tasks = [worker.task for worker in self._workers.values() if worker.task is not None]
         self._workers.clear()
         for task in tasks:

@@ -9,6 +9,10 @@ processed again, which the handler contract allows (handlers are idempotent per 
 
 At start-up the inbox is read back and every unfinished event is processed again, in arrival
 order, before the server takes new callbacks.
+
+With several replicas on one store, every replica takes callbacks in, but only the leader
+(`bot.cluster`) processes: it reads the shared inbox every `POLL_SECONDS` for what the others
+stored, and a replica that stops leading drops what it had queued (the inbox still has it).
 """
 
 from __future__ import annotations
@@ -25,22 +29,39 @@ from bot.state.base import InboxEvent, StateStore, StateStoreError
 
 logger = logging.getLogger(f"roombot.{__name__}")
 
+# How often the leader of several replicas looks for events the others took in.
+POLL_SECONDS = 0.05
 # Completions are written this long after the first of a batch, or at once when this many wait:
 # how soon they are written only decides how much a crash makes the bot process again.
 COMPLETION_DELAY_SECONDS = 0.05
 COMPLETION_BATCH = 256
 
 
+Process = Callable[[CallEvent], Awaitable[bool]]
+
+
 class EventIntake:
-    def __init__(self, store: StateStore, process: Callable[[CallEvent], Awaitable[bool]]) -> None:
-        """``process`` returns True when the event is finished with, False when it is held back
-        (an event that arrived before its call was registered) to be processed again later."""
+    def __init__(self, store: StateStore) -> None:
         self._store = store
-        self._process = process
+        # Set while this process leads: returns True when an event is finished with, False when
+        # it is held back (it arrived before its call was registered) to be processed later.
+        self._process: Process | None = None
         self.dispatcher = CallDispatcher(self._run)
+        # Queued here and not yet taken out of the inbox: what a poll must not queue again.
+        self._queued: set[str] = set()
         self._completed: list[str] = []
         self._writer: asyncio.Task[None] | None = None
         self.recovered = 0
+
+    def process_with(self, process: Process) -> None:
+        """Start processing (this process leads now), with ``process``."""
+        self._process = process
+
+    async def pause(self) -> None:
+        """Stop processing (no longer the leader): what is queued is dropped, not lost."""
+        self._process = None
+        await self.dispatcher.clear()
+        self._queued.clear()
 
     async def receive(self, elements: Sequence[Any], events: Sequence[CallEvent]) -> list[CallEvent]:
         """Store the events (``elements`` are their CloudEvent objects as received) and queue the
@@ -56,8 +77,14 @@ class EventIntake:
             if event.id in fresh_ids:
                 fresh_ids.discard(event.id)
                 fresh.append(event)
-        self.dispatcher.submit(fresh)
+        if self._process is not None:
+            self._queue(fresh)
         return fresh
+
+    def _queue(self, events: Iterable[CallEvent]) -> None:
+        events = [event for event in events if event.id not in self._queued]
+        self._queued.update(event.id for event in events)
+        self.dispatcher.submit(events)
 
     def submit(self, events: Iterable[CallEvent]) -> None:
         """Queue events that are not (or no longer) in the inbox: early events handed back by the
@@ -65,9 +92,12 @@ class EventIntake:
         self.dispatcher.submit(events)
 
     async def recover(self) -> int:
-        """Queue every event of the inbox again, oldest first; return how many."""
+        """Queue every event of the inbox not queued yet, oldest first; return how many. At
+        start-up, what a crash left; on a leader, what the other replicas took in."""
         events = []
         for stored in await self._store.pending_events():
+            if stored.event_id in self._queued:
+                continue
             try:
                 events.append(parse_event(json.loads(stored.body)))
             except (ValueError, EventParseError) as exc:
@@ -75,14 +105,21 @@ class EventIntake:
                 # between versions) is dropped loudly rather than blocking its call forever.
                 logger.error("dropping stored event %s that no longer parses: %s", stored.event_id, exc)
                 self.completed(stored.event_id)
-        self.dispatcher.submit(events)
-        self.recovered = len(events)
-        if events:
-            logger.info("processing %d unfinished events from before the restart", len(events))
+        self._queue(events)
+        self.recovered += len(events)
         return len(events)
 
+    async def poll(self) -> None:
+        """While leading several replicas: queue what the others take in, as it comes."""
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await self.recover()
+            except StateStoreError as exc:
+                logger.warning("cannot read the inbox: %s", exc)
+
     async def _run(self, event: CallEvent) -> None:
-        if await self._process(event):
+        if self._process is not None and await self._process(event):
             self.completed(event.id)
 
     def completed(self, event_id: str) -> None:
@@ -102,6 +139,8 @@ class EventIntake:
             except StateStoreError as exc:
                 # They stay in the inbox and are processed again at the next start: at least once.
                 logger.warning("could not mark %d processed events done: %s", len(batch), exc)
+                continue
+            self._queued.difference_update(batch)
 
     async def drain(self) -> None:
         """Wait until every queued event is processed and its completion written."""

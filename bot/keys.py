@@ -9,6 +9,7 @@ from bot.acs import AcsFacade
 from bot.auth.api_keys import ApiKeys
 from bot.auth.callback_jwt import CallbackVerifier
 from bot.calls import CallCommands
+from bot.cluster.election import Election
 from bot.dispatch import CallDispatcher
 from bot.intake import EventIntake
 from bot.metrics import Metrics
@@ -33,4 +34,5 @@ VERIFIER = web.AppKey("verifier", CallbackVerifier)
 SERVICES = web.AppKey("services", BotServices)
 INTAKE = web.AppKey("intake", EventIntake)
 DISPATCHER = web.AppKey("dispatcher", CallDispatcher)
+ELECTION = web.AppKey("election", Election)
 COMMANDS = web.AppKey("commands", CallCommands)

@@ -65,7 +65,8 @@ class CallRegistry:
         cache_records: bool = False,
     ) -> None:
         """``cache_records``: keep call records in memory, saving a store read per event. Only
-        for a store that no other process writes (memory, a SQLite file of one bot)."""
+        for a process that is the one writer of call records (one bot, or the leading replica,
+        which calls `forget_cached` when its term begins)."""
         self._store = store
         self._clock = clock
         self._cache: OrderedDict[str, CallRecord] | None = OrderedDict() if cache_records else None
@@ -146,6 +147,11 @@ class CallRegistry:
         else:
             await self._store.append_event(record.call_connection_id, entry)
         return updated
+
+    def forget_cached(self) -> None:
+        """Drop the cached records: someone else may have written the store meanwhile."""
+        if self._cache is not None:
+            self._cache.clear()
 
     async def _read(self, call_connection_id: str) -> CallRecord | None:
         if self._cache is not None:

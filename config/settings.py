@@ -137,6 +137,12 @@ class Settings(BaseSettings):
     redis_pool_timeout_seconds: float = Field(
         default=5.0, gt=0, le=60, description="How long a request waits for a free Redis connection."
     )
+    replica_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="With several replicas: the URL at which the others reach this one (its own "
+        "address, not the load balancer's); requests are passed on to the leading replica there. "
+        "Unset: the callback base URL.",
+    )
     lease_seconds: float = Field(
         default=10.0,
         ge=1,

@@ -30,6 +30,7 @@ from bot.acs.participants import ParticipantActions
 from bot.acs.retry import Headers, RetryPolicy
 from bot.acs.types import (
     AcsRejected,
+    AcsUnavailable,
     CallInfo,
     ParticipantInfo,
     RoomInfo,
@@ -70,6 +71,8 @@ class AcsFacade:
         self._calls = CallAutomationClient(endpoint, credential, **options)
         self._rooms = RoomsClient(endpoint, credential, **options)
         self._ping_retry = RetryPolicy(max_attempts=1, max_seconds=PING_TIMEOUT_SECONDS)
+        # Asked before every action: False stops it (a replica that is not sure it leads).
+        self.guard: Callable[[], bool] = lambda: True
         self.media = MediaActions(self)
         self.participants = ParticipantActions(self)
 
@@ -97,6 +100,8 @@ class AcsFacade:
         policy: RetryPolicy | None = None,
     ) -> T:
         """Run one logical action through the retry policy and translate what escapes it."""
+        if policy is not self._ping_retry and not self.guard():
+            raise AcsUnavailable(f"{description}: this replica does not lead (any more); not sent")
         retry = policy or self.retry
         try:
             return await retry.call(
