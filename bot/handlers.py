@@ -5,9 +5,13 @@ A handler is registered under the ``roombot.handlers`` entry-point group. The en
 cycle, in two phases because aiohttp freezes its router before any I/O can happen:
 
 1. ``factory(config)`` when the app is built: the config is validated, routes are declared; no I/O.
-2. ``await handler.start(services)`` when the app starts: the shared services (ACS facade, state
-   store, registry, HTTP session, notifier) are handed over and work that must survive a restart
-   resumes. ``await handler.stop()`` at shutdown.
+2. ``await handler.start(services)`` when the bot starts processing (at start-up, or when this
+   replica becomes the leader of several): the shared services (ACS facade, state store, registry,
+   HTTP session, notifier, message bus) are handed over; register bus commands here.
+3. ``await handler.resume()``, optional, once every handler has started: carry on what the store
+   says was under way (it may call other handlers' bus commands, now all registered).
+   ``await handler.stop()`` at shutdown, or when this replica stops leading; ``start`` may then
+   come again later with new services.
 
 The handler then receives every event of every call the bot is in, with a frozen per-call context.
 

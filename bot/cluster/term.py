@@ -70,6 +70,11 @@ class Term:
         for handler in app[keys.HANDLERS]:
             await handler.start(services)
             self._started.append(handler)
+        # Resuming may ask other handlers for work: every one of them is registered by now.
+        for handler in self._started:
+            resume = getattr(handler, "resume", None)
+            if resume is not None:
+                await resume()
         intake.process_with(EventPipeline(services, app[keys.HANDLERS]).process)
         # What a crash, or the replica that led before, left unfinished goes first.
         recovered = await intake.recover()

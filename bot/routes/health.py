@@ -19,7 +19,12 @@ READY_TIMEOUT_SECONDS = 5.0
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    """Up, and whether this replica leads the others (it then drives the calls)."""
+    election = request.app.get(keys.ELECTION)
+    body: dict[str, object] = {"status": "ok"}
+    if election is not None:
+        body |= {"replica": election.replica_id, "leading": election.acting()}
+    return web.json_response(body)
 
 
 async def _check(name: str, probe: asyncio.Future[None] | asyncio.Task[None]) -> str | None:

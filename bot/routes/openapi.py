@@ -108,7 +108,12 @@ CORE_PATHS: dict[str, Any] = {
             "responses": {"202": ENDING, **problem_responses(401, 403, 404, 409, 502, 503)},
         }
     },
-    "/healthz": {"get": {"summary": "Process is up", "responses": {"200": {"description": "Up"}}}},
+    "/healthz": {
+        "get": {
+            "summary": "Process is up; its replica id, and whether it leads the bot's replicas",
+            "responses": {"200": {"description": "Up"}},
+        }
+    },
     "/readyz": {
         "get": {
             "summary": "State store and ACS reachable",

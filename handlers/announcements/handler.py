@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.acs import AcsError
+from bot.acs import AcsError, AcsUnavailable
 from bot.events import CallDisconnected, CallEvent, PlayCanceled, PlayCompleted, PlayFailed, PlayStarted
 from bot.handlers import OPERATION_CONTEXT_SEPARATOR, BaseHandler, CallContext
 from bot.media.scheduler import DEFAULT_COMPLETION_TIMEOUT_SECONDS, CallEnded, MediaJob, MediaJobTimedOut
@@ -234,6 +234,7 @@ class AnnouncementsHandler(BaseHandler):
 
     def _submit(self, announcement: Announcement) -> MediaJob:
         async def play() -> None:
+            await self.announcements.mark_sent(announcement.id)
             await self.services.acs.media.play(
                 announcement.call_connection_id,
                 [announcement.prompt],
@@ -271,6 +272,12 @@ class AnnouncementsHandler(BaseHandler):
         error = job.done.exception()
         if isinstance(error, CallEnded):
             settle = self.announcements.settle(announcement_id, Status.CANCELLED, Outcome(message=CALL_ENDED))
+        elif isinstance(error, AcsUnavailable):
+            # No answer: ACS may be playing it. Resent only once its time is up with no sign of it.
+            self._spawn(
+                self._confirm_or_resend(announcement_id), f"announcements:unconfirmed:{announcement_id}"
+            )
+            return
         elif isinstance(error, AcsError):
             sub_code = int(error.code) if error.code and error.code.isdigit() else None
             outcome = Outcome(error.status, sub_code, error.message)
@@ -295,6 +302,10 @@ class AnnouncementsHandler(BaseHandler):
                 await self.announcements.settle(
                     announcement.id, Status.CANCELLED, Outcome(message=CALL_ENDED)
                 )
+            elif announcement.status is Status.QUEUED and announcement.sent_at is not None:
+                # Sent before the restart, with no word since: wait for its events before resending.
+                overdue = self._confirm_or_resend(announcement.id)
+                self._spawn(overdue, f"announcements:unconfirmed:{announcement.id}")
             elif announcement.status is Status.QUEUED:
                 self._submit(announcement)
             elif announcement.status is Status.PLAYING and not announcement.loop:
@@ -304,6 +315,23 @@ class AnnouncementsHandler(BaseHandler):
                 self._spawn(
                     self._overdue(announcement.id, due - time.time()), f"announcements:{announcement.id}"
                 )
+
+    async def _confirm_or_resend(self, announcement_id: str) -> None:
+        """A play that was sent with no answer: wait as long as it could take; if nothing came of
+        it meanwhile (no PlayStarted, no end), it did not start, and is sent again."""
+        current = await self.announcements.get(announcement_id)
+        if current is None or current.sent_at is None:
+            return
+        due = (
+            current.sent_at.timestamp() + current.prompt.longest_seconds + DEFAULT_COMPLETION_TIMEOUT_SECONDS
+        )
+        await asyncio.sleep(max(0.0, due - time.time()))
+        current = await self.announcements.get(announcement_id)
+        if current is not None and current.status is Status.QUEUED:
+            logger.warning(
+                "announcement %s: no sign that its play started; sending it again", announcement_id
+            )
+            self._submit(current)
 
     async def _overdue(self, announcement_id: str, delay: float) -> None:
         await asyncio.sleep(max(0.0, delay))

@@ -189,6 +189,9 @@ class Announcement:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     outcome: Outcome | None = None
+    # When the play was last sent to ACS. ACS has no repeatability for play: a bot that stops
+    # between sending and hearing back must not send again before it knows the first did not start.
+    sent_at: datetime | None = None
 
     def moved_to(self, status: Status, at: datetime, outcome: Outcome | None = None) -> Announcement:
         """This announcement in ``status``, or unchanged when that would move it backwards."""
@@ -216,6 +219,7 @@ class Announcement:
             "createdAt": self.created_at.isoformat(),
             "startedAt": self.started_at.isoformat() if self.started_at else None,
             "finishedAt": self.finished_at.isoformat() if self.finished_at else None,
+            "sentAt": self.sent_at.isoformat() if self.sent_at else None,
         }
         if self.outcome is not None:
             doc["resultCode"] = self.outcome.code
@@ -240,6 +244,7 @@ class Announcement:
             created_at=datetime.fromisoformat(doc["createdAt"]),
             started_at=_moment(doc.get("startedAt")),
             finished_at=_moment(doc.get("finishedAt")),
+            sent_at=_moment(doc.get("sentAt")),
             outcome=Outcome(doc.get("resultCode"), doc.get("resultSubCode"), doc.get("resultMessage"))
             if has_outcome
             else None,

@@ -7,6 +7,7 @@ and a status never goes back: a late PlayStarted after PlayCompleted changes not
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.locks import KeyedLocks
@@ -50,6 +51,14 @@ class AnnouncementStore:
             if moved is not current:
                 await self._store.put_doc(NAMESPACE, announcement_id, moved.to_doc())
             return moved
+
+    async def mark_sent(self, announcement_id: str, at: datetime | None = None) -> None:
+        """Record that the play is being sent to ACS, before it is."""
+        async with self._locks[announcement_id]:
+            current = await self.get(announcement_id)
+            if current is not None and not current.status.is_final:
+                sent = replace(current, sent_at=at or utc_now())
+                await self._store.put_doc(NAMESPACE, announcement_id, sent.to_doc())
 
     async def unfinished(self, call_connection_id: str | None = None) -> list[Announcement]:
         """Announcements not yet final, of one call or of all, oldest first."""

@@ -91,7 +91,12 @@ class DialOutHandler(BaseHandler):
         services.bus.handle(StartDialOut, self.start_dial_out)
         services.bus.subscribe(MenuConfirmed, reactions.on_menu_confirmed)
         services.bus.subscribe(MenuEnded, reactions.on_menu_ended)
-        await reactions.resume(await service.resume())
+
+    async def resume(self) -> None:
+        """After every handler started: the confirmation menus it asks for are registered."""
+        if self._reactions is None:
+            raise RuntimeError("the dialout handler resumes before it started")
+        await self._reactions.resume(await self.service.resume())
 
     async def stop(self) -> None:
         if self._service is not None:

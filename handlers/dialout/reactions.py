@@ -28,7 +28,7 @@ from bot.events import (
     CancelAddParticipantSucceeded,
     ParticipantsUpdated,
 )
-from bot.messages import Announce, MenuConfirmed, MenuEnded, RunMenu
+from bot.messages import Announce, MenuConfirmed, MenuEnded, MenuRefused, RunMenu
 from handlers.dialout.model import DialOut, DialOutResult, DialOutStatus, dialout_id_of, operation_context
 from handlers.dialout.service import DialOutService
 
@@ -79,6 +79,10 @@ class DialOutReactions:
                 self._service.spawn(self._cancel(dialout), name=f"dialout-cancel:{dialout.id}")
             elif dialout.status is DialOutStatus.CONNECTED and not dialout.menu_started:
                 await self._confirm_when_present(dialout)
+            elif dialout.status is DialOutStatus.CONNECTED:
+                # Its menu was being started when the bot stopped: ask for it again; the menus
+                # handler refuses a second one for a participant whose session goes on.
+                self._service.spawn(self._restart_menu(dialout), name=f"dialout-menu:{dialout.id}")
             elif dialout.status is DialOutStatus.RINGING:
                 self._reconcile_later(dialout)
 
@@ -201,10 +205,18 @@ class DialOutReactions:
         if not waiting:
             del self._awaiting[call_id]
 
+    async def _restart_menu(self, dialout: DialOut) -> None:
+        await self._run_menu(dialout, resuming=True)
+
     async def _start_menu(self, dialout_id: str) -> None:
         change = await self._service.apply(dialout_id, lambda d: d.menu_starting(self._service.clock()))
         dialout = change.after if change is not None else None
-        if dialout is None or dialout.participant_raw_id is None:
+        if dialout is not None:
+            await self._run_menu(dialout, resuming=False)
+
+    async def _run_menu(self, dialout: DialOut, *, resuming: bool) -> None:
+        dialout_id = dialout.id
+        if dialout.participant_raw_id is None:
             return
         command = RunMenu(
             call_connection_id=dialout.call_connection_id,
@@ -214,14 +226,22 @@ class DialOutReactions:
         )
         try:
             await self._services.bus.execute(command)
+        except MenuRefused as exc:
+            if resuming and exc.reason == "busy":
+                return  # the session started before the restart goes on
+            logger.exception("dial-out %s: the confirmation menu %r could not start", dialout_id, self._menu)
+            await self._fail_menu(dialout_id, exc)
         # The menu is another plugin's: whatever it raises, the interpreter must not stay
         # in the call unconfirmed.
         except Exception as exc:
             logger.exception("dial-out %s: the confirmation menu %r could not start", dialout_id, self._menu)
-            message = f"The confirmation menu {self._menu!r} could not start: {exc}"
-            failed = await self._service.apply(dialout_id, lambda d: d.failed(message, self._service.clock()))
-            if failed is not None and failed.after is not None:
-                self._remove(failed.after)
+            await self._fail_menu(dialout_id, exc)
+
+    async def _fail_menu(self, dialout_id: str, exc: Exception) -> None:
+        message = f"The confirmation menu {self._menu!r} could not start: {exc}"
+        failed = await self._service.apply(dialout_id, lambda d: d.failed(message, self._service.clock()))
+        if failed is not None and failed.after is not None:
+            self._remove(failed.after)
 
     async def on_menu_confirmed(self, message: MenuConfirmed) -> None:
         await self._settle(message.context, message.participant_raw_id, message.confirmed, DECLINED)

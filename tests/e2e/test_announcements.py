@@ -182,6 +182,24 @@ async def test_three_back_to_back_all_play_and_none_is_lost(live_call: LiveCall,
     assert not [r for r in refused.body if r["path"].endswith(":play") and r["status"] >= 400]
 
 
+async def test_a_play_whose_answer_is_lost_is_played_once(live_call: LiveCall, roombot: RoomBot) -> None:
+    # ACS performs the plays but their answers are lost: play has no repeatability, so the bot
+    # must learn from the events that they started rather than send them again.
+    fault = {"status": 503, "count": 3, "mode": "loseAnswer", "paths": [":play"]}
+    armed = await roombot.request(
+        "PUT", "/emulator/faults", json={"callAutomation": fault}, base=roombot.emulator.url
+    )
+    assert armed.status == 200, armed.text
+    texts = [f"Announcement number {n}." for n in range(5)]
+    ids = [(await started(roombot, live_call.room.id, {"text": t, "to": "everyone"}))["id"] for t in texts]
+
+    finals = [await wait_status(roombot, announcement_id, *FINAL) for announcement_id in ids]
+
+    assert [final["status"] for final in finals] == ["completed"] * 5
+    logged = [entry["operationContext"] for entry in await plays(roombot, live_call.room.id)]
+    assert sorted(logged) == sorted(f"announcements:{i}" for i in ids)
+
+
 async def test_a_looping_announcement_plays_until_deleted(live_call: LiveCall, roombot: RoomBot) -> None:
     body = await started(roombot, live_call.room.id, {"text": "Please hold.", "to": "everyone", "loop": True})
     await wait_status(roombot, body["id"], "playing")

@@ -24,7 +24,10 @@ async def test_healthz_answers_while_the_process_is_up(roombot: RoomBot) -> None
     reply = await roombot.request("GET", "/healthz")
 
     assert reply.status == 200
-    assert reply.body == {"status": "ok"}
+    assert reply.body["status"] == "ok"
+    # Alone on its store, the bot leads itself.
+    assert reply.body["leading"] is True
+    assert isinstance(reply.body["replica"], str)
 
 
 async def test_readyz_is_200_when_state_and_acs_answer(roombot: RoomBot) -> None:

@@ -68,13 +68,18 @@ async def get_json(session: aiohttp.ClientSession, url: str, key: str | None = N
         return response.status, await response.json(content_type=None)
 
 
-async def wait_for_connected(session: aiohttp.ClientSession, bot_url: str, ops_key: str, room_id: str) -> Any:
+async def wait_for_connected(
+    session: aiohttp.ClientSession, bot_url: str, ops_key: str, room_id: str, member: str
+) -> Any:
+    """The room's call once connected with ``member`` listed (CallConnected and the
+    ParticipantsUpdated that lists who is in are separate events)."""
     async with asyncio.timeout(WAIT_TIMEOUT):
         while True:
             status, calls = await get_json(session, f"{bot_url}/ops/calls", ops_key)
             assert status == 200, calls
             for call in calls:
-                if call["roomId"] == room_id and call["state"] == "connected":
+                listed = {p["rawId"] for p in call["participants"]}
+                if call["roomId"] == room_id and call["state"] == "connected" and member in listed:
                     return call
             await asyncio.sleep(0.05)
 
@@ -97,7 +102,8 @@ async def test_serve_without_configuration_runs_on_the_embedded_emulator(tmp_pat
             CommunicationIdentityClient(emulator_url, credential, retry_total=0) as identity,
             RoomsClient(emulator_url, credential, retry_total=0) as rooms,
         ):
-            assert await get_json(session, f"{served.bot_url}/healthz") == (200, {"status": "ok"})
+            status, health = await get_json(session, f"{served.bot_url}/healthz")
+            assert (status, health["status"], health["leading"]) == (200, "ok", True)
             assert (await get_json(session, f"{served.bot_url}/readyz"))[0] == 200
             user = await identity.create_user()
             member = RoomParticipant(
@@ -113,8 +119,8 @@ async def test_serve_without_configuration_runs_on_the_embedded_emulator(tmp_pat
                 assert response.status in (401, 403), "an ops key must not open a backend route"
             async with session.post(connect, headers={"Authorization": f"Bearer {backend_key}"}) as response:
                 assert response.status == 202, await response.text()
-            call = await wait_for_connected(session, served.bot_url, ops_key, room.id)
-            assert user.raw_id in {p["rawId"] for p in call["participants"]}
+            call = await wait_for_connected(session, served.bot_url, ops_key, room.id, user.raw_id)
+            assert call["state"] == "connected"
 
         assert await served.stop(signal.SIGINT) == 0
         assert served.rest[-1] == "roombot stopped."

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
@@ -43,6 +43,13 @@ def roombot() -> str:
     script = Path(sys.executable).with_name("roombot")
     assert script.exists(), f"{script} is missing: install the project (pip install -e .)"
     return str(script)
+
+
+class Reachable(Protocol):
+    """A bot process, or a load balancer in front of several."""
+
+    @property
+    def url(self) -> str: ...
 
 
 @dataclass
@@ -94,17 +101,18 @@ class ProcessBed:
         """A bot process (not started yet) on its own port, on the given state store."""
         port = free_port()
         endpoint = self.emulator_url
-        env = clean_env(
-            ROOMBOT_ACS_CONNECTION_STRING=f"endpoint={endpoint}/;accesskey={DEV_ACCESS_KEY}",
-            ROOMBOT_CALLBACK_BASE_URL=f"http://127.0.0.1:{port}",
-            ROOMBOT_ACS_RESOURCE_ID=DEV_RESOURCE_ID,
-            ROOMBOT_ACS_OPENID_URL=f"{endpoint}/calling/.well-known/acsopenidconfiguration",
-            ROOMBOT_STATE_URL=state_url,
-            ROOMBOT_BACKEND_API_KEYS=BACKEND_KEY,
-            ROOMBOT_OPS_API_KEYS=OPS_KEY,
-            ROOMBOT_PSTN_CALLER_ID="+14255550100",
-            **dict(extra or {}),
-        )
+        settings = {
+            "ROOMBOT_ACS_CONNECTION_STRING": f"endpoint={endpoint}/;accesskey={DEV_ACCESS_KEY}",
+            "ROOMBOT_CALLBACK_BASE_URL": f"http://127.0.0.1:{port}",
+            "ROOMBOT_REPLICA_URL": f"http://127.0.0.1:{port}",
+            "ROOMBOT_ACS_RESOURCE_ID": DEV_RESOURCE_ID,
+            "ROOMBOT_ACS_OPENID_URL": f"{endpoint}/calling/.well-known/acsopenidconfiguration",
+            "ROOMBOT_STATE_URL": state_url,
+            "ROOMBOT_BACKEND_API_KEYS": BACKEND_KEY,
+            "ROOMBOT_OPS_API_KEYS": OPS_KEY,
+            "ROOMBOT_PSTN_CALLER_ID": "+14255550100",
+        }
+        env = clean_env(**{**settings, **dict(extra or {})})
         bot = BotProcess(port=port, env=env)
         self.bots.append(bot)
         return bot
@@ -137,7 +145,7 @@ class ProcessBed:
 
     async def call_api(
         self,
-        bot: BotProcess,
+        bot: Reachable,
         method: str,
         path: str,
         body: Any = None,
