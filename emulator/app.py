@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from emulator import control
-from emulator.calls import hold_routes, participant_routes
+from emulator.calls import hold_routes, participant_routes, unsupported
 from emulator.calls import routes as call_routes
 from emulator.calls.media import routes as media_routes
 from emulator.clock import Clock
@@ -109,6 +109,7 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
     participant_routes.setup(app)
     media_routes.setup(app)
     hold_routes.setup(app)
+    unsupported.setup(app)
     app.add_routes(phone_routes(app[PHONES]))
     app.add_routes(fault_routes(faults))
     control.setup(app)
@@ -116,11 +117,12 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
 
 
 def mint_callback_token(app: web.Application) -> str:
-    """A token for one callback delivery: issuer is where the emulator is reached, audience is
-    the resource id (``--resource-id``), lifetime as configured (5 minutes, like ACS)."""
+    """A token for one callback delivery: issuer as configured (``--issuer``; by default the real
+    service's), audience the resource id (``--resource-id``), lifetime as configured (5 minutes,
+    like ACS)."""
     config = app[CONFIG]
     return app[SIGNER].mint(
-        issuer=app[PUBLIC_URL].value,
+        issuer=config.issuer,
         audience=config.resource_id,
         now=app[CLOCK].now(),
         lifetime_seconds=config.callback_token_lifetime_seconds,
@@ -132,7 +134,7 @@ def _delivery(app: web.Application) -> None:
     live for as long as the app runs, and they are torn down after the call service."""
     signer = CallbackSigner()
     app[SIGNER] = signer
-    app.add_routes(key_routes(signer, app[PUBLIC_URL]))
+    app.add_routes(key_routes(signer, app[CONFIG].issuer, app[PUBLIC_URL]))
     dispatcher = CallbackDispatcher(token=lambda: mint_callback_token(app), clock=app[CLOCK])
     dispatcher.faults = app[FAULTS]
     app[CALLBACKS] = dispatcher

@@ -11,7 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from emulator.config import DEFAULT_PORT, DEV_ACCESS_KEY, DEV_RESOURCE_ID, EmulatorConfig
+from emulator.config import ACS_CALLBACK_ISSUER, DEFAULT_PORT, DEV_ACCESS_KEY, DEV_RESOURCE_ID, EmulatorConfig
 from emulator.server import RunningEmulator, start_emulator
 from emulator.tls import TlsFiles, default_directory, ensure_tls_files
 
@@ -37,6 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resource-id",
         default=DEV_RESOURCE_ID,
         help="immutable resource id: audience of callback JWTs and part of user ids (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--issuer",
+        default=ACS_CALLBACK_ISSUER,
+        help="iss of callback JWTs and issuer of the OpenID configuration (default: ACS's own, %(default)s)",
     )
     parser.add_argument(
         "--time-scale",
@@ -68,8 +73,13 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         raise UsageError("--port must be between 0 and 65535")
     if not args.resource_id.strip():
         raise UsageError("--resource-id must not be empty")
+    if not args.issuer.strip():
+        raise UsageError("--issuer must not be empty")
     return EmulatorConfig(
-        access_key=args.access_key, resource_id=args.resource_id, time_scale=args.time_scale
+        access_key=args.access_key,
+        resource_id=args.resource_id,
+        time_scale=args.time_scale,
+        issuer=args.issuer.strip(),
     )
 
 
@@ -87,6 +97,8 @@ def _announce(running: RunningEmulator, tls: TlsFiles | None) -> None:
         f"ACS emulator listening on {running.url}",
         f"  connection string: {running.connection_string}",
         f"  resource id:       {running.config.resource_id}",
+        f"  callback issuer:   {running.config.issuer}",
+        f"  callback keys:     {running.url}/calling/.well-known/acsopenidconfiguration",
         f"  time scale:        {running.config.time_scale:g}",
     ]
     if tls is None:
@@ -98,6 +110,7 @@ def _announce(running: RunningEmulator, tls: TlsFiles | None) -> None:
         ca = tls.ca_file
         lines.append(f"  CA file:           {ca}")
         lines.append(f"  trust it with:     export SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca}")
+        lines.append(f"  (Node.js):         export NODE_EXTRA_CA_CERTS={ca}")
     lines.append("Press Ctrl+C to stop.")
     print("\n".join(lines), flush=True)
 
