@@ -5,6 +5,7 @@ no service imports the keys module or the factory: dependencies point one way, f
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -43,6 +44,7 @@ from emulator.protocol.hmac_auth import hmac_middleware
 from emulator.protocol.repeatability import RepeatabilityCache, repeatability_middleware
 from emulator.protocol.requestlog import RequestLog, request_log_middleware
 from emulator.protocol.versions import api_version_middleware
+from emulator.recording import routes as recording_routes
 from emulator.rooms import routes as room_routes
 from emulator.rooms.model import RoomStore
 from emulator.urls import PublicUrl
@@ -58,6 +60,11 @@ def is_public(path: str) -> bool:
 
 def is_acs_request(path: str) -> bool:
     return not is_public(path)
+
+
+def has_no_api_version(path: str) -> bool:
+    """Public paths, and recording files (their locations carry no api-version)."""
+    return is_public(path) or recording_routes.is_content_path(path)
 
 
 def _loopback_guard(enabled: bool) -> Middleware:
@@ -79,6 +86,7 @@ def _loopback_guard(enabled: bool) -> Middleware:
 def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application:
     """Build the emulator application; nothing runs until it is served."""
     config = config or EmulatorConfig()
+    public_url = PublicUrl(config.public_url)
     request_log = RequestLog()
     repeatability = RepeatabilityCache(config.repeatability_ttl_seconds)
     faults = Faults()
@@ -87,14 +95,19 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
             request_log_middleware(request_log, is_acs_request),
             error_middleware,
             _loopback_guard(config.control_loopback_only),
-            hmac_middleware(config.access_key, config.max_clock_skew_seconds, is_public),
-            api_version_middleware(is_public),
+            hmac_middleware(
+                config.access_key,
+                config.max_clock_skew_seconds,
+                is_public,
+                public_host=lambda: urlsplit(public_url.value).netloc,
+            ),
+            api_version_middleware(has_no_api_version),
             fault_middleware(faults, is_public),
             repeatability_middleware(repeatability),
         ]
     )
     app[CONFIG] = config
-    app[PUBLIC_URL] = PublicUrl(config.public_url)
+    app[PUBLIC_URL] = public_url
     app[CLOCK] = Clock(config.time_scale)
     app[ROOMS] = RoomStore()
     app[IDENTITIES] = IdentityStore(config.resource_id)
@@ -110,6 +123,7 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
     media_routes.setup(app)
     hold_routes.setup(app)
     unsupported.setup(app)
+    recording_routes.setup(app, storage_url=lambda: config.storage_url(public_url.value))
     app.add_routes(phone_routes(app[PHONES]))
     app.add_routes(fault_routes(faults))
     control.setup(app)

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import binascii
 import math
+import re
 import signal
 import sys
 from pathlib import Path
@@ -44,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="iss of callback JWTs and issuer of the OpenID configuration (default: ACS's own, %(default)s)",
     )
     parser.add_argument(
+        "--recording-host",
+        default=None,
+        help="host name written into recording file locations (same scheme and port); the SDKs"
+        " download only from ACS storage hosts such as recordings.emulator.asm.skype.com",
+    )
+    parser.add_argument(
         "--time-scale",
         type=float,
         default=1.0,
@@ -75,11 +82,16 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         raise UsageError("--resource-id must not be empty")
     if not args.issuer.strip():
         raise UsageError("--issuer must not be empty")
+    if args.recording_host is not None and not re.fullmatch(
+        r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?", args.recording_host
+    ):
+        raise UsageError("--recording-host must be a host name")
     return EmulatorConfig(
         access_key=args.access_key,
         resource_id=args.resource_id,
         time_scale=args.time_scale,
         issuer=args.issuer.strip(),
+        recording_host=args.recording_host,
     )
 
 
@@ -99,6 +111,7 @@ def _announce(running: RunningEmulator, tls: TlsFiles | None) -> None:
         f"  resource id:       {running.config.resource_id}",
         f"  callback issuer:   {running.config.issuer}",
         f"  callback keys:     {running.url}/calling/.well-known/acsopenidconfiguration",
+        f"  recording files:   {running.config.storage_url(running.url)}/v1/objects/...",
         f"  time scale:        {running.config.time_scale:g}",
     ]
     if tls is None:
@@ -117,7 +130,8 @@ def _announce(running: RunningEmulator, tls: TlsFiles | None) -> None:
 
 async def _serve(config: EmulatorConfig, args: argparse.Namespace) -> int:
     try:
-        tls = ensure_tls_files(args.tls_dir) if args.tls else None
+        extra = (config.recording_host,) if config.recording_host else ()
+        tls = ensure_tls_files(args.tls_dir, extra_names=extra) if args.tls else None
     except OSError as exc:
         print(f"{PROG}: error: cannot prepare the TLS certificate: {exc}", file=sys.stderr)
         return 1

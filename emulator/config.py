@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 # A fixed, documented key so that `roombot serve` and the emulator agree without setup.
 # It is base64 because the official SDKs base64-decode the access key before signing.
@@ -34,6 +35,9 @@ class EmulatorConfig:
     time_scale: float = 1.0
     public_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"
     issuer: str = ACS_CALLBACK_ISSUER
+    # The host name written into recording file locations instead of the emulator's own (same
+    # scheme and port): the SDKs download only from ACS storage hosts (``*.asm.skype.com``).
+    recording_host: str | None = None
     # ACS rejects requests whose x-ms-date is more than 15 minutes off the server clock.
     max_clock_skew_seconds: float = 15 * 60
     # ACS remembers a Repeatability-Request-ID for about five minutes.
@@ -57,6 +61,14 @@ class EmulatorConfig:
     @property
     def connection_string(self) -> str:
         return f"endpoint={self.public_url.rstrip('/')}/;accesskey={self.access_key}"
+
+    def storage_url(self, public_url: str) -> str:
+        """The base URL of recording file locations, for an emulator reached at ``public_url``."""
+        if self.recording_host is None:
+            return public_url.rstrip("/")
+        parts = urlsplit(public_url)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{self.recording_host}{port}"
 
     def with_public_url(self, url: str) -> EmulatorConfig:
         return replace(self, public_url=url.rstrip("/"))

@@ -48,8 +48,11 @@ APP_LEFT = Result(200, 7000, "The call automation app left the call.")
 LAST_PARTICIPANT_LEFT = Result(200, 0, "The call ended: the last participant left.")
 
 
-def cloud_event(connection_id: str, name: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
-    subject = f"calling/callConnections/{connection_id}"
+def cloud_event(
+    connection_id: str, name: str, data: dict[str, Any], now: datetime, *, subject: str | None = None
+) -> dict[str, Any]:
+    """One callback; ``subject`` (and ``source``) name the call connection unless given."""
+    subject = subject or f"calling/callConnections/{connection_id}"
     event_type = EVENT_PREFIX + name
     return {
         "id": str(uuid.uuid4()),

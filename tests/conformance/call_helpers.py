@@ -287,8 +287,10 @@ def parse_callback_event(event: dict[str, Any]) -> tuple[str, Any]:
     assert data.pop("publicEventType") == cloud_event.type
     model = EVENT_MODELS[name].deserialize(data)
     assert model.serialize(keep_readonly=True) == _without_nulls(data)
-    connection_id = data["callConnectionId"]
-    assert cloud_event.source == cloud_event.subject == f"calling/callConnections/{connection_id}"
+    # Recording events are about a recording, which need not have been started by a connection.
+    about = f"recordings/{data['recordingId']}" if name == "RecordingStateChanged" else None
+    about = about or f"callConnections/{data['callConnectionId']}"
+    assert cloud_event.source == cloud_event.subject == f"calling/{about}"
     return name, model
 
 

@@ -3,7 +3,6 @@ malformed room ids, not-found bodies, and the 501 of every operation the emulato
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -16,16 +15,14 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from emulator.calls.unsupported import operations
 from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import (
-    AsyncCallAutomation,
     CallAutomationApi,
-    SyncCallAutomation,
     add_room,
     join,
     received,
 )
 from tests.conformance.conftest import RoomsApi, signed_request
 from tests.conformance.participant_helpers import live_call
-from tests.conformance.review_helpers import acs_error, on_connection
+from tests.conformance.review_helpers import acs_error, on_client, on_connection
 from tests.support.callback_sink import CallbackSink
 
 VERSION = "?api-version=2026-03-12"
@@ -86,14 +83,6 @@ async def test_an_unknown_room_is_the_bare_not_found_body(emulator: RunningEmula
     }
 
 
-async def client_call(api: CallAutomationApi, method: str, *args: Any, **kwargs: Any) -> Any:
-    """Call ``method`` of the official ``CallAutomationClient`` itself."""
-    if isinstance(api, SyncCallAutomation):
-        return await asyncio.to_thread(getattr(api.client, method), *args, **kwargs)
-    assert isinstance(api, AsyncCallAutomation)
-    return await getattr(api.client, method)(*args, **kwargs)
-
-
 USER = CommunicationUserIdentifier(
     "8:acs:7e0c9d55-2a4b-4f7e-9a61-0e51a7000001_00000000-0000-0000-0000-000000000001"
 )
@@ -116,7 +105,7 @@ async def test_operations_without_a_connection_answer_501_naming_the_operation(
     method, args, kwargs = CLIENT_OPERATIONS[operation]
 
     with pytest.raises(HttpResponseError) as caught:
-        await client_call(calls, method, *args, **kwargs)
+        await on_client(calls, method, *args, **kwargs)
 
     assert not isinstance(caught.value, ResourceNotFoundError)
     assert acs_error(caught.value) == (501, "NotSupportedByEmulator")
