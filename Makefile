@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup serve demo test lint bench clean
+.PHONY: setup serve demo test lint js-setup bench clean
 
 $(BIN)/roombot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +24,22 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# The JavaScript SDKs the conformance suite runs when Node.js is there (tests/js, from its lockfile).
+JS_DIR := tests/js
+js-setup:
+	@if command -v npm >/dev/null 2>&1; then \
+		if [ ! -d $(JS_DIR)/node_modules ] || [ $(JS_DIR)/package-lock.json -nt $(JS_DIR)/node_modules ]; then \
+			npm ci --prefix $(JS_DIR) --no-audit --no-fund --silent && touch $(JS_DIR)/node_modules; \
+		fi; \
+	else \
+		echo "npm not found: the JavaScript SDK tests will be skipped"; \
+	fi
+
+test: lint js-setup
 	$(BIN)/pytest
 
 bench: setup
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(JS_DIR)/node_modules

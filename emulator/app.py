@@ -5,12 +5,13 @@ no service imports the keys module or the factory: dependencies point one way, f
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from emulator import control
-from emulator.calls import hold_routes, participant_routes
+from emulator.calls import hold_routes, participant_routes, unsupported
 from emulator.calls import routes as call_routes
 from emulator.calls.media import routes as media_routes
 from emulator.clock import Clock
@@ -43,6 +44,7 @@ from emulator.protocol.hmac_auth import hmac_middleware
 from emulator.protocol.repeatability import RepeatabilityCache, repeatability_middleware
 from emulator.protocol.requestlog import RequestLog, request_log_middleware
 from emulator.protocol.versions import api_version_middleware
+from emulator.recording import routes as recording_routes
 from emulator.rooms import routes as room_routes
 from emulator.rooms.model import RoomStore
 from emulator.urls import PublicUrl
@@ -58,6 +60,11 @@ def is_public(path: str) -> bool:
 
 def is_acs_request(path: str) -> bool:
     return not is_public(path)
+
+
+def has_no_api_version(path: str) -> bool:
+    """Public paths, and recording files (their locations carry no api-version)."""
+    return is_public(path) or recording_routes.is_content_path(path)
 
 
 def _loopback_guard(enabled: bool) -> Middleware:
@@ -79,6 +86,7 @@ def _loopback_guard(enabled: bool) -> Middleware:
 def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application:
     """Build the emulator application; nothing runs until it is served."""
     config = config or EmulatorConfig()
+    public_url = PublicUrl(config.public_url)
     request_log = RequestLog()
     repeatability = RepeatabilityCache(config.repeatability_ttl_seconds)
     faults = Faults()
@@ -87,14 +95,19 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
             request_log_middleware(request_log, is_acs_request),
             error_middleware,
             _loopback_guard(config.control_loopback_only),
-            hmac_middleware(config.access_key, config.max_clock_skew_seconds, is_public),
-            api_version_middleware(is_public),
+            hmac_middleware(
+                config.access_key,
+                config.max_clock_skew_seconds,
+                is_public,
+                public_host=lambda: urlsplit(public_url.value).netloc,
+            ),
+            api_version_middleware(has_no_api_version),
             fault_middleware(faults, is_public),
             repeatability_middleware(repeatability),
         ]
     )
     app[CONFIG] = config
-    app[PUBLIC_URL] = PublicUrl(config.public_url)
+    app[PUBLIC_URL] = public_url
     app[CLOCK] = Clock(config.time_scale)
     app[ROOMS] = RoomStore()
     app[IDENTITIES] = IdentityStore(config.resource_id)
@@ -109,6 +122,8 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
     participant_routes.setup(app)
     media_routes.setup(app)
     hold_routes.setup(app)
+    unsupported.setup(app)
+    recording_routes.setup(app, storage_url=lambda: config.storage_url(public_url.value))
     app.add_routes(phone_routes(app[PHONES]))
     app.add_routes(fault_routes(faults))
     control.setup(app)
@@ -116,11 +131,12 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
 
 
 def mint_callback_token(app: web.Application) -> str:
-    """A token for one callback delivery: issuer is where the emulator is reached, audience is
-    the resource id (``--resource-id``), lifetime as configured (5 minutes, like ACS)."""
+    """A token for one callback delivery: issuer as configured (``--issuer``; by default the real
+    service's), audience the resource id (``--resource-id``), lifetime as configured (5 minutes,
+    like ACS)."""
     config = app[CONFIG]
     return app[SIGNER].mint(
-        issuer=app[PUBLIC_URL].value,
+        issuer=config.issuer,
         audience=config.resource_id,
         now=app[CLOCK].now(),
         lifetime_seconds=config.callback_token_lifetime_seconds,
@@ -132,7 +148,7 @@ def _delivery(app: web.Application) -> None:
     live for as long as the app runs, and they are torn down after the call service."""
     signer = CallbackSigner()
     app[SIGNER] = signer
-    app.add_routes(key_routes(signer, app[PUBLIC_URL]))
+    app.add_routes(key_routes(signer, app[CONFIG].issuer, app[PUBLIC_URL]))
     dispatcher = CallbackDispatcher(token=lambda: mint_callback_token(app), clock=app[CLOCK])
     dispatcher.faults = app[FAULTS]
     app[CALLBACKS] = dispatcher

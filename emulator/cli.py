@@ -7,11 +7,12 @@ import asyncio
 import base64
 import binascii
 import math
+import re
 import signal
 import sys
 from pathlib import Path
 
-from emulator.config import DEFAULT_PORT, DEV_ACCESS_KEY, DEV_RESOURCE_ID, EmulatorConfig
+from emulator.config import ACS_CALLBACK_ISSUER, DEFAULT_PORT, DEV_ACCESS_KEY, DEV_RESOURCE_ID, EmulatorConfig
 from emulator.server import RunningEmulator, start_emulator
 from emulator.tls import TlsFiles, default_directory, ensure_tls_files
 
@@ -37,6 +38,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--resource-id",
         default=DEV_RESOURCE_ID,
         help="immutable resource id: audience of callback JWTs and part of user ids (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--issuer",
+        default=ACS_CALLBACK_ISSUER,
+        help="iss of callback JWTs and issuer of the OpenID configuration (default: ACS's own, %(default)s)",
+    )
+    parser.add_argument(
+        "--recording-host",
+        default=None,
+        help="host name written into recording file locations (same scheme and port); the SDKs"
+        " download only from ACS storage hosts such as recordings.emulator.asm.skype.com",
     )
     parser.add_argument(
         "--time-scale",
@@ -68,8 +80,18 @@ def _config(args: argparse.Namespace) -> EmulatorConfig:
         raise UsageError("--port must be between 0 and 65535")
     if not args.resource_id.strip():
         raise UsageError("--resource-id must not be empty")
+    if not args.issuer.strip():
+        raise UsageError("--issuer must not be empty")
+    if args.recording_host is not None and not re.fullmatch(
+        r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?", args.recording_host
+    ):
+        raise UsageError("--recording-host must be a host name")
     return EmulatorConfig(
-        access_key=args.access_key, resource_id=args.resource_id, time_scale=args.time_scale
+        access_key=args.access_key,
+        resource_id=args.resource_id,
+        time_scale=args.time_scale,
+        issuer=args.issuer.strip(),
+        recording_host=args.recording_host,
     )
 
 
@@ -87,6 +109,9 @@ def _announce(running: RunningEmulator, tls: TlsFiles | None) -> None:
         f"ACS emulator listening on {running.url}",
         f"  connection string: {running.connection_string}",
         f"  resource id:       {running.config.resource_id}",
+        f"  callback issuer:   {running.config.issuer}",
+        f"  callback keys:     {running.url}/calling/.well-known/acsopenidconfiguration",
+        f"  recording files:   {running.config.storage_url(running.url)}/v1/objects/...",
         f"  time scale:        {running.config.time_scale:g}",
     ]
     if tls is None:
@@ -98,13 +123,15 @@ def _announce(running: RunningEmulator, tls: TlsFiles | None) -> None:
         ca = tls.ca_file
         lines.append(f"  CA file:           {ca}")
         lines.append(f"  trust it with:     export SSL_CERT_FILE={ca} REQUESTS_CA_BUNDLE={ca}")
+        lines.append(f"  (Node.js):         export NODE_EXTRA_CA_CERTS={ca}")
     lines.append("Press Ctrl+C to stop.")
     print("\n".join(lines), flush=True)
 
 
 async def _serve(config: EmulatorConfig, args: argparse.Namespace) -> int:
     try:
-        tls = ensure_tls_files(args.tls_dir) if args.tls else None
+        extra = (config.recording_host,) if config.recording_host else ()
+        tls = ensure_tls_files(args.tls_dir, extra_names=extra) if args.tls else None
     except OSError as exc:
         print(f"{PROG}: error: cannot prepare the TLS certificate: {exc}", file=sys.stderr)
         return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 # A fixed, documented key so that `roombot serve` and the emulator agree without setup.
 # It is base64 because the official SDKs base64-decode the access key before signing.
@@ -13,6 +14,10 @@ DEV_ACCESS_KEY = base64.b64encode(b"roombot-emulator-development-access-key!").d
 # and the <resource> part of `8:acs:<resource>_<guid>` identities.
 DEV_RESOURCE_ID = "7e0c9d55-2a4b-4f7e-9a61-0e51a7000001"
 DEFAULT_PORT = 8081
+# The `iss` of the real service's callback tokens ("Secure webhook endpoint" how-to of Call
+# Automation). The emulator signs with it by default, so that an app checking the issuer against
+# Microsoft's constant works unchanged once its key set URL points at the emulator.
+ACS_CALLBACK_ISSUER = "https://acscallautomation.communication.azure.com"
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,8 @@ class EmulatorConfig:
     """How one emulator instance behaves.
 
     ``public_url`` is the base URL clients use to reach the emulator; it is filled in once the
-    server is bound (port 0 in tests) and is what the OpenID configuration advertises.
+    server is bound (port 0 in tests) and is where the OpenID configuration's ``jwks_uri`` points.
+    ``issuer`` is the ``iss`` of callback tokens and the OpenID configuration's ``issuer``.
     """
 
     access_key: str = DEV_ACCESS_KEY
@@ -28,6 +34,10 @@ class EmulatorConfig:
     # Multiplies every simulated duration (ringing, prompts, timeouts): 0.05 is 20x faster.
     time_scale: float = 1.0
     public_url: str = f"http://127.0.0.1:{DEFAULT_PORT}"
+    issuer: str = ACS_CALLBACK_ISSUER
+    # The host name written into recording file locations instead of the emulator's own (same
+    # scheme and port): the SDKs download only from ACS storage hosts (``*.asm.skype.com``).
+    recording_host: str | None = None
     # ACS rejects requests whose x-ms-date is more than 15 minutes off the server clock.
     max_clock_skew_seconds: float = 15 * 60
     # ACS remembers a Repeatability-Request-ID for about five minutes.
@@ -45,15 +55,20 @@ class EmulatorConfig:
             raise ValueError("access_key must be valid base64") from exc
         if self.time_scale <= 0:
             raise ValueError("time_scale must be greater than 0")
-
-    @property
-    def issuer(self) -> str:
-        """The `iss` of callback JWTs and the issuer of the OpenID configuration."""
-        return self.public_url.rstrip("/")
+        if not self.issuer.strip():
+            raise ValueError("issuer must not be empty")
 
     @property
     def connection_string(self) -> str:
         return f"endpoint={self.public_url.rstrip('/')}/;accesskey={self.access_key}"
+
+    def storage_url(self, public_url: str) -> str:
+        """The base URL of recording file locations, for an emulator reached at ``public_url``."""
+        if self.recording_host is None:
+            return public_url.rstrip("/")
+        parts = urlsplit(public_url)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{self.recording_host}{port}"
 
     def with_public_url(self, url: str) -> EmulatorConfig:
         return replace(self, public_url=url.rstrip("/"))

@@ -18,12 +18,13 @@ status's name as code, plus ``Retry-After`` (whole seconds, rounded up) and ``re
   the fault instead, as a network that drops a response would: a client retrying with the same
   Repeatability-Request-ID gets the first real answer, and nothing happens twice.
 
-``callbacks`` ``{duplicate (0..1), reorder (bool), delaySeconds, drop (0..1)}``, applied where every
-callback goes out (``CallbackDispatcher``): ``drop`` loses an event before it is queued;
-``duplicate`` POSTs a delivery a second time right after the first; ``reorder`` sends the events
-that went out together (those queued at once, such as CallConnected with its ParticipantsUpdated)
-one per POST, newest first; ``delaySeconds`` (simulated) waits before each delivery. Event Grid is
-not affected.
+``callbacks`` ``{duplicate (0..1), reorder (bool), batch (bool), delaySeconds, drop (0..1)}``,
+applied where every callback goes out (``CallbackDispatcher``), which otherwise sends one event per
+POST as ACS does: ``drop`` loses an event before it is queued; ``duplicate`` POSTs a delivery a
+second time right after the first; ``reorder`` sends the events queued together (such as
+CallConnected with its ParticipantsUpdated) newest first; ``batch`` sends the events queued
+together in one JSON array, as a receiver that handles only ``body[0]`` must be shown to fail;
+``delaySeconds`` (simulated) waits before each delivery. Event Grid is not affected.
 """
 
 from __future__ import annotations
@@ -39,13 +40,14 @@ from typing import Any, Literal, TypeVar, cast, get_args
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from emulator.delivery.callbacks import one_per_post
 from emulator.protocol.errors import AcsError
 
 Mode = Literal["refuse", "loseAnswer"]
 T = TypeVar("T")
 MAX_SECONDS = 3600.0
 CALL_AUTOMATION_FIELDS = frozenset({"status", "probability", "count", "retryAfterSeconds", "mode", "paths"})
-CALLBACK_FIELDS = frozenset({"duplicate", "reorder", "delaySeconds", "drop"})
+CALLBACK_FIELDS = frozenset({"duplicate", "reorder", "batch", "delaySeconds", "drop"})
 
 
 @dataclass
@@ -90,6 +92,7 @@ _KNOWN = frozenset(status.value for status in HTTPStatus)
 class CallbackFaults:
     duplicate: float = 0.0
     reorder: bool = False
+    batch: bool = False
     delay_seconds: float = 0.0
     drop: float = 0.0
 
@@ -97,6 +100,7 @@ class CallbackFaults:
         return {
             "duplicate": self.duplicate,
             "reorder": self.reorder,
+            "batch": self.batch,
             "delaySeconds": self.delay_seconds,
             "drop": self.drop,
         }
@@ -138,8 +142,9 @@ class Faults:
         """The POST bodies that carry ``events``, in the order they go out."""
         faults = self.callbacks
         if faults is None:
-            return [events]
-        bodies = [[event] for event in reversed(events)] if faults.reorder else [events]
+            return one_per_post(events)
+        ordered = list(reversed(events)) if faults.reorder else list(events)
+        bodies = [ordered] if faults.batch else one_per_post(ordered)
         sent: list[list[T]] = []
         for body in bodies:
             sent.append(body)
@@ -211,14 +216,19 @@ def parse_call_automation(value: Any) -> CallAutomationFault:
     )
 
 
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise bad_request(f"callbacks.{name} must be true or false.", f"callbacks.{name}")
+    return value
+
+
 def parse_callbacks(value: Any) -> CallbackFaults:
     body = _object(value, CALLBACK_FIELDS, "callbacks")
-    reorder = body.get("reorder", False)
-    if not isinstance(reorder, bool):
-        raise bad_request("callbacks.reorder must be true or false.", "callbacks.reorder")
     return CallbackFaults(
         duplicate=_number(body.get("duplicate", 0.0), "callbacks.duplicate", 0.0, 1.0),
-        reorder=reorder,
+        reorder=_flag(body, "reorder"),
+        batch=_flag(body, "batch"),
         delay_seconds=_number(body.get("delaySeconds", 0.0), "callbacks.delaySeconds", 0.0, MAX_SECONDS),
         drop=_number(body.get("drop", 0.0), "callbacks.drop", 0.0, 1.0),
     )

@@ -22,6 +22,7 @@ from emulator.identity.store import IdentityStore
 from emulator.phones import PhoneBook
 from emulator.protocol.repeatability import RepeatabilityCache
 from emulator.protocol.requestlog import RequestLog
+from emulator.recording.service import RecordingService
 from emulator.rooms.model import RoomStore
 from emulator.urls import PublicUrl
 
@@ -40,3 +41,4 @@ MEDIA = web.AppKey("media", MediaEngine)
 PHONES = web.AppKey("phones", PhoneBook)
 INVITATIONS = web.AppKey("invitations", Ringer)
 FAULTS = web.AppKey("faults", Faults)
+RECORDINGS = web.AppKey("recordings", RecordingService)

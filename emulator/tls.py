@@ -4,7 +4,9 @@ The official SDKs always use https when built ``from_connection_string``. To ser
 unchanged, the emulator presents a certificate for ``localhost``, ``127.0.0.1`` and ``::1``
 signed by a CA of its own; clients trust that CA through ``SSL_CERT_FILE`` (ssl, aiohttp) and
 ``REQUESTS_CA_BUNDLE`` (requests). The files are kept in a directory and reused while they
-are valid, so the CA path a user exported stays good across restarts.
+are valid, so the CA path a user exported stays good across restarts. ``--recording-host``
+names one more host the certificate must cover (recording downloads go there); files without
+it are made anew.
 """
 
 from __future__ import annotations
@@ -102,11 +104,11 @@ def _make_ca(now: datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificat
 
 
 def _make_server(
-    now: datetime, ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate
+    now: datetime, ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, dns_names: tuple[str, ...]
 ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
     public = key.public_key()
-    names: list[x509.GeneralName] = [x509.DNSName(name) for name in DNS_NAMES]
+    names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
     names += [x509.IPAddress(ipaddress.ip_address(address)) for address in IP_ADDRESSES]
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     cert = (
@@ -141,8 +143,9 @@ def _make_server(
     return key, cert
 
 
-def _still_good(files: TlsFiles, now: datetime) -> bool:
-    """Whether existing files form a chain that is valid now and for the renewal margin."""
+def _still_good(files: TlsFiles, now: datetime, dns_names: tuple[str, ...]) -> bool:
+    """Whether existing files form a chain that is valid now and for the renewal margin, for
+    every name in ``dns_names``."""
     try:
         ca = x509.load_pem_x509_certificate(files.ca_file.read_bytes())
         server = x509.load_pem_x509_certificate(files.cert_file.read_bytes())
@@ -151,7 +154,10 @@ def _still_good(files: TlsFiles, now: datetime) -> bool:
         return False
     try:
         server.verify_directly_issued_by(ca)
-    except (ValueError, TypeError, InvalidSignature):
+        covered = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (ValueError, TypeError, InvalidSignature, x509.ExtensionNotFound):
+        return False
+    if not set(dns_names) <= set(covered.get_values_for_type(x509.DNSName)):
         return False
     return all(now + RENEW_MARGIN < cert.not_valid_after_utc for cert in (ca, server))
 
@@ -164,16 +170,20 @@ def _write(path: Path, data: bytes, mode: int) -> None:
     os.chmod(path, mode)  # an older file keeps its mode through O_TRUNC
 
 
-def ensure_tls_files(directory: Path | None = None, *, now: datetime | None = None) -> TlsFiles:
-    """Reuse the CA and server certificate in ``directory``, or create them there."""
+def ensure_tls_files(
+    directory: Path | None = None, *, now: datetime | None = None, extra_names: tuple[str, ...] = ()
+) -> TlsFiles:
+    """Reuse the CA and server certificate in ``directory``, or create them there; the
+    certificate names ``localhost``, the loopback addresses and ``extra_names``."""
     directory = directory or default_directory()
     files = TlsFiles(directory, directory / CA_FILE, directory / CERT_FILE, directory / KEY_FILE)
     now = now or datetime.now(UTC)
-    if _still_good(files, now):
+    dns_names = tuple(dict.fromkeys((*DNS_NAMES, *extra_names)))
+    if _still_good(files, now, dns_names):
         return files
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     ca_key, ca_cert = _make_ca(now)
-    server_key, server_cert = _make_server(now, ca_key, ca_cert)
+    server_key, server_cert = _make_server(now, ca_key, ca_cert, dns_names)
     _write(files.ca_file, ca_cert.public_bytes(serialization.Encoding.PEM), 0o644)
     _write(files.cert_file, server_cert.public_bytes(serialization.Encoding.PEM), 0o644)
     _write(files.key_file, _pem_key(server_key), 0o600)

@@ -147,6 +147,9 @@ def room_info(room: CommunicationRoom) -> RoomInfo:
     )
 
 
+INVALID_ROOM_ID = "Invalid room ID"
+
+
 def translate_error(exc: BaseException, description: str, policy: RetryPolicy) -> AcsError:
     """The domain error for an SDK/transport failure that the retry policy gave up on."""
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
@@ -155,7 +158,9 @@ def translate_error(exc: BaseException, description: str, policy: RetryPolicy) -
         code = (odata.code if odata is not None else None) or response_headers(exc).get("x-ms-error-code")
         message = (odata.message if odata is not None else None) or exc.reason or f"HTTP {status}"
         text = f"{description}: {message}"
-        if status == 404:
+        # ACS answers a room id of the wrong shape with 400 "Invalid room ID length." (Rooms and
+        # a connect's room locator alike): no room can have that id, so it is a room not found.
+        if status == 404 or (status == 400 and INVALID_ROOM_ID in message):
             return AcsNotFound(text, status=status, code=code)
         if status == 409:
             return AcsConflict(text, status=status, code=code)

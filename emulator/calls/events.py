@@ -3,7 +3,11 @@ Grid lifecycle events of the room call.
 
 Callback ``data`` uses the field names of the SDK's generated event models (``CallConnected``,
 ``ParticipantsUpdated``, ``CallDisconnected``, ``ConnectFailed``...): ``callConnectionId``,
-``serverCallId``, ``correlationId``, ``operationContext`` and ``resultInformation``.
+``serverCallId``, ``correlationId``, ``operationContext`` and ``resultInformation``. Every event's
+data also carries ``version`` and ``publicEventType`` (the CloudEvent's ``type``), as every event
+in Microsoft's recorded live-test traffic does (``Azure/azure-sdk-assets``,
+``net/sdk/communication/Azure.Communication.CallAutomation/tests/SessionRecords/``; the .NET SDK's
+event models declare both fields). The SDKs' generated models ignore them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from emulator.calls import wire
 from emulator.calls.model import CallConnection, CallParticipant, RoomCall
 
 EVENT_PREFIX = "Microsoft.Communication."
+# The ``version`` of event data in the recorded live traffic of 2025.
+EVENT_DATA_VERSION = "2024-09-01-preview"
 # Room calls are not group calls; Event Grid reports an empty group id for them.
 NO_GROUP = {"id": "00000000-0000-0000-0000-000000000000"}
 
@@ -42,13 +48,17 @@ APP_LEFT = Result(200, 7000, "The call automation app left the call.")
 LAST_PARTICIPANT_LEFT = Result(200, 0, "The call ended: the last participant left.")
 
 
-def cloud_event(connection_id: str, name: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
-    subject = f"calling/callConnections/{connection_id}"
+def cloud_event(
+    connection_id: str, name: str, data: dict[str, Any], now: datetime, *, subject: str | None = None
+) -> dict[str, Any]:
+    """One callback; ``subject`` (and ``source``) name the call connection unless given."""
+    subject = subject or f"calling/callConnections/{connection_id}"
+    event_type = EVENT_PREFIX + name
     return {
         "id": str(uuid.uuid4()),
         "source": subject,
-        "type": EVENT_PREFIX + name,
-        "data": data,
+        "type": event_type,
+        "data": {**data, "version": EVENT_DATA_VERSION, "publicEventType": event_type},
         "time": now.isoformat(),
         "specversion": "1.0",
         "datacontenttype": "application/json",

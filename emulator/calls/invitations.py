@@ -14,9 +14,12 @@ connection, and Event Grid hears nothing of phones (ACS reports VoIP users only)
 
 Assumptions where ACS documents nothing (the real service wins if it differs):
 - The default invitation timeout is 60 seconds (ACS documents only the 1..180 range).
-- Cancel while ringing → CancelAddParticipantSucceeded (with the cancel's operationContext), then
-  AddParticipantFailed for the add, 487/540487 "request terminated" (the code ACS lists for a call
-  request the caller ended), so that every add ends in exactly one Succeeded or Failed.
+- Cancel while ringing → CancelAddParticipantSucceeded (with the cancel's operationContext) and
+  nothing more: the "Cancel an add participant request" how-to names no other event, and the
+  recorded live test (``Azure/azure-sdk-assets``, JS ``Add a participant cancels add participant
+  request``) receives only CancelAddParticipantSucceeded. The invitation ends ``cancelled`` with
+  487/540487 "request terminated" (the code ACS lists for a call request the caller ended), which
+  the control API shows.
 - Cancel after the answer or the failure → CancelAddParticipantFailed 400/8523; an invitation id
   this connection never issued → CancelAddParticipantFailed 404/8522. Only the last
   ``KEEP_FINISHED`` finished invitations are remembered: cancelling an older one is 404/8522 too.
@@ -192,7 +195,7 @@ class Ringer:
         data["invitationId"] = invitation_id
         self._calls.notify(connection, name, data, callback_uri=callback_uri)
         if invitation is not None and outcome is CANCEL_DONE:
-            self._fail(invitation, CANCELLED, state="cancelled")
+            self._end(invitation, CANCELLED, "cancelled")
 
     # Call listener: invitations of a call that ends, or of a connection that hangs up, stop.
 
@@ -273,8 +276,8 @@ class Ringer:
         room = self._rooms.get(call.room_id)
         return room is not None and room.role_of(raw_id) is not None and room.is_open_at(self._clock.now())
 
-    def _fail(self, invitation: Invitation, result: Result, state: InvitationState = "failed") -> None:
-        self._end(invitation, result, state)
+    def _fail(self, invitation: Invitation, result: Result) -> None:
+        self._end(invitation, result, "failed")
         connection = self._calls.registry.connection(invitation.connection_id)
         if connection is None:
             return

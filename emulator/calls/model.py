@@ -62,6 +62,8 @@ class CallConnection:
     server_call_id: str | None
     correlation_id: str
     state: ConnectionState = "connecting"
+    # Id of the connection's (never started) media streaming subscription, as ACS names one.
+    media_subscription_id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 @dataclass

@@ -78,7 +78,7 @@ async def connect(request: web.Request) -> web.Response:
     connection = _service(request).connect(
         _locator(body), _callback_uri(body), _optional_str(body, "operationContext")
     )
-    return web.json_response(wire.connection_properties(connection), status=200)
+    return web.json_response(wire.connection_properties(connection, connect_answer=True), status=200)
 
 
 async def get_call(request: web.Request) -> web.Response:

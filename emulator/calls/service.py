@@ -16,7 +16,9 @@ Rules, as ACS applies them to rooms:
 
 Assumptions where ACS's documentation is silent (the real service wins if it differs):
 - A ``roomCallLocator`` naming a room this resource does not have is refused at once with
-  404 and code 8522 (ACS's generic "not found"), rather than accepted and failed later.
+  404 and code 8522 (ACS's generic "not found"), rather than accepted and failed later. One whose
+  room id is malformed is 400 "Invalid room ID length." as the Rooms service answers it (see
+  ``emulator.rooms.model.is_room_id``), with the Rooms service's code ``BadRequest``.
 - Connecting to an existing room while no call runs in it, to an unknown ``serverCallId``, or to
   a ``groupCallLocator`` (the emulator runs room calls only, so no group call exists) is accepted
   with 200 and then fails asynchronously with ConnectFailed (404/8522): Microsoft documents that
@@ -51,14 +53,16 @@ from emulator.clock import Clock
 from emulator.delivery.callbacks import CallbackDispatcher
 from emulator.delivery.eventgrid import EventGridPublisher
 from emulator.protocol.errors import AcsError
-from emulator.rooms.model import RoomStore
+from emulator.rooms.model import RoomStore, is_room_id
 
 # Simulated time between a connect request and its CallConnected (or ConnectFailed).
 CONNECT_SECONDS = 1.0
 
 
-def call_not_found(message: str = "Call not found.") -> AcsError:
-    return AcsError(404, "8522", message)
+def call_not_found(target: str, message: str = "Call not found.") -> AcsError:
+    """ACS's 404/8522. Its recorded answers carry an ``error.target`` (sanitized in the
+    recordings); the emulator names what was not found there: a call connection id, a room id."""
+    return AcsError(404, "8522", message, target=target)
 
 
 def not_established() -> AcsError:
@@ -187,7 +191,7 @@ class CallService:
     def connection(self, connection_id: str) -> CallConnection:
         connection = self.registry.connection(connection_id)
         if connection is None:
-            raise call_not_found()
+            raise call_not_found(connection_id)
         return connection
 
     def call_of(self, connection: CallConnection) -> RoomCall:
@@ -250,8 +254,10 @@ class CallService:
 
     def _find_call(self, locator: CallLocator) -> RoomCall | None:
         if locator.kind == "roomCallLocator":
+            if not is_room_id(locator.id):
+                raise AcsError(400, "BadRequest", "Invalid room ID length.")
             if self._rooms.get(locator.id) is None:
-                raise call_not_found(f"Room {locator.id} not found.")
+                raise call_not_found(locator.id, f"Room {locator.id} not found.")
             return self.registry.call_for_room(locator.id)
         if locator.kind == "serverCallLocator":
             return self.registry.call_by_server_id(locator.id)

@@ -58,7 +58,12 @@ def participant(p: CallParticipant) -> dict[str, Any]:
     return {"identifier": identifier(p.raw_id), "isMuted": p.is_muted, "isOnHold": p.is_on_hold}
 
 
-def connection_properties(connection: CallConnection) -> dict[str, Any]:
+def connection_properties(connection: CallConnection, *, connect_answer: bool = False) -> dict[str, Any]:
+    """CallConnectionProperties as ACS answers them, in two shapes (recorded live traffic,
+    ``Azure/azure-sdk-assets``, ``CreateCallToAcsConnectCallAndHangupTest``): the answer to
+    ``:connect`` has no ``serverCallId`` (it comes with CallConnected) and names the media
+    streaming subscription with its id; ``GET`` of the connection has the ``serverCallId`` and
+    both subscriptions, disabled (the emulator streams no media and transcribes nothing)."""
     body: dict[str, Any] = {
         "callConnectionId": connection.id,
         "targets": [],
@@ -66,6 +71,15 @@ def connection_properties(connection: CallConnection) -> dict[str, Any]:
         "callbackUri": connection.callback_uri,
         "correlationId": connection.correlation_id,
     }
+    if connect_answer:
+        body["mediaStreamingSubscription"] = {
+            "id": connection.media_subscription_id,
+            "state": "disabled",
+            "subscribedContentTypes": ["audio"],
+        }
+        return body
     if connection.server_call_id is not None:
         body["serverCallId"] = connection.server_call_id
+    body["mediaStreamingSubscription"] = {"state": "disabled"}
+    body["transcriptionSubscription"] = {"state": "disabled", "subscribedResultTypes": []}
     return body

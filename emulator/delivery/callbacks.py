@@ -2,11 +2,15 @@
 Event Grid.
 
 ACS POSTs a JSON array of CloudEvents to a call connection's ``callbackUri``, with a fresh
-``Authorization: Bearer <JWT>`` on every request. Here every callback goes through
+``Authorization: Bearer <JWT>`` on every request, and each array holds exactly one event: that is
+what Microsoft's recorded SDK test traffic shows (``Azure/azure-sdk-assets``, the Call Automation
+session records), and what the JavaScript SDK's ``parseCallAutomationEvent(body)`` and the
+quickstarts, which read ``body[0]`` only, rely on. Here every callback goes through
 ``CallbackDispatcher.submit``: one FIFO and one worker per (callbackUri, connection), so events
-of one connection arrive in order while a callback endpoint that is down or slow stalls only its
-own queue. Events already waiting when a worker wakes go out together in one array, which is why
-receivers must handle every element. A failed POST (connection error, timeout, 408, 429, 5xx) is
+of one connection arrive in order, one POST after the other, while a callback endpoint that is
+down or slow stalls only its own queue. The ``callbacks.batch`` fault sends the events already
+waiting when a worker wakes together in one array instead, to test receivers that must handle
+every element. A failed POST (connection error, timeout, 408, 429, 5xx) is
 retried with backoff; after the last attempt, or on any other status, the events are dropped and
 logged: ACS documents no delivery guarantee either. A queue holds at most ``MAX_PENDING`` events:
 while its endpoint stalls, the oldest are dropped (with a warning) to make room for new ones.
@@ -41,7 +45,7 @@ class RetryPolicy:
     backoff_seconds: tuple[float, ...] = (1.0, 2.0, 4.0)
     # How long one POST may take. A network limit, so real seconds, never scaled.
     timeout_seconds: float = 10.0
-    # Most events sent in one array.
+    # Most events a worker takes at once (one POST each, or one array under the batch fault).
     max_batch: int = 10
 
     @property
@@ -168,7 +172,12 @@ class DeliveryFaults(Protocol):
         """Simulated seconds to wait before each delivery."""
 
     def deliveries(self, events: list[T]) -> list[list[T]]:
-        """The POST bodies that carry ``events``, in the order they go out."""
+        """The POST bodies that carry ``events`` (queued together), in the order they go out."""
+
+
+def one_per_post(events: list[T]) -> list[list[T]]:
+    """The bodies ACS sends: one event each, in order."""
+    return [[event] for event in events]
 
 
 class CallbackDispatcher:
@@ -205,7 +214,7 @@ class CallbackDispatcher:
             log.warning("callbacks for %s dropped: the emulator is not running", key[1])
             return
         url, connection_id = key
-        bodies = [events]
+        bodies = one_per_post(events)
         if self.faults is not None:
             await self._clock.sleep(self.faults.delay_seconds())
             bodies = self.faults.deliveries(events)

@@ -2,9 +2,10 @@
 
 ACS puts an RS256 JWT on every callback POST; receivers find the verification keys through the
 OpenID configuration at ``/calling/.well-known/acsopenidconfiguration``, whose ``jwks_uri``
-names ``/calling/keys``. The emulator does the same with a key generated per instance, and its
-issuer is the URL the emulator is reached at (the real service's is
-``https://acscallautomation.communication.azure.com``).
+names ``/calling/keys``. The emulator does the same with a key generated per instance. Its
+``issuer`` is the real service's, ``https://acscallautomation.communication.azure.com``, unless
+``--issuer`` names another; its ``jwks_uri`` is on the emulator itself, so a receiver that reads
+the configuration (or is pointed at the key set) verifies emulator tokens with the emulator's key.
 """
 
 from __future__ import annotations
@@ -69,23 +70,23 @@ class CallbackSigner:
         return jwt.encode(claims, self._private_key, algorithm=ALGORITHM, headers={"kid": self.kid})
 
 
-def openid_configuration(issuer: str) -> dict[str, Any]:
+def openid_configuration(issuer: str, base_url: str) -> dict[str, Any]:
     return {
         "issuer": issuer,
-        "jwks_uri": f"{issuer}{KEYS_PATH}",
+        "jwks_uri": f"{base_url}{KEYS_PATH}",
         "id_token_signing_alg_values_supported": [ALGORITHM],
         "response_types_supported": ["id_token"],
         "subject_types_supported": ["public"],
     }
 
 
-def key_routes(signer: CallbackSigner, public_url: PublicUrl) -> list[web.RouteDef]:
+def key_routes(signer: CallbackSigner, issuer: str, public_url: PublicUrl) -> list[web.RouteDef]:
     """The public key set and the OpenID configuration that names it (no HMAC, as in ACS)."""
 
     async def get_keys(request: web.Request) -> web.Response:
         return web.json_response(signer.jwks())
 
     async def get_openid_configuration(request: web.Request) -> web.Response:
-        return web.json_response(openid_configuration(public_url.value))
+        return web.json_response(openid_configuration(issuer, public_url.value))
 
     return [web.get(KEYS_PATH, get_keys), web.get(OPENID_PATH, get_openid_configuration)]

@@ -12,6 +12,9 @@ signs with RS256 keys of its own; clients do not verify the token, the SDK reads
 real ones (``skypeid``, ``scp``, ``csi``, ``exp``, ``acsScope``, ``resourceId``) plus a ``jti``
 that revocation uses. Assumptions: an unknown id is 404 on every per-identity operation; an
 empty or unknown scope is 400; ``expiresInMinutes`` outside 60..1440 is 400 (as the spec bounds it).
+Invalid input is answered as the Identity service answers it: 400
+``{"error": {"code": "ValidationError", "message", "target"}}`` (recorded live traffic,
+``Azure/azure-sdk-assets``), not the Rooms service's ``BadRequest`` with ``details``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from aiohttp import web
 
 from emulator.identity.store import IdentityStore
 from emulator.keys import CLOCK, CONFIG, IDENTITIES
-from emulator.protocol.errors import AcsError, bad_argument, read_json_object
+from emulator.protocol.errors import AcsError, read_json_object
 
 SCOPES = frozenset({"chat", "voip", "chat.join", "chat.join.limited", "voip.join"})
 DEFAULT_TOKEN_MINUTES = 24 * 60
@@ -38,6 +41,10 @@ MAX_TOKEN_MINUTES = 24 * 60
 _SCP_CLAIM = 1792
 
 
+def validation_error(message: str, target: str) -> AcsError:
+    return AcsError(400, "ValidationError", message, target=target)
+
+
 def token_signing_key(access_key: str) -> bytes:
     secret = base64.b64decode(access_key)
     return hmac.new(secret, b"roombot-emulator identity tokens", hashlib.sha256).digest()
@@ -45,11 +52,11 @@ def token_signing_key(access_key: str) -> bytes:
 
 def _scopes(value: Any, target: str) -> list[str]:
     if not isinstance(value, list) or not value:
-        raise bad_argument(f"{target} must be a non-empty list of scopes.", target)
+        raise validation_error(f"{target} must be a non-empty list of scopes.", target)
     for scope in value:
         if not isinstance(scope, str) or scope not in SCOPES:
             valid = ", ".join(sorted(SCOPES))
-            raise bad_argument(f"Invalid scope '{scope}'. Valid scopes are: {valid}.", target)
+            raise validation_error(f"Invalid scope '{scope}'. Valid scopes are: {valid}.", target)
     return list(value)
 
 
@@ -57,10 +64,10 @@ def _minutes(value: Any) -> int:
     if value is None:
         return DEFAULT_TOKEN_MINUTES
     if isinstance(value, bool) or not isinstance(value, int):
-        raise bad_argument("expiresInMinutes must be an integer.", "expiresInMinutes")
+        raise validation_error("expiresInMinutes must be an integer.", "expiresInMinutes")
     if not MIN_TOKEN_MINUTES <= value <= MAX_TOKEN_MINUTES:
         message = f"expiresInMinutes must be between {MIN_TOKEN_MINUTES} and {MAX_TOKEN_MINUTES}."
-        raise bad_argument(message, "expiresInMinutes")
+        raise validation_error(message, "expiresInMinutes")
     return value
 
 
@@ -107,7 +114,7 @@ def _known_identity(request: web.Request) -> str:
 
 
 async def create_identity(request: web.Request) -> web.Response:
-    body = await read_json_object(request, required=False)
+    body = await read_json_object(request, required=False, error=validation_error)
     requested = body.get("createTokenWithScopes")
     scopes = None if requested is None else _scopes(requested, "createTokenWithScopes")
     minutes = _minutes(body.get("expiresInMinutes"))
@@ -120,7 +127,7 @@ async def create_identity(request: web.Request) -> web.Response:
 
 async def issue_access_token(request: web.Request) -> web.Response:
     raw_id = _known_identity(request)
-    body = await read_json_object(request, required=False)
+    body = await read_json_object(request, required=False, error=validation_error)
     scopes = _scopes(body.get("scopes"), "scopes")
     return web.json_response(_issue(request, raw_id, scopes, _minutes(body.get("expiresInMinutes"))))
 

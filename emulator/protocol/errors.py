@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +25,7 @@ class AcsError(Exception):
         details: list[dict[str, Any]] | None = None,
         innererror: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        error_code_header: bool = True,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -33,6 +35,9 @@ class AcsError(Exception):
         self.details = details
         self.innererror = innererror
         self.headers = headers or {}
+        # Most answers repeat the code in ``x-ms-error-code``; the Rooms service's model
+        # validation errors do not (recorded live traffic).
+        self.error_code_header = error_code_header
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -45,34 +50,50 @@ class AcsError(Exception):
         return {"error": error}
 
     def response(self) -> web.Response:
-        headers = {"x-ms-error-code": self.code, **self.headers}
+        headers = {"x-ms-error-code": self.code, **self.headers} if self.error_code_header else self.headers
         return web.json_response(self.body(), status=self.status, headers=headers)
 
 
+# The top-level message of the Rooms service's model validation errors.
+MALFORMED_SYNTAX = "The request could not be understood by the server due to malformed syntax."
+
+
 def bad_argument(message: str, target: str) -> AcsError:
-    """The 400 that the Rooms and Identity APIs give for an invalid argument."""
+    """The 400 that the Rooms API gives for a field that fails validation: a generic message,
+    the field in ``details``, no ``x-ms-error-code`` header (recorded live traffic,
+    ``Azure/azure-sdk-assets``, Rooms tests ``test_update_room_exceed_max_timerange`` and
+    ``test_add_or_update_room_wrongRoleName``)."""
     return AcsError(
         400,
         "BadRequest",
-        message,
+        MALFORMED_SYNTAX,
         details=[{"code": "BadArgument", "message": message, "target": target}],
+        error_code_header=False,
     )
 
 
-async def read_json_object(request: web.Request, *, required: bool = True) -> dict[str, Any]:
-    """The request body as a JSON object; 400 when it is malformed or not an object, or missing
-    and ``required`` (else a missing body counts as ``{}``)."""
+def bad_request(message: str) -> AcsError:
+    """The 400 the Rooms API gives for a request it rejects after validation: code and message
+    only, e.g. "Invalid room ID length.", "Invalid format for communication identifier."."""
+    return AcsError(400, "BadRequest", message)
+
+
+async def read_json_object(
+    request: web.Request, *, required: bool = True, error: Callable[[str, str], AcsError] = bad_argument
+) -> dict[str, Any]:
+    """The request body as a JSON object; ``error`` (message, target) when it is malformed or
+    not an object, or missing and ``required`` (else a missing body counts as ``{}``)."""
     raw = await request.read()
     if not raw.strip():
         if required:
-            raise bad_argument("The request body is required.", "body")
+            raise error("The request body is required.", "body")
         return {}
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
-        raise bad_argument("The request body is not valid JSON.", "body") from None
+        raise error("The request body is not valid JSON.", "body") from None
     if not isinstance(body, dict):
-        raise bad_argument("The request body must be a JSON object.", "body")
+        raise error("The request body must be a JSON object.", "body")
     return body
 
 

@@ -5,6 +5,11 @@ the base64-decoded access key. The Rooms SDK URL-decodes the path before signing
 others sign it as sent, so both forms are accepted. The SDKs percent-encode a path parameter
 whole (``8%3Aacs%3A...``) before signing, but the async clients' aiohttp transport then
 re-normalizes the URL (``8:acs:...``), so the form with every segment encoded is accepted too.
+
+The signed host is normally the ``Host`` header. Recording downloads are signed for the
+resource's endpoint but sent to the storage location (the SDKs send ``x-ms-host`` along, the
+Python one without the port), so the ``x-ms-host`` value and the emulator's own public host are
+accepted as the signed host too: all three name this resource.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import base64
 import hashlib
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, unquote
@@ -68,6 +73,7 @@ def verify(
     body: bytes,
     now: datetime,
     max_skew_seconds: float,
+    alternative_hosts: Sequence[str] = (),
 ) -> None:
     """Raise the 401 AcsError unless the request is signed with ``access_key``.
 
@@ -92,15 +98,23 @@ def verify(
     path, question, query = raw_path_and_query.partition("?")
     encoded = (quote(unquote(s), safe="", errors="surrogatepass") for s in path.split("/"))
     segments_encoded = "/".join(encoded) + question + query
-    for path in {raw_path_and_query, unquote(raw_path_and_query), segments_encoded}:
-        expected = sign(access_key, method, path, date, host, declared_hash)
-        if _same(expected, given):
-            return
+    hosts = dict.fromkeys([host, *alternative_hosts])
+    for signed_host in hosts:
+        for path in {raw_path_and_query, unquote(raw_path_and_query), segments_encoded}:
+            expected = sign(access_key, method, path, date, signed_host, declared_hash)
+            if _same(expected, given):
+                return
     raise denied()
 
 
-def hmac_middleware(access_key: str, max_skew_seconds: float, is_public: Callable[[str], bool]) -> Middleware:
-    """Middleware verifying every request whose path is not public."""
+def hmac_middleware(
+    access_key: str,
+    max_skew_seconds: float,
+    is_public: Callable[[str], bool],
+    public_host: Callable[[], str] = lambda: "",
+) -> Middleware:
+    """Middleware verifying every request whose path is not public; ``public_host`` is the
+    ``host[:port]`` the emulator is reached at (known once it is bound)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -116,6 +130,7 @@ def hmac_middleware(access_key: str, max_skew_seconds: float, is_public: Callabl
             body=body,
             now=datetime.now(UTC),
             max_skew_seconds=max_skew_seconds,
+            alternative_hosts=[h for h in (request.headers.get("x-ms-host", ""), public_host()) if h],
         )
         return await handler(request)
 

@@ -8,6 +8,17 @@ from datetime import datetime
 
 ROLES = ("Presenter", "Attendee", "Consumer", "Collaborator")
 DEFAULT_ROLE = "Attendee"
+# Real room ids are 17-digit numeric strings.
+ROOM_ID_LENGTH = 17
+
+
+def is_room_id(value: str) -> bool:
+    """Whether ``value`` has the shape of a room id. The Rooms service answers any other id with
+    400 "Invalid room ID length." before looking it up (recorded live traffic,
+    ``Azure/azure-sdk-assets``, the Rooms tests ``test_get_invalid_format_roomId`` and
+    ``test_delete_room_invalid_id``: ``invalid_id`` and ``123`` alike); the emulator takes
+    anything but 17 ASCII digits as that case."""
+    return len(value) == ROOM_ID_LENGTH and value.isascii() and value.isdigit()
 
 
 @dataclass
@@ -34,9 +45,8 @@ class RoomStore:
         self._rooms: dict[str, Room] = {}
 
     def new_id(self) -> str:
-        # Real room ids are 17-digit numeric strings.
         while True:
-            room_id = str(10**16 + secrets.randbelow(9 * 10**16))
+            room_id = str(10 ** (ROOM_ID_LENGTH - 1) + secrets.randbelow(9 * 10 ** (ROOM_ID_LENGTH - 1)))
             if room_id not in self._rooms:
                 return room_id
 

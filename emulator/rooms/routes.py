@@ -4,8 +4,9 @@
 ``GET /rooms/{roomId}/participants`` paged, ``PATCH /rooms/{roomId}/participants`` 200 ``{}``.
 HMAC, api-version and Repeatability-Request-ID are handled by the app's middlewares.
 
-Assumptions: ``Location`` points at the new room without the api-version; a room id that
-does not exist, whatever its shape, is 404; a rejected participant update changes nothing.
+Assumptions: ``Location`` points at the new room without the api-version; a rejected
+participant update changes nothing. A room id that is not 17 digits is 400 "Invalid room ID
+length." (as recorded, see ``emulator.rooms.model.is_room_id``); one that does not exist is 404.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from aiohttp import web
 from emulator.keys import CLOCK, IDENTITIES, ROOMS
 from emulator.protocol.errors import read_json_object
 from emulator.rooms.merge_patch import RoomSettings, merge_participants, merge_room
-from emulator.rooms.model import Room
+from emulator.rooms.model import Room, is_room_id
 from emulator.rooms.paging import paged_response
 from emulator.rooms.wire import (
     MAX_VALIDITY,
     check_window,
+    invalid_room_id,
     not_found,
     parse_participants,
     parse_room_patch,
@@ -31,9 +33,11 @@ from emulator.rooms.wire import (
 
 def _room(request: web.Request) -> Room:
     room_id = request.match_info["room_id"]
+    if not is_room_id(room_id):
+        raise invalid_room_id()
     room = request.app[ROOMS].get(room_id)
     if room is None:
-        raise not_found(room_id)
+        raise not_found()
     return room
 
 

@@ -1,6 +1,11 @@
 """The Rooms wire format: parsing and validating request bodies, rendering RoomModel.
 
-Validation follows ACS where it is known (the 180-day rule and its message, roles, raw ids).
+Validation follows ACS where it is known (the 180-day rule and its message, roles, raw ids), with
+the error shapes of the recorded live traffic (``Azure/azure-sdk-assets``,
+``python/sdk/communication/azure-communication-rooms/tests/recordings/``): a field that fails
+validation is ``bad_argument`` (generic message, the field in ``details``); an identifier of the
+wrong format is a bare ``BadRequest`` "Invalid format for communication identifier."; an unknown
+room is ``NotFound`` "The server cannot find the requested resource.", without a target.
 Assumptions where the real service's exact behaviour is not documented:
 - Dates need a date and a time (RFC 3339); a date-time without an offset is taken as UTC.
 - A date that cannot be converted to UTC, or later than 180 days before year 10000, is 400.
@@ -20,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.protocol.errors import AcsError, bad_argument
+from emulator.protocol.errors import AcsError, bad_argument, bad_request
 from emulator.rooms.merge_patch import RoomPatch
 from emulator.rooms.model import DEFAULT_ROLE, ROLES, Room
 
@@ -28,14 +33,20 @@ MAX_VALIDITY = timedelta(days=180)
 # A room's default end is its start plus MAX_VALIDITY: later starts could not have one.
 LATEST_DATETIME = datetime.max.replace(tzinfo=UTC) - MAX_VALIDITY
 TIME_RANGE_MESSAGE = "The time range is incorrect, or larger than 180 days."
+PAST_MESSAGE = "The time range end is in the past."
+INVALID_IDENTIFIER = "Invalid format for communication identifier."
 PATCH_CONTENT_TYPES = frozenset({"application/merge-patch+json", "application/json"})
 
 _RFC3339_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
 _CANONICAL_ROLES = {role.lower(): role for role in ROLES}
 
 
-def not_found(room_id: str) -> AcsError:
-    return AcsError(404, "NotFound", f"Room '{room_id}' was not found.", target="RoomId")
+def not_found() -> AcsError:
+    return AcsError(404, "NotFound", "The server cannot find the requested resource.")
+
+
+def invalid_room_id() -> AcsError:
+    return bad_request("Invalid room ID length.")
 
 
 def require_patch_content_type(request: web.Request) -> None:
@@ -74,12 +85,13 @@ def parse_bool(value: Any, target: str) -> bool | None:
     raise bad_argument(f"{target} must be true or false.", target)
 
 
-def parse_role(value: Any) -> str:
+def parse_role(value: Any, raw_id: str) -> str:
     if value is None:
         return DEFAULT_ROLE
     role = _CANONICAL_ROLES.get(value.lower()) if isinstance(value, str) else None
     if role is None:
-        raise bad_argument(f"Invalid role '{value}'. Valid roles are: {', '.join(ROLES)}.", "Role")
+        message = f"Invalid participant role. The valid roles are: {', '.join(ROLES)}."
+        raise bad_argument(message, f"$.participants.{raw_id}.role")
     return role
 
 
@@ -91,23 +103,18 @@ def parse_participants(value: Any, is_own_user: Callable[[str], bool]) -> dict[s
         raise bad_argument("Participants must be an object keyed by raw id.", "Participants")
     parsed: dict[str, str | None] = {}
     for raw_id, properties in value.items():
-        if not raw_id.startswith("8:acs:"):
-            raise bad_argument(
-                f"Invalid participant '{raw_id}': only communication users (8:acs:...) can be invited.",
-                "Participants",
-            )
-        if not is_own_user(raw_id):
-            raise bad_argument(
-                f"Invalid participant '{raw_id}': the identity does not belong to this resource.",
-                "Participants",
-            )
         if properties is None:
             parsed[raw_id] = None
         elif isinstance(properties, dict):
-            parsed[raw_id] = parse_role(properties.get("role"))
+            parsed[raw_id] = parse_role(properties.get("role"), raw_id)
         else:
             message = f"Participant '{raw_id}' must be an object with a role, or null."
-            raise bad_argument(message, "Participants")
+            raise bad_argument(message, f"$.participants.{raw_id}")
+    for raw_id in parsed:
+        # Only communication users can be invited. One of another resource is refused alike:
+        # the service's exact answer for it is not recorded (an assumption).
+        if not raw_id.startswith("8:acs:") or not is_own_user(raw_id):
+            raise bad_request(INVALID_IDENTIFIER)
     return parsed
 
 
@@ -122,7 +129,7 @@ def parse_room_patch(body: dict[str, Any]) -> RoomPatch:
 def check_window(valid_from: datetime, valid_until: datetime, now: datetime) -> None:
     """Raise the ACS 400 unless ``valid_from < valid_until <= valid_from + 180 days`` and the end is ahead."""
     if valid_until <= now:
-        raise bad_argument("ValidUntil must be in the future.", "ValidUntil")
+        raise bad_argument(PAST_MESSAGE, "ValidUntil")
     if valid_from >= valid_until or valid_until - valid_from > MAX_VALIDITY:
         raise bad_argument(TIME_RANGE_MESSAGE, "ValidUntil")
 

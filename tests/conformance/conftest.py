@@ -261,11 +261,13 @@ async def signed_request(
     sign_body: bytes | None = None,
     authorize: bool = True,
     ssl_context: ssl.SSLContext | None = None,
+    raw: bool = False,
 ) -> RawAnswer:
     """One request signed as the SDKs sign it, with knobs to break each part of the signature.
 
     ``body`` is sent as JSON (or ``raw_body`` as is); ``sign_body`` signs other bytes than
-    those sent; ``access_key`` and ``date`` override the real ones.
+    those sent; ``access_key`` and ``date`` override the real ones. With ``raw`` the answer's
+    body is its bytes, else its JSON.
     """
     payload = raw_body if raw_body is not None else (b"" if body is None else json.dumps(body).encode())
     host = urlsplit(emulator.url).netloc
@@ -290,6 +292,8 @@ async def signed_request(
         aiohttp.ClientSession() as session,
         session.request(method, url, data=payload, headers=all_headers, ssl=tls) as response,
     ):
+        if raw:
+            return RawAnswer(response.status, dict(response.headers), await response.read())
         text = await response.text()
         parsed = json.loads(text) if text else None
         return RawAnswer(response.status, dict(response.headers), parsed)

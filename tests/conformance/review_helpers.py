@@ -1,5 +1,5 @@
-"""Helpers for the tests of the review fixes: any method of the SDK's call connection client,
-sync or async, behind one awaitable call."""
+"""Helpers for the tests of the review fixes: any method of the SDK's call automation client or
+call connection client, sync or async, behind one awaitable call."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ async def on_connection(
         return await asyncio.to_thread(function, *args, **kwargs)
     assert isinstance(api, AsyncCallAutomation)
     return await getattr(api.client.get_call_connection(call_connection_id), method)(*args, **kwargs)
+
+
+async def on_client(api: CallAutomationApi, method: str, *args: Any, **kwargs: Any) -> Any:
+    """Call ``method`` of the official ``CallAutomationClient`` itself."""
+    if isinstance(api, SyncCallAutomation):
+        return await asyncio.to_thread(getattr(api.client, method), *args, **kwargs)
+    assert isinstance(api, AsyncCallAutomation)
+    return await getattr(api.client, method)(*args, **kwargs)
 
 
 def acs_error(exc: HttpResponseError) -> tuple[int | None, str | None]:

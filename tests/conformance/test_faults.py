@@ -112,7 +112,7 @@ async def test_faults_are_shown_until_deleted(emulator: RunningEmulator) -> None
             "mode": "loseAnswer",
             "paths": [":add"],
         },
-        "callbacks": {"duplicate": 0.5, "reorder": True, "delaySeconds": 0.0, "drop": 0.0},
+        "callbacks": {"duplicate": 0.5, "reorder": True, "batch": False, "delaySeconds": 0.0, "drop": 0.0},
     }
     assert (await control(emulator, "GET", "/emulator/faults")).body == stored.body
     assert (await control(emulator, "DELETE", "/emulator/faults")).status == 204
@@ -269,13 +269,19 @@ async def test_duplicated_callbacks_arrive_twice_and_still_verify(
 
     await calls.connect(sink.url("/bot"), room_id=room.id)
 
-    await sink.wait_for(lambda s: len(s.posts_to("/bot")) >= 2)
+    await sink.wait_for(lambda s: len(s.posts_to("/bot")) >= 4)
     await settle(emulator)
     posts = sink.posts_to("/bot")
-    assert len(posts) == 2
+    assert len(posts) == 4
     assert posts[0].raw == posts[1].raw
+    assert posts[2].raw == posts[3].raw
     assert posts[0].headers["Authorization"] != posts[1].headers["Authorization"]
-    assert names(sink, "/bot") == ["CallConnected", "ParticipantsUpdated"] * 2
+    assert names(sink, "/bot") == [
+        "CallConnected",
+        "CallConnected",
+        "ParticipantsUpdated",
+        "ParticipantsUpdated",
+    ]
     check_callbacks(sink, await CallbackKeys.fetch(emulator), emulator.config.resource_id)
 
 
@@ -310,3 +316,44 @@ async def test_reordered_callbacks_come_newest_first_one_per_post(
     await settle(emulator)
     assert names(sink, "/bot") == ["ParticipantsUpdated", "CallConnected"]
     assert [len(post.events) for post in sink.posts_to("/bot")] == [1, 1]
+
+
+async def test_without_faults_every_event_comes_in_its_own_post(
+    emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink
+) -> None:
+    # A slow receiver: ACS still sends one event per POST, in order.
+    await set_faults(emulator, {"callbacks": {"delaySeconds": 1}})
+    room = add_room(emulator)
+    await join(emulator, room.id, room.members[0])
+
+    props = await calls.connect(sink.url("/bot"), room_id=room.id)
+    await until_connected(calls, connection_id(props))
+    await join(emulator, room.id, room.members[1])
+    await calls.hang_up(connection_id(props), is_for_everyone=True)
+
+    await sink.wait_for(received("/bot", "CallDisconnected"))
+    await settle(emulator)
+    assert names(sink, "/bot") == [
+        "CallConnected",
+        "ParticipantsUpdated",
+        "ParticipantsUpdated",
+        "CallDisconnected",
+    ]
+    assert [len(post.events) for post in sink.posts_to("/bot")] == [1, 1, 1, 1]
+    assert len({post.headers["Authorization"] for post in sink.posts_to("/bot")}) == 4
+
+
+async def test_batched_callbacks_carry_the_events_queued_together_in_one_array(
+    emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink
+) -> None:
+    await set_faults(emulator, {"callbacks": {"batch": True}})
+    room = add_room(emulator)
+    await join(emulator, room.id, room.members[0])
+
+    await calls.connect(sink.url("/bot"), room_id=room.id)
+
+    await sink.wait_for(received("/bot", "ParticipantsUpdated"))
+    await settle(emulator)
+    (post,) = sink.posts_to("/bot")
+    assert names(sink, "/bot") == ["CallConnected", "ParticipantsUpdated"]
+    assert len(post.events) == 2

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from azure.communication.callautomation import CommunicationUserIdentifier, TextSource
+from azure.communication.callautomation import CommunicationUserIdentifier, FileSource, TextSource
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+from emulator.keys import MEDIA
 from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import (
     CallAutomationApi,
@@ -17,9 +18,13 @@ from tests.conformance.call_helpers import (
     check_callbacks,
     connection_id,
     events_named,
+    names,
+    parse_callback_event,
     received,
+    settle,
 )
 from tests.conformance.conftest import new_user_id, signed_request
+from tests.conformance.media_helpers import file_server, wav_bytes
 from tests.conformance.participant_helpers import live_call
 from tests.conformance.review_helpers import acs_error, on_connection
 from tests.support.callback_sink import CallbackSink
@@ -128,3 +133,65 @@ async def test_an_unsupported_operation_on_an_unknown_call_is_still_404(
 ) -> None:
     with pytest.raises(ResourceNotFoundError):
         await on_connection(calls, "00000000-0000-0000-0000-000000000000", "start_transcription")
+
+
+@pytest.mark.parametrize(
+    ("files", "sub_code"),
+    [({"/music.wav": b"RIFF not really a wave"}, 8535), ({}, 8536)],
+    ids=["bad-format", "download-failed"],
+)
+async def test_hold_music_that_cannot_play_fails_the_hold_and_takes_the_participant_off_hold(
+    emulator: RunningEmulator,
+    calls: CallAutomationApi,
+    sink: CallbackSink,
+    keys: CallbackKeys,
+    files: dict[str, bytes],
+    sub_code: int,
+) -> None:
+    live = await live_call(emulator, calls, sink)
+    member = live.members[0]
+    async with file_server(files) as base:
+        await on_connection(
+            calls,
+            live.connection_id,
+            "hold",
+            CommunicationUserIdentifier(member),
+            play_source=FileSource(url=f"{base}/music.wav"),
+            operation_context="hold-music",
+        )
+        await sink.wait_for(received("/bot", "HoldFailed"))
+        await sink.wait_for(received("/bot", "ParticipantsUpdated", 3))
+
+    # As ACS does: the hold answers 200, the participant goes on hold, the music fails, the
+    # participant comes off hold.
+    assert names(sink, "/bot")[1:] == [
+        "ParticipantsUpdated",
+        "ParticipantsUpdated",
+        "HoldFailed",
+        "ParticipantsUpdated",
+    ]
+    updates = events_named(sink, "/bot", "ParticipantsUpdated")
+    assert [on_hold(e)[member] for e in updates[1:]] == [True, False]
+    _, failed = parse_callback_event(events_named(sink, "/bot", "HoldFailed")[0])
+    info = failed.result_information
+    assert (info.code, info.sub_code, failed.operation_context) == (400, sub_code, "hold-music")
+    assert (await calls.get_participant(live.connection_id, member)).is_on_hold is False
+    check_callbacks(sink, keys, audience(emulator))
+
+
+async def test_hold_music_that_plays_keeps_the_participant_on_hold(
+    emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink
+) -> None:
+    live = await live_call(emulator, calls, sink)
+    member = live.members[0]
+    async with file_server({"/music.wav": wav_bytes(0.5)}) as base:
+        music = FileSource(url=f"{base}/music.wav")
+        await on_connection(
+            calls, live.connection_id, "hold", CommunicationUserIdentifier(member), play_source=music
+        )
+        await sink.wait_for(received("/bot", "ParticipantsUpdated", 2))
+        await settle(emulator)
+        await emulator.app[MEDIA].drain()
+
+    assert "HoldFailed" not in names(sink, "/bot")
+    assert (await calls.get_participant(live.connection_id, member)).is_on_hold is True

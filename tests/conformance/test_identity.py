@@ -88,6 +88,11 @@ async def test_bad_scopes_are_rejected(identity: IdentityApi, scopes: list[str])
     with pytest.raises(HttpResponseError) as info:
         await identity.get_token(user, scopes)
     assert info.value.status_code == 400
+    # The Identity service's validation error shape: a code, a message and the field as target.
+    assert info.value.error is not None
+    assert (info.value.error.code, info.value.error.target) == ("ValidationError", "scopes")
+    assert info.value.error.message
+    assert not info.value.error.details
 
 
 async def test_get_token_for_a_user(identity: IdentityApi, emulator: RunningEmulator) -> None:

@@ -175,6 +175,9 @@ async def test_choices_complete_with_8533_on_a_choice_tone_and_fail_with_8534_on
         assert (name, codes(completed)) == ("RecognizeCompleted", (200, 8533))
         assert completed.recognition_type == "choices"
         assert completed.choice_result.label == "decline"
+        # A key press recognizes no phrase: null on the wire, not absent (samples index it).
+        (raw,) = events_named(sink, "/bot", "RecognizeCompleted")
+        assert raw["data"]["choiceResult"] == {"label": "decline", "recognizedPhrase": None}
 
         await call.media.recognize(target, "choices", choices=choices, initial_silence_timeout=300)
         await call.press(target, "9")

@@ -23,7 +23,8 @@ def assert_denied(answer: RawAnswer) -> None:
 
 def assert_bad_argument(answer: RawAnswer, target: str) -> None:
     assert answer.status == 400
-    assert answer.headers["x-ms-error-code"] == "BadRequest"
+    # The Rooms service's validation errors come without x-ms-error-code (recorded live traffic).
+    assert "x-ms-error-code" not in answer.headers
     error = answer.body["error"]
     assert error["code"] == "BadRequest"
     assert error["details"][0]["code"] == "BadArgument"
@@ -114,7 +115,7 @@ async def test_non_uuid_request_id_is_rejected(emulator: RunningEmulator) -> Non
         (b'{"validUntil": "2030-01-01"}', "ValidUntil"),
         (b'{"pstnDialOutEnabled": "yes"}', "PstnDialOutEnabled"),
         (b'{"participants": []}', "Participants"),
-        (b'{"participants": {"8:acs:x": "Presenter"}}', "Participants"),
+        (b'{"participants": {"8:acs:x": "Presenter"}}', "$.participants.8:acs:x"),
     ],
 )
 async def test_malformed_create_bodies_are_rejected(
@@ -125,8 +126,9 @@ async def test_malformed_create_bodies_are_rejected(
 
 
 async def test_bad_role_in_a_raw_body_is_rejected(emulator: RunningEmulator) -> None:
-    body = {"participants": {new_user_id(): {"role": 3}}}
-    assert_bad_argument(await signed_request(emulator, "POST", ROOMS, body), "Role")
+    user = new_user_id()
+    body = {"participants": {user: {"role": 3}}}
+    assert_bad_argument(await signed_request(emulator, "POST", ROOMS, body), f"$.participants.{user}.role")
 
 
 async def test_create_accepts_null_for_every_field(emulator: RunningEmulator) -> None:

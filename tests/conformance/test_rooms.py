@@ -15,7 +15,8 @@ from azure.communication.rooms import (
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from emulator.keys import REQUEST_LOG
-from emulator.rooms.wire import TIME_RANGE_MESSAGE
+from emulator.protocol.errors import MALFORMED_SYNTAX
+from emulator.rooms.wire import INVALID_IDENTIFIER, PAST_MESSAGE, TIME_RANGE_MESSAGE
 from emulator.server import RunningEmulator
 from tests.conformance.conftest import RoomsApi, new_user_id
 
@@ -39,12 +40,25 @@ def page_requests(emulator: RunningEmulator, path: str) -> int:
     return sum(1 for e in emulator.app[REQUEST_LOG].entries() if e["method"] == "GET" and e["path"] == path)
 
 
-def assert_bad_request(error: HttpResponseError, target: str) -> None:
+def assert_bad_request(error: HttpResponseError, target: str, message: str | None = None) -> None:
+    """A field that fails validation, in the shape the real service answers it (recorded live
+    traffic): a generic message, the field and the reason in ``details``."""
     assert error.status_code == 400
     assert error.error is not None
     assert error.error.code == "BadRequest"
+    assert error.error.message == MALFORMED_SYNTAX
     assert error.error.details[0].code == "BadArgument"
     assert error.error.details[0].target == target
+    if message is not None:
+        assert error.error.details[0].message == message
+
+
+def assert_invalid_identifier(error: HttpResponseError) -> None:
+    assert error.status_code == 400
+    assert error.error is not None
+    assert (error.error.code, error.error.message) == ("BadRequest", INVALID_IDENTIFIER)
+    assert not error.error.details
+    assert error.error.target is None
 
 
 async def test_create_with_defaults_opens_now_for_180_days(
@@ -102,9 +116,7 @@ async def test_create_rejects_a_bad_time_range(
     start = datetime.now(UTC) + start_offset
     with pytest.raises(HttpResponseError) as info:
         await rooms.create_room(valid_from=start, valid_until=start + length)
-    assert_bad_request(info.value, "ValidUntil")
-    assert info.value.error is not None
-    assert info.value.error.message == TIME_RANGE_MESSAGE
+    assert_bad_request(info.value, "ValidUntil", TIME_RANGE_MESSAGE)
     assert await rooms.list_rooms() == []
 
 
@@ -112,7 +124,7 @@ async def test_create_rejects_an_end_in_the_past(rooms: RoomsApi) -> None:
     now = datetime.now(UTC)
     with pytest.raises(HttpResponseError) as info:
         await rooms.create_room(valid_from=now - timedelta(days=2), valid_until=now - timedelta(days=1))
-    assert_bad_request(info.value, "ValidUntil")
+    assert_bad_request(info.value, "ValidUntil", PAST_MESSAGE)
 
 
 async def test_update_with_nulls_leaves_other_fields_unchanged(rooms: RoomsApi) -> None:
@@ -184,7 +196,11 @@ async def test_bad_role_is_rejected_and_nothing_changes(rooms: RoomsApi) -> None
         await rooms.add_or_update_participants(
             room_id=room.id, participants=[participant(new_user_id()), participant(member, "Moderator")]
         )
-    assert_bad_request(info.value, "Role")
+    assert_bad_request(
+        info.value,
+        f"$.participants.{member}.role",
+        "Invalid participant role. The valid roles are: Presenter, Attendee, Consumer, Collaborator.",
+    )
     assert roster(await rooms.list_participants(room.id)) == {member: "Attendee"}
 
 
@@ -196,11 +212,11 @@ async def test_bad_role_is_rejected_and_nothing_changes(rooms: RoomsApi) -> None
 async def test_only_users_of_this_resource_can_be_invited(rooms: RoomsApi, raw_id: str) -> None:
     with pytest.raises(HttpResponseError) as info:
         await rooms.create_room(participants=[participant(raw_id)])
-    assert_bad_request(info.value, "Participants")
+    assert_invalid_identifier(info.value)
     room = await rooms.create_room()
     with pytest.raises(HttpResponseError) as info:
         await rooms.remove_participants(room_id=room.id, participants=[PhoneNumberIdentifier("+14255550123")])
-    assert_bad_request(info.value, "Participants")
+    assert_invalid_identifier(info.value)
 
 
 async def test_listing_rooms_follows_next_links(rooms: RoomsApi, emulator: RunningEmulator) -> None:

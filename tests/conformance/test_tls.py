@@ -140,3 +140,13 @@ async def test_unmodified_sdk_app_works_against_roombot_emulator_tls(tmp_path: P
         assert result["user"].startswith("8:acs:")
         assert result["async_user"].startswith("8:acs:")
         assert await emulator.stop() == 0
+
+
+def test_a_recording_host_is_added_to_the_certificate_and_kept(tmp_path: Path) -> None:
+    plain = ensure_tls_files(tmp_path)
+    first = plain.cert_file.read_bytes()
+    files = ensure_tls_files(tmp_path, extra_names=("recordings.emulator.asm.skype.com",))
+    assert files.cert_file.read_bytes() != first
+    assert "recordings.emulator.asm.skype.com" in san(files.cert_file).get_values_for_type(x509.DNSName)
+    again = ensure_tls_files(tmp_path, extra_names=("recordings.emulator.asm.skype.com",))
+    assert again.cert_file.read_bytes() == files.cert_file.read_bytes()

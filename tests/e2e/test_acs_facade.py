@@ -172,10 +172,19 @@ async def test_room_info_and_roster(facade: AcsFacade, emulator: RunningEmulator
 
 async def test_an_unknown_room_is_not_found(facade: AcsFacade) -> None:
     with pytest.raises(AcsNotFound) as missing:
-        await facade.get_room("99999999999")
+        await facade.get_room("99999999999999999")
     assert missing.value.status == 404
     with pytest.raises(AcsNotFound):
-        await facade.list_room_participants("99999999999")
+        await facade.list_room_participants("99999999999999999")
+
+
+async def test_a_malformed_room_id_is_a_room_not_found(facade: AcsFacade, receiver: Receiver) -> None:
+    # ACS answers 400 "Invalid room ID length." for an id no room can have.
+    with pytest.raises(AcsNotFound) as malformed:
+        await facade.get_room("99999999999")
+    assert malformed.value.status == 400
+    with pytest.raises(AcsNotFound):
+        await facade.connect_room("12345", receiver.url)
 
 
 async def test_connect_get_list_and_terminate(
@@ -187,12 +196,15 @@ async def test_connect_get_list_and_terminate(
 ) -> None:
     call = await facade.connect_room(room.id, receiver.url, operation_context="test:connect")
     assert call.state == "connecting"
-    assert call.server_call_id == room.server_call_id
+    # ACS's connect answer has no server call id: it comes with CallConnected and get call.
+    assert call.server_call_id is None
     assert call.callback_url == receiver.url
 
     connected = await receiver.wait_for("CallConnected", call.call_connection_id)
     assert connected["data"]["operationContext"] == "test:connect"
-    assert (await facade.get_call(call.call_connection_id)).state == "connected"
+    assert connected["data"]["serverCallId"] == room.server_call_id
+    later = await facade.get_call(call.call_connection_id)
+    assert (later.state, later.server_call_id) == ("connected", room.server_call_id)
 
     participants = {p.raw_id: p for p in await facade.list_participants(call.call_connection_id)}
     assert set(participants) == {room.doctor, room.patient}
@@ -233,7 +245,7 @@ async def test_leave_keeps_the_call_for_everyone_else(
 
 async def test_connecting_to_an_unknown_room_is_not_found(facade: AcsFacade, receiver: Receiver) -> None:
     with pytest.raises(AcsNotFound) as missing:
-        await facade.connect_room("99999999999", receiver.url)
+        await facade.connect_room("99999999999999999", receiver.url)
     assert missing.value.code == "8522"
 
 

@@ -75,7 +75,10 @@ def hs256_with_public_key(roombot: RoomBot) -> str:
 
 def wrong_audience(roombot: RoomBot) -> str:
     return roombot.emulator.app[SIGNER].mint(
-        issuer=roombot.emulator.url, audience="another-resource", now=datetime.now(UTC), lifetime_seconds=300
+        issuer=roombot.emulator.config.issuer,
+        audience="another-resource",
+        now=datetime.now(UTC),
+        lifetime_seconds=300,
     )
 
 
@@ -89,7 +92,7 @@ def wrong_issuer(roombot: RoomBot) -> str:
 def expired(roombot: RoomBot) -> str:
     # Expired ten minutes ago: well past any clock-skew leeway.
     return roombot.emulator.app[SIGNER].mint(
-        issuer=roombot.emulator.url, audience=roombot.emulator.config.resource_id,
+        issuer=roombot.emulator.config.issuer, audience=roombot.emulator.config.resource_id,
         now=datetime.now(UTC) - timedelta(minutes=15), lifetime_seconds=300,
     )  # fmt: skip
 

@@ -23,7 +23,9 @@ async def test_connect_answers_202_with_the_connection_and_its_location(roombot:
     located = await roombot.request("GET", reply.headers["Location"], key=OPS_KEY)
     assert located.status == 200
     assert located.body["callConnectionId"] == call_id
-    assert located.body["serverCallId"] == server_call_id
+    # ACS names the server call id with CallConnected, not in its answer to connect.
+    connected = await roombot.wait_for_call(call_id, lambda call: call["state"] == "connected")
+    assert connected["serverCallId"] == server_call_id
 
 
 async def test_connecting_again_answers_200_with_the_same_connection(

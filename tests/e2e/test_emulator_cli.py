@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import signal
 
+import aiohttp
 import pytest
 from azure.communication.identity.aio import CommunicationIdentityClient
 from azure.communication.rooms.aio import RoomsClient
@@ -66,6 +67,8 @@ async def test_chosen_key_and_resource_id_are_used() -> None:
         (["--time-scale", "-1"], "--time-scale must be a number greater than 0"),
         (["--time-scale", "nan"], "--time-scale must be a number greater than 0"),
         (["--port", "70000"], "--port must be between 0 and 65535"),
+        (["--issuer", " "], "--issuer must not be empty"),
+        (["--recording-host", "not a host/"], "--recording-host must be a host name"),
     ],
 )
 async def test_invalid_values_fail_with_one_clear_line(args: list[str], complaint: str) -> None:
@@ -73,6 +76,25 @@ async def test_invalid_values_fail_with_one_clear_line(args: list[str], complain
     assert code == 2
     assert out == ""
     assert err.splitlines() == [f"roombot emulator: error: {complaint}"]
+
+
+async def test_callback_tokens_carry_the_real_issuer_unless_another_is_chosen() -> None:
+    for args, issuer in (
+        ((), "https://acscallautomation.communication.azure.com"),
+        (("--issuer", "https://issuer.example"), "https://issuer.example"),
+    ):
+        async with emulator_cli("--port", "0", *args) as emulator:
+            endpoint, _ = emulator.endpoint_and_key()
+            assert any(issuer in line for line in emulator.banner)
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"{endpoint}/calling/.well-known/acsopenidconfiguration") as response,
+            ):
+                configuration = await response.json()
+            # The issuer as chosen, the keys on the emulator itself.
+            assert configuration["issuer"] == issuer
+            assert configuration["jwks_uri"] == f"{endpoint}/calling/keys"
+            assert await emulator.stop(signal.SIGTERM) == 0
 
 
 async def test_a_busy_port_is_reported() -> None:

@@ -208,6 +208,11 @@ class MediaEngine:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def drain(self) -> None:
+        """Wait until every task started so far (operations, hold music checks) has ended."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def close(self) -> None:
         tasks = list(self._tasks)
         for task in tasks:

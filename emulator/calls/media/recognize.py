@@ -110,7 +110,10 @@ class RecognizeOperation(Operation):
             choice = next((c for c in self.request.choices if c.tone == tone), None)
             if choice is None:
                 return self.finish("failed", self.failed_event, INCORRECT_TONE)
-            extra = {"recognitionType": "choices", "choiceResult": {"label": choice.label}}
+            # A key press matches no phrase: ACS sends recognizedPhrase as null, not absent
+            # (the SDK reference: "recognizedPhrase ... null for DTMF"; samples index it).
+            choice_result = {"label": choice.label, "recognizedPhrase": None}
+            extra = {"recognitionType": "choices", "choiceResult": choice_result}
             return self.finish("completed", "RecognizeCompleted", CHOICE_MATCHED, extra)
         if tone in self.request.stop_tones:
             return self._complete(STOP_TONE)
