@@ -49,6 +49,8 @@ class EventIntake:
         self.dispatcher = CallDispatcher(self._run)
         # Queued here and not yet taken out of the inbox: what a poll must not queue again.
         self._queued: set[str] = set()
+        # How far a leader of several replicas has read the shared inbox.
+        self._cursor = 0
         self._completed: list[str] = []
         self._writer: asyncio.Task[None] | None = None
         self.recovered = 0
@@ -62,6 +64,7 @@ class EventIntake:
         self._process = None
         await self.dispatcher.clear()
         self._queued.clear()
+        self._cursor = 0
 
     async def receive(self, elements: Sequence[Any], events: Sequence[CallEvent]) -> list[CallEvent]:
         """Store the events (``elements`` are their CloudEvent objects as received) and queue the
@@ -92,31 +95,36 @@ class EventIntake:
         self.dispatcher.submit(events)
 
     async def recover(self) -> int:
-        """Queue every event of the inbox not queued yet, oldest first; return how many. At
-        start-up, what a crash left; on a leader, what the other replicas took in."""
-        events = []
-        for stored in await self._store.pending_events():
-            if stored.event_id in self._queued:
-                continue
-            try:
-                events.append(parse_event(json.loads(stored.body)))
-            except (ValueError, EventParseError) as exc:
-                # Only what parsed once is stored; a body that no longer parses (a model changed
-                # between versions) is dropped loudly rather than blocking its call forever.
-                logger.error("dropping stored event %s that no longer parses: %s", stored.event_id, exc)
-                self.completed(stored.event_id)
+        """Queue every event of the inbox not queued yet, oldest first; return how many: at
+        start-up what a crash left, when a term begins what the replica that led before left."""
+        events = self._parsed(await self._store.pending_events(exclude=self._queued))
         self._queue(events)
         self.recovered += len(events)
         return len(events)
 
+    def _parsed(self, stored: Sequence[InboxEvent]) -> list[CallEvent]:
+        events = []
+        for entry in stored:
+            try:
+                events.append(parse_event(json.loads(entry.body)))
+            except (ValueError, EventParseError) as exc:
+                # Only what parsed once is stored; a body that no longer parses (a model changed
+                # between versions) is dropped loudly rather than blocking its call forever.
+                logger.error("dropping stored event %s that no longer parses: %s", entry.event_id, exc)
+                self.completed(entry.event_id)
+        return events
+
     async def poll(self) -> None:
-        """While leading several replicas: queue what the others take in, as it comes."""
+        """While leading several replicas: queue what the others take in, as it comes. Reads on
+        from where the last look ended, so a backlog is not read again every time."""
         while True:
             await asyncio.sleep(POLL_SECONDS)
             try:
-                await self.recover()
+                stored, self._cursor = await self._store.pending_since(self._cursor, exclude=self._queued)
             except StateStoreError as exc:
                 logger.warning("cannot read the inbox: %s", exc)
+                continue
+            self._queue(self._parsed(stored))
 
     async def _run(self, event: CallEvent) -> None:
         if self._process is not None and await self._process(event):

@@ -106,8 +106,9 @@ class Election:
             await self._store.put_doc(*LEADER_DOC, {"replica": self.replica_id, "url": self._url})
         await self._lead()
 
-    async def _step_down(self, why: str) -> None:
-        logger.warning("replica %s stops leading: %s", self.replica_id, why)
+    async def _step_down(self, why: str, *, expected: bool = False) -> None:
+        log = logger.info if expected else logger.warning
+        log("replica %s stops leading: %s", self.replica_id, why)
         self.leading = False
         await self._abdicate()
 
@@ -128,7 +129,7 @@ class Election:
             with suppress(asyncio.CancelledError):
                 await self._task
         if self.leading:
-            await self._step_down("shutting down")
+            await self._step_down("shutting down", expected=True)
             if self.shared:
                 with suppress(StateStoreError):
                     await self._store.release_lease(LEADER_LEASE, self.replica_id)

@@ -10,7 +10,7 @@ nothing stored.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -185,8 +185,18 @@ class StateStore(Protocol):
     async def complete_events(self, event_ids: Sequence[str]) -> None:
         """Take processed events out of the inbox (their ids stay seen); absent ids are ignored."""
 
-    async def pending_events(self, call_connection_id: str | None = None) -> list[InboxEvent]:
-        """The inbox in arrival order: every call's events, or one call's."""
+    async def pending_events(
+        self, call_connection_id: str | None = None, *, exclude: Collection[str] = ()
+    ) -> list[InboxEvent]:
+        """The inbox in arrival order: every call's events, or one call's; none of ``exclude``
+        (the ones a reader has already, so that their bodies are not read again)."""
+
+    async def pending_since(
+        self, cursor: int, *, exclude: Collection[str] = ()
+    ) -> tuple[list[InboxEvent], int]:
+        """The inbox entries stored after ``cursor`` (0: all), oldest first, none of ``exclude``;
+        and the cursor to pass next time. Entries become visible in the order of their cursor
+        positions, so a reader that follows the cursor misses none."""
 
     async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
         """Take the lease ``name`` for ``owner`` for ``ttl_seconds``, or extend it if ``owner``

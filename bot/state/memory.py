@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from bot.state.base import (
@@ -39,6 +39,8 @@ class MemoryStateStore:
         self._docs: dict[str, dict[str, str]] = {}
         # Insertion-ordered: arrival order across calls.
         self._inbox: dict[str, InboxEvent] = {}
+        self._inbox_seq: dict[str, int] = {}
+        self._seq = 0
         self._leases: dict[str, tuple[str, float]] = {}
         self._closed = False
 
@@ -113,17 +115,34 @@ class MemoryStateStore:
         self._check_open()
         fresh = [event for event in events if self._mark(event.event_id)]
         for event in fresh:
+            self._seq += 1
             self._inbox[event.event_id] = event
+            self._inbox_seq[event.event_id] = self._seq
         return fresh
 
     async def complete_events(self, event_ids: Sequence[str]) -> None:
         self._check_open()
         for event_id in event_ids:
             self._inbox.pop(event_id, None)
+            self._inbox_seq.pop(event_id, None)
 
-    async def pending_events(self, call_connection_id: str | None = None) -> list[InboxEvent]:
+    async def pending_events(
+        self, call_connection_id: str | None = None, *, exclude: Collection[str] = ()
+    ) -> list[InboxEvent]:
         self._check_open()
-        return [e for e in self._inbox.values() if call_connection_id in (None, e.call_connection_id)]
+        return [
+            event
+            for event in self._inbox.values()
+            if call_connection_id in (None, event.call_connection_id) and event.event_id not in exclude
+        ]
+
+    async def pending_since(
+        self, cursor: int, *, exclude: Collection[str] = ()
+    ) -> tuple[list[InboxEvent], int]:
+        self._check_open()
+        newer = [(seq, event_id) for event_id, seq in self._inbox_seq.items() if seq > cursor]
+        events = [self._inbox[event_id] for _, event_id in newer if event_id not in exclude]
+        return events, max((seq for seq, _ in newer), default=cursor)
 
     async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
         self._check_open()

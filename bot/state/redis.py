@@ -21,13 +21,14 @@ with replicas), not Redis Cluster.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from bot.state import redis_lua as lua
 from bot.state.base import (
     DEFAULT_MAX_EVENTS,
     SEEN_EVENT_TTL_SECONDS,
@@ -45,54 +46,6 @@ R = TypeVar("R")
 DEFAULT_PREFIX = "roombot:"
 DEFAULT_POOL_SIZE = 50
 DEFAULT_POOL_TIMEOUT_SECONDS = 5.0
-
-# The duplicate check and the inbox insert in one atomic step: ARGV = ttl_ms, then (id, call, body)
-# triples. Returns the ids that were new.
-_INGEST = """
-local prefix = KEYS[1]
-local fresh = {}
-for i = 2, #ARGV, 3 do
-    local id, call, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-    if redis.call('SET', prefix .. 'seen:' .. id, '1', 'NX', 'PX', ARGV[1]) then
-        local seq = redis.call('INCR', prefix .. 'inbox:seq')
-        redis.call('ZADD', prefix .. 'inbox', seq, id)
-        redis.call('ZADD', prefix .. 'inbox:call:' .. call, seq, id)
-        redis.call('HSET', prefix .. 'inbox:events', id, body)
-        redis.call('HSET', prefix .. 'inbox:calls', id, call)
-        fresh[#fresh + 1] = id
-    end
-end
-return fresh
-"""
-# Take a free lease, or extend our own: ARGV = owner, ttl_ms. 1 when we hold it afterwards.
-_ACQUIRE = """
-local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-    return 1
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-    return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-_COMPLETE = """
-local prefix = KEYS[1]
-for i = 1, #ARGV do
-    local id = ARGV[i]
-    local call = redis.call('HGET', prefix .. 'inbox:calls', id)
-    if call then
-        redis.call('ZREM', prefix .. 'inbox:call:' .. call, id)
-        redis.call('HDEL', prefix .. 'inbox:calls', id)
-    end
-    redis.call('ZREM', prefix .. 'inbox', id)
-    redis.call('HDEL', prefix .. 'inbox:events', id)
-end
-return 0
-"""
 
 
 def _translated(method: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
@@ -126,10 +79,10 @@ class RedisStateStore:
         self._max_events = max_events
         self._seen_ttl = seen_ttl_seconds
         self._closed = False
-        self._ingest = client.register_script(_INGEST)
-        self._complete = client.register_script(_COMPLETE)
-        self._acquire = client.register_script(_ACQUIRE)
-        self._release = client.register_script(_RELEASE)
+        self._ingest = client.register_script(lua.INGEST)
+        self._complete = client.register_script(lua.COMPLETE)
+        self._acquire = client.register_script(lua.ACQUIRE)
+        self._release = client.register_script(lua.RELEASE)
 
     @classmethod
     async def connect(
@@ -284,14 +237,17 @@ class RedisStateStore:
             await self._complete(keys=[self._prefix], args=list(dict.fromkeys(event_ids)))
 
     @_translated
-    async def pending_events(self, call_connection_id: str | None = None) -> list[InboxEvent]:
+    async def pending_events(
+        self, call_connection_id: str | None = None, *, exclude: Collection[str] = ()
+    ) -> list[InboxEvent]:
         client = self._client()
         index = (
             self._key("inbox")
             if call_connection_id is None
             else self._key("inbox", "call", call_connection_id)
         )
-        ids = _texts(await client.zrange(index, 0, -1))
+        # Ids only first: the bodies of what the reader has already are not sent again.
+        ids = [event_id for event_id in _texts(await client.zrange(index, 0, -1)) if event_id not in exclude]
         if not ids:
             return []
         async with client.pipeline(transaction=False) as pipe:
@@ -303,6 +259,31 @@ class RedisStateStore:
             for event_id, body, call in zip(ids, bodies, calls, strict=True)
             if body is not None and call is not None
         ]
+
+    @_translated
+    async def pending_since(
+        self, cursor: int, *, exclude: Collection[str] = ()
+    ) -> tuple[list[InboxEvent], int]:
+        client = self._client()
+        # Seq and id are written by one script, so entries appear in seq order: none is skipped.
+        replies = await client.zrangebyscore(self._key("inbox"), f"({cursor}", "+inf", withscores=True)
+        scored: list[tuple[str, int]] = [(_text(pair[0]), int(pair[1])) for pair in replies]
+        if not scored:
+            return [], cursor
+        latest = max(seq for _, seq in scored)
+        ids = [event_id for event_id, _ in scored if event_id not in exclude]
+        if not ids:
+            return [], latest
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.hmget(self._key("inbox", "events"), ids)
+            pipe.hmget(self._key("inbox", "calls"), ids)
+            bodies, calls = await pipe.execute()
+        events = [
+            InboxEvent(event_id, _text(call), _text(body))
+            for event_id, body, call in zip(ids, bodies, calls, strict=True)
+            if body is not None and call is not None
+        ]
+        return events, latest
 
     @_translated
     async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:

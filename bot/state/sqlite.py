@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -288,7 +288,9 @@ class SqliteStateStore:
 
         await self._run(complete, atomic=True)
 
-    async def pending_events(self, call_connection_id: str | None = None) -> list[InboxEvent]:
+    async def pending_events(
+        self, call_connection_id: str | None = None, *, exclude: Collection[str] = ()
+    ) -> list[InboxEvent]:
         if call_connection_id is None:
             rows = await self._rows("SELECT event_id, call_connection_id, body FROM inbox ORDER BY seq")
         else:
@@ -297,7 +299,16 @@ class SqliteStateStore:
                 " ORDER BY seq",
                 (call_connection_id,),
             )
-        return [InboxEvent(str(row[0]), str(row[1]), str(row[2])) for row in rows]
+        return [InboxEvent(str(row[0]), str(row[1]), str(row[2])) for row in rows if row[0] not in exclude]
+
+    async def pending_since(
+        self, cursor: int, *, exclude: Collection[str] = ()
+    ) -> tuple[list[InboxEvent], int]:
+        rows = await self._rows(
+            "SELECT event_id, call_connection_id, body, seq FROM inbox WHERE seq > ? ORDER BY seq", (cursor,)
+        )
+        events = [InboxEvent(str(row[0]), str(row[1]), str(row[2])) for row in rows if row[0] not in exclude]
+        return events, max((int(row[3]) for row in rows), default=cursor)
 
     async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
         def acquire(db: sqlite3.Connection) -> bool:

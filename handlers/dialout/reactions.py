@@ -68,11 +68,15 @@ class DialOutReactions:
         # waits for them: ACS may post AddParticipantSucceeded before the ParticipantsUpdated.
         self._awaiting: dict[str, set[str]] = {}
         self._notifying: set[str] = set()
+        # Calls with a dial-out not final yet: only their participant lists are worth a look.
+        self._active_calls: set[str] = set()
         service.on_change = self.on_change
 
     async def resume(self, dialouts: list[DialOut]) -> None:
         """Finish what a stopped bot left half done."""
         for dialout in dialouts:
+            if not dialout.is_final:
+                self._active_calls.add(dialout.call_connection_id)
             if dialout.is_final and not dialout.notified:
                 self._service.spawn(self._notify(dialout.id), name=f"dialout-notify:{dialout.id}")
             elif dialout.status is DialOutStatus.RINGING and dialout.cancel_requested:
@@ -87,6 +91,8 @@ class DialOutReactions:
                 self._reconcile_later(dialout)
 
     async def on_change(self, before: DialOut, after: DialOut) -> None:
+        if not after.is_final:
+            self._active_calls.add(after.call_connection_id)
         if after.status is before.status:
             return
         if after.status is DialOutStatus.RINGING:
@@ -128,6 +134,8 @@ class DialOutReactions:
             logger.warning("dial-out %s: ACS could not cancel the invitation: %s", dialout_id, event.result)
 
     async def _participants_changed(self, call_connection_id: str) -> None:
+        if call_connection_id not in self._active_calls:
+            return
         call = await self._services.registry.get(call_connection_id)
         listed = {p.raw_id for p in call.participants} if call is not None else set()
         now = self._service.clock()
@@ -145,6 +153,7 @@ class DialOutReactions:
 
     async def _call_ended(self, call_connection_id: str) -> None:
         self._awaiting.pop(call_connection_id, None)
+        self._active_calls.discard(call_connection_id)
         now = self._service.clock()
         for dialout in await self._service.store.unfinished_of_call(call_connection_id):
             await self._service.apply(dialout.id, lambda d: d.failed(CALL_ENDED, now))

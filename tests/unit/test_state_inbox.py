@@ -97,3 +97,18 @@ async def test_an_expired_lease_can_be_taken_over(store: StateStore) -> None:
 async def test_concurrent_acquires_let_exactly_one_through(store: StateStore) -> None:
     results = await asyncio.gather(*(store.acquire_lease("room:9", f"replica-{n}", 30) for n in range(20)))
     assert results.count(True) == 1
+
+
+async def test_a_cursor_reads_each_new_entry_once(store: StateStore) -> None:
+    await store.ingest([event(1), event(2)])
+    first, cursor = await store.pending_since(0)
+    assert first == [event(1), event(2)]
+    assert await store.pending_since(cursor) == ([], cursor)
+    await store.ingest([event(3), event(4, "call-2")])
+    # What the reader holds already is passed over, and still moves the cursor on.
+    later, after = await store.pending_since(cursor, exclude={"evt-3"})
+    assert later == [event(4, "call-2")]
+    assert after > cursor
+    assert await store.pending_since(after) == ([], after)
+    await store.complete_events(["evt-1"])
+    assert (await store.pending_since(0))[0] == [event(2), event(3), event(4, "call-2")]

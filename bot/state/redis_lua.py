@@ -1,0 +1,53 @@
+"""The Lua scripts of the Redis state store: the steps that must be atomic on the server.
+
+Each names its keys from the prefix it is given (KEYS[1]) rather than declaring them all, so the
+store needs one Redis server (or a primary with replicas), not Redis Cluster.
+"""
+
+# The duplicate check and the inbox insert in one atomic step: ARGV = ttl_ms, then (id, call, body)
+# triples. Returns the ids that were new.
+INGEST = """
+local prefix = KEYS[1]
+local fresh = {}
+for i = 2, #ARGV, 3 do
+    local id, call, body = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+    if redis.call('SET', prefix .. 'seen:' .. id, '1', 'NX', 'PX', ARGV[1]) then
+        local seq = redis.call('INCR', prefix .. 'inbox:seq')
+        redis.call('ZADD', prefix .. 'inbox', seq, id)
+        redis.call('ZADD', prefix .. 'inbox:call:' .. call, seq, id)
+        redis.call('HSET', prefix .. 'inbox:events', id, body)
+        redis.call('HSET', prefix .. 'inbox:calls', id, call)
+        fresh[#fresh + 1] = id
+    end
+end
+return fresh
+"""
+# Take a free lease, or extend our own: ARGV = owner, ttl_ms. 1 when we hold it afterwards.
+ACQUIRE = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return 1
+end
+return 0
+"""
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+COMPLETE = """
+local prefix = KEYS[1]
+for i = 1, #ARGV do
+    local id = ARGV[i]
+    local call = redis.call('HGET', prefix .. 'inbox:calls', id)
+    if call then
+        redis.call('ZREM', prefix .. 'inbox:call:' .. call, id)
+        redis.call('HDEL', prefix .. 'inbox:calls', id)
+    end
+    redis.call('ZREM', prefix .. 'inbox', id)
+    redis.call('HDEL', prefix .. 'inbox:events', id)
+end
+return 0
+"""
