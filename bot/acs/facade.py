@@ -27,6 +27,7 @@ from azure.core.exceptions import AzureError
 
 from bot.acs.media import MediaActions
 from bot.acs.participants import ParticipantActions
+from bot.acs.recording import RecordingActions
 from bot.acs.retry import Headers, RetryPolicy
 from bot.acs.types import (
     AcsRejected,
@@ -72,6 +73,7 @@ class AcsFacade:
         self._ping_retry = RetryPolicy(max_attempts=1, max_seconds=PING_TIMEOUT_SECONDS)
         self.media = MediaActions(self)
         self.participants = ParticipantActions(self)
+        self.recording = RecordingActions(self, self._calls, endpoint, access_key)
 
     @classmethod
     def from_connection_string(cls, connection_string: str, *, retry: RetryPolicy | None = None) -> AcsFacade:
