@@ -179,6 +179,14 @@ class SendDtmfTonesFailed(CallEvent):
     type: Literal["SendDtmfTonesFailed"] = "SendDtmfTonesFailed"
 
 
+class RecordingStateChanged(CallEvent):
+    """A recording of the call turned ``active`` or ``inactive`` (sent to its state callback)."""
+
+    type: Literal["RecordingStateChanged"] = "RecordingStateChanged"
+    recording_id: str | None = None
+    state: str | None = None
+
+
 class UnknownEvent(CallEvent):
     """Any event type the bot does not model: kept for the history, handled by nobody."""
 
@@ -208,6 +216,7 @@ EVENT_MODELS: dict[str, type[CallEvent]] = {
         ContinuousDtmfRecognitionStopped,
         SendDtmfTonesCompleted,
         SendDtmfTonesFailed,
+        RecordingStateChanged,
     )
 }
 
@@ -302,6 +311,9 @@ def _specific_fields(model: type[CallEvent], data: Mapping[str, Any]) -> dict[st
     elif issubclass(model, ContinuousDtmfRecognitionToneReceived):
         fields["tone"] = data.get("tone")
         fields["sequence_id"] = data.get("sequenceId")
+    elif issubclass(model, RecordingStateChanged):
+        fields["recording_id"] = data.get("recordingId")
+        fields["state"] = data.get("state")
     return fields
 
 

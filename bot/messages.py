@@ -90,3 +90,14 @@ class MenuRefused(Exception):
         super().__init__(message)
         self.reason = reason
         self.message = message
+
+
+@dataclass(frozen=True)
+class EventGridNotification:
+    """Event: an Event Grid event the core does not handle itself reached ``/api/eventgrid``
+    (such as ``Microsoft.Communication.RecordingFileStatusUpdated``), for the handlers that want it."""
+
+    event_type: str
+    subject: str
+    data: dict[str, Any]
+    event_id: str

@@ -27,6 +27,7 @@ from azure.core.exceptions import AzureError
 
 from bot.acs.media import MediaActions
 from bot.acs.participants import ParticipantActions
+from bot.acs.recording import RecordingActions
 from bot.acs.retry import Headers, RetryPolicy
 from bot.acs.types import (
     AcsRejected,
@@ -75,6 +76,7 @@ class AcsFacade:
         self.guard: Callable[[], bool] = lambda: True
         self.media = MediaActions(self)
         self.participants = ParticipantActions(self)
+        self.recording = RecordingActions(self, self._calls, endpoint, access_key)
 
     @classmethod
     def from_connection_string(cls, connection_string: str, *, retry: RetryPolicy | None = None) -> AcsFacade:

@@ -1,7 +1,9 @@
 """`POST /api/eventgrid`: the Event Grid webhook for room call lifecycle events.
 
 It answers the subscription validation handshake, joins a room's call on `CallStarted` when
-auto-join is on, and on `CallEnded` finishes the room's calls that ACS confirms are gone. When
+auto-join is on, and on `CallEnded` finishes the room's calls that ACS confirms are gone. Every
+other event (``RecordingFileStatusUpdated``...) is published on the bus as `EventGridNotification`
+for the handlers that subscribe to it. When
 ``EVENTGRID_KEY`` is set the subscription URL must carry ``?key=<it>`` (Event Grid webhooks
 cannot send an Authorization header, so a secret in the URL is the usual protection).
 """
@@ -17,6 +19,7 @@ from aiohttp import web
 
 from bot import keys
 from bot.acs import AcsError
+from bot.messages import EventGridNotification
 from bot.problems import ProblemError
 
 logger = logging.getLogger(f"roombot.{__name__}")
@@ -88,6 +91,15 @@ async def eventgrid(request: web.Request) -> web.Response:
 
 
 async def _handle(app: web.Application, event: dict[str, Any]) -> None:
+    if event["eventType"] not in (CALL_STARTED, CALL_ENDED):
+        notification = EventGridNotification(
+            event_type=event["eventType"],
+            subject=str(event.get("subject") or ""),
+            data=_data(event),
+            event_id=str(event.get("id") or ""),
+        )
+        await app[keys.SERVICES].bus.publish(notification)
+        return
     room_id = _room_id(event)
     if room_id is None:
         return

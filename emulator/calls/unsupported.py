@@ -13,7 +13,7 @@ from aiohttp.typedefs import Handler
 
 from emulator.calls.routes import BASE, CONNECTION
 from emulator.keys import CALLS
-from emulator.protocol.errors import AcsError
+from emulator.protocol.errors import not_supported
 
 # Operation (the REST spec's operation name, as the SDKs' methods call it) -> path.
 WITHOUT_CONNECTION = {
@@ -32,15 +32,6 @@ ON_CONNECTION = {
     "stopMediaStreaming": f"{BASE}/{CONNECTION}:stopMediaStreaming",
     "summarizeCall": f"{BASE}/{CONNECTION}:summarizeCall",
 }
-
-
-def not_supported(operation: str) -> AcsError:
-    return AcsError(
-        501,
-        "NotSupportedByEmulator",
-        f"The emulator does not support {operation}; run it against a real ACS resource.",
-        target=operation,
-    )
 
 
 def _handler(operation: str, *, on_connection: bool) -> Handler:

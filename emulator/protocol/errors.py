@@ -118,6 +118,17 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     return response
 
 
+def not_supported(operation: str) -> AcsError:
+    """The 501 of an ACS operation (or option) the emulator does not run, naming it, so that a
+    client tells "the emulator cannot" from "the call is not there"."""
+    return AcsError(
+        501,
+        "NotSupportedByEmulator",
+        f"The emulator does not support {operation}; run it against a real ACS resource.",
+        target=operation,
+    )
+
+
 def invalid(message: str, target: str | None = None) -> AcsError:
     """The Call Automation 400 with its generic "invalid argument" subcode 8523."""
     return AcsError(400, "8523", message, target=target)

@@ -24,9 +24,8 @@ from typing import Any, cast
 from aiohttp import web
 
 from emulator.calls.routes import LOCATOR_ID_FIELDS, _json_object
-from emulator.calls.unsupported import not_supported
 from emulator.keys import CALLBACKS, CALLS, CLOCK, CONFIG, EVENT_GRID, RECORDINGS
-from emulator.protocol.errors import AcsError, invalid
+from emulator.protocol.errors import AcsError, invalid, not_supported
 from emulator.recording.model import (
     CHANNEL_TYPES,
     CONTENT_TYPES,

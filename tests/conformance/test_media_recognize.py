@@ -254,10 +254,10 @@ async def test_speech_recognition_is_refused_as_not_supported(
             await call.media.recognize(call.members[0], "speech")
         assert await call.log() == []
 
-    assert raised.value.status_code == 400
+    assert raised.value.status_code == 501
     assert raised.value.error is not None
-    assert raised.value.error.code == "8523"
-    assert "not supported by the emulator" in str(raised.value.error.message)
+    assert raised.value.error.code == "NotSupportedByEmulator"
+    assert "recognizeInputType speech" in str(raised.value.error.message)
 
 
 def body(target: object, input_type: str = "dtmf", **options: Any) -> dict[str, Any]:

@@ -200,3 +200,24 @@ async def test_recording_a_room_whose_call_ended_is_404(
     await settle(emulator)
     await emulator.app[RECORDINGS].drain()
     assert file_events(sink, "/eventgrid") == []
+
+
+async def test_external_storage_answers_501_naming_it(
+    emulator: RunningEmulator, calls: CallAutomationApi, sink: CallbackSink
+) -> None:
+    live = await live_call(emulator, calls, sink)
+    body = {
+        "callConnectionId": live.connection_id,
+        "externalStorage": {
+            "recordingStorageKind": "azureBlobStorage",
+            "recordingDestinationContainerUrl": "https://x.blob.core.windows.net/r",
+        },
+    }
+
+    answer = await signed_request(emulator, "POST", "/calling/recordings?api-version=2026-03-12", body)
+
+    assert answer.status == 501
+    assert (answer.body["error"]["code"], answer.body["error"]["target"]) == (
+        "NotSupportedByEmulator",
+        "externalStorage",
+    )

@@ -229,7 +229,14 @@ def test_continuous_dtmf_tone_received() -> None:
     assert event.sequence_id == 3
 
 
-@pytest.mark.parametrize("event_type", ["RecordingStateChanged", "HoldFailed", "TranscriptionStarted"])
+def test_recording_state_changed() -> None:
+    event = parse_one(cloud_event("RecordingStateChanged", {"recordingId": "rec-1", "state": "inactive"}))
+
+    assert isinstance(event, ev.RecordingStateChanged)
+    assert (event.recording_id, event.state) == ("rec-1", "inactive")
+
+
+@pytest.mark.parametrize("event_type", ["MediaStreamingStarted", "HoldFailed", "TranscriptionStarted"])
 def test_unmodelled_acs_types_are_kept_as_unknown_events(event_type: str) -> None:
     event = parse_one(cloud_event(event_type, {"state": "active", "operationContext": "x"}))
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from emulator.calls.media.sources import PlaySource, parse_sources
 from emulator.calls.media.tones import is_tone
-from emulator.protocol.errors import invalid
+from emulator.protocol.errors import invalid, not_supported
 from emulator.urls import is_http_url
 
 InputType = Literal["dtmf", "choices"]
@@ -215,10 +215,8 @@ def _prompts(body: dict[str, Any]) -> list[PlaySource]:
 def parse_recognize(body: dict[str, Any]) -> RecognizeRequest:
     input_type = body.get("recognizeInputType")
     if input_type in SPEECH_TYPES:
-        raise invalid(
-            f"recognizeInputType {input_type} is not supported by the emulator: it has no speech.",
-            target="recognizeInputType",
-        )
+        # The emulator has no speech to recognize.
+        raise not_supported(f"recognizeInputType {input_type}")
     if input_type not in ("dtmf", "choices"):
         raise invalid(f"Unknown recognizeInputType {input_type!r}.", target="recognizeInputType")
     options = _object(body, "recognizeOptions", "recognizeOptions", required=True)
