@@ -16,8 +16,10 @@ from bot.auth.api_keys import ApiKeys
 from bot.auth.callback_jwt import CallbackVerifier
 from bot.bus import MessageBus
 from bot.calls import CallCommands
+from bot.checks import check_references, check_speech
 from bot.dispatch import CallDispatcher
 from bot.handlers import HandlerFactory
+from bot.logs import log_context_middleware
 from bot.media.scheduler import MediaScheduler
 from bot.messages import EndForEveryone
 from bot.metrics import Metrics
@@ -124,10 +126,17 @@ async def _reconcile(app: web.Application) -> AsyncIterator[None]:
 def create_app(
     settings: Settings, *, handler_factories: Mapping[str, HandlerFactory] | None = None
 ) -> web.Application:
-    """Build the bot. ``handler_factories`` replaces entry-point discovery (tests, embedding)."""
+    """Build the bot. ``handler_factories`` replaces entry-point discovery (tests, embedding).
+
+    Raises PluginError when a handler cannot be built, refers to something no handler provides,
+    or is configured to say text that ACS could not speak (`bot.checks`)."""
     factories = discover() if handler_factories is None else handler_factories
     handlers = instantiate(factories, handler_configs(factories, settings))
-    app = web.Application(middlewares=[problem_middleware], client_max_size=settings.max_body_bytes)
+    check_references(handlers)
+    check_speech(handlers, settings)
+    app = web.Application(
+        middlewares=[log_context_middleware, problem_middleware], client_max_size=settings.max_body_bytes
+    )
     app[keys.SETTINGS] = settings
     app[keys.HANDLERS] = handlers
     app[keys.METRICS] = Metrics()

@@ -13,6 +13,11 @@ DEV_ACCESS_KEY = base64.b64encode(b"roombot-emulator-development-access-key!").d
 # and the <resource> part of `8:acs:<resource>_<guid>` identities.
 DEV_RESOURCE_ID = "7e0c9d55-2a4b-4f7e-9a61-0e51a7000001"
 DEFAULT_PORT = 8081
+# ACS speaks text and SSML prompts only on a call whose answer, create or connect request named
+# an Azure AI services endpoint (callIntelligenceOptions.cognitiveServicesEndpoint). The emulator
+# treats every endpoint as linked to its resource; this is the one roombot's embedded default
+# and its tests pass. `.invalid` (RFC 2606) can never be a real host.
+DEV_COGNITIVE_SERVICES_ENDPOINT = "https://roombot-emulator.cognitiveservices.invalid/"
 
 
 @dataclass(frozen=True)

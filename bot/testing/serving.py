@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from bot.app import create_app
 from bot.handlers import HandlerFactory
 from config.settings import Settings
+from emulator.config import DEV_COGNITIVE_SERVICES_ENDPOINT
 from emulator.delivery.signing import OPENID_PATH
 from emulator.server import RunningEmulator
 
@@ -41,12 +42,15 @@ class IsolatedSettings(Settings):
 
 def bot_settings(emulator: RunningEmulator, callback_base_url: str, **overrides: Any) -> Settings:
     """Settings wiring a bot at ``callback_base_url`` to ``emulator``: in-memory state, test keys,
-    fast retries. ``overrides`` are Settings fields (``state_url=``, ``auto_join=``...)."""
+    fast retries, and the emulator's dev AI services endpoint (text prompts are spoken only on a
+    connection that names one). ``overrides`` are Settings fields (``state_url=``, ``auto_join=``,
+    ``cognitive_services_endpoint=None``...)."""
     values: dict[str, Any] = {
         "acs_connection_string": emulator.connection_string,
         "callback_base_url": callback_base_url,
         "acs_resource_id": emulator.config.resource_id,
         "acs_openid_url": f"{emulator.url}{OPENID_PATH}",
+        "cognitive_services_endpoint": DEV_COGNITIVE_SERVICES_ENDPOINT,
         "backend_api_keys": {BACKEND_KEY},
         "ops_api_keys": {OPS_KEY},
         "state_url": "memory://",

@@ -62,6 +62,9 @@ class CallConnection:
     server_call_id: str | None
     correlation_id: str
     state: ConnectionState = "connecting"
+    # callIntelligenceOptions.cognitiveServicesEndpoint of the connect request: without one, ACS
+    # refuses text and SSML prompts on the connection.
+    cognitive_services_endpoint: str | None = None
 
 
 @dataclass

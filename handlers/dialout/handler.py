@@ -21,7 +21,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.events import CallEvent
-from bot.handlers import BaseHandler, CallContext
+from bot.handlers import BaseHandler, CallContext, Reference
 from bot.messages import MenuConfirmed, MenuEnded, StartDialOut
 from bot.problems import validation_problem
 from bot.services import BotServices
@@ -100,6 +100,9 @@ class DialOutHandler(BaseHandler):
     async def on_event(self, event: CallEvent, ctx: CallContext) -> None:
         if self._reactions is not None:
             await self._reactions.on_event(event)
+
+    def references(self) -> Iterable[Reference]:
+        return [Reference("menu", self.config.confirm_menu, "handler 'dialout': confirm_menu")]
 
     def routes(self) -> Iterable[web.RouteDef]:
         return self._routes.routes()
