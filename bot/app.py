@@ -17,9 +17,10 @@ from bot.auth.callback_jwt import CallbackVerifier
 from bot.bus import MessageBus
 from bot.calls import CallCommands
 from bot.checks import check_references, check_speech
+from bot.connect import RoomConnector
 from bot.dispatch import CallDispatcher
 from bot.handlers import HandlerFactory
-from bot.logs import log_context_middleware
+from bot.logs import call_scoped, log_context_middleware
 from bot.media.scheduler import MediaScheduler
 from bot.messages import EndForEveryone
 from bot.metrics import Metrics
@@ -101,16 +102,20 @@ async def _handlers(app: web.Application) -> AsyncIterator[None]:
 
 async def _dispatcher(app: web.Application) -> AsyncIterator[None]:
     pipeline = EventPipeline(app[keys.SERVICES], app[keys.HANDLERS])
-    dispatcher = CallDispatcher(pipeline.process)
+    dispatcher = CallDispatcher(call_scoped(pipeline.process))
     app[keys.DISPATCHER] = dispatcher
     # The commands submit events too (early ones, made-up CallDisconnecteds): made with the
     # dispatcher, which is closed before the handlers stop.
     commands = CallCommands(app[keys.SERVICES], dispatcher.submit)
     app[keys.COMMANDS] = commands
     app[keys.SERVICES].bus.handle(EndForEveryone, commands.end_for_everyone)
+    connector = RoomConnector(commands, app[keys.REGISTRY], app[keys.SERVICES].notifier)
+    app[keys.CONNECTOR] = connector
     try:
         yield
     finally:
+        # The waits for room calls connect through the dispatcher's commands: they go first.
+        await connector.close()
         await dispatcher.close()
 
 

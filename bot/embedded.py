@@ -103,6 +103,9 @@ class PathAccessLogger(AbstractAccessLogger):
     secret as ``?key=``, and aiohttp's default format (``%r``, the request line) would log it."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        info = request.match_info if isinstance(request, web.Request) else {}
+        # The room or call the request was about, as every line about one carries.
+        about = {"room_id": info.get("roomId"), "call_connection_id": info.get("callConnectionId")}
         self.logger.info(
             "%s %s %s %s %.3fs",
             request.method,
@@ -110,6 +113,7 @@ class PathAccessLogger(AbstractAccessLogger):
             response.status,
             response.body_length,
             time,
+            extra={name: value for name, value in about.items() if value is not None},
         )
 
 

@@ -9,6 +9,7 @@ from bot.acs import AcsFacade
 from bot.auth.api_keys import ApiKeys
 from bot.auth.callback_jwt import CallbackVerifier
 from bot.calls import CallCommands
+from bot.connect import RoomConnector
 from bot.dispatch import CallDispatcher
 from bot.metrics import Metrics
 from bot.plugins import LoadedHandlers
@@ -32,3 +33,4 @@ VERIFIER = web.AppKey("verifier", CallbackVerifier)
 SERVICES = web.AppKey("services", BotServices)
 DISPATCHER = web.AppKey("dispatcher", CallDispatcher)
 COMMANDS = web.AppKey("commands", CallCommands)
+CONNECTOR = web.AppKey("connector", RoomConnector)

@@ -15,11 +15,18 @@ import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Literal, TextIO
+from typing import Literal, Protocol, TextIO, TypeVar
 
 from aiohttp import web
 from pythonjsonlogger.json import JsonFormatter
 
+
+class _AboutACall(Protocol):
+    @property
+    def call_connection_id(self) -> str: ...
+
+
+E = TypeVar("E", bound=_AboutACall)
 ROOT = "roombot"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(call_tag)s"
 # Record attribute → JSON member; the attributes are those `CallContext.log` already uses.
@@ -38,17 +45,31 @@ _room_id: ContextVar[str | None] = ContextVar("roombot_room_id", default=None)
 
 @contextmanager
 def log_context(*, call_connection_id: str | None = None, room_id: str | None = None) -> Iterator[None]:
-    """Tag the lines logged inside the block with a call and/or a room; None keeps what is set."""
-    tokens = []
-    if call_connection_id is not None:
-        tokens.append((_call_connection_id, _call_connection_id.set(call_connection_id)))
-    if room_id is not None:
-        tokens.append((_room_id, _room_id.set(room_id)))
+    """Tag the lines logged inside the block with a call and/or a room (None keeps what is set).
+
+    Whatever :func:`bind_log_context` adds inside the block is undone when it ends, too."""
+    call_token = _call_connection_id.set(call_connection_id or _call_connection_id.get())
+    room_token = _room_id.set(room_id or _room_id.get())
     try:
         yield
     finally:
-        for var, token in reversed(tokens):
-            var.reset(token)
+        _room_id.reset(room_token)
+        _call_connection_id.reset(call_token)
+
+
+def bind_log_context(*, room_id: str) -> None:
+    """Add the room to the current :func:`log_context` (known only once the call is looked up)."""
+    _room_id.set(room_id)
+
+
+def call_scoped(process: Callable[[E], Awaitable[None]]) -> Callable[[E], Awaitable[None]]:
+    """``process(event)`` with every line it logs tagged with the event's call."""
+
+    async def scoped(event: E) -> None:
+        with log_context(call_connection_id=event.call_connection_id):
+            await process(event)
+
+    return scoped
 
 
 @web.middleware

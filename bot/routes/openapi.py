@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from bot import keys
+from bot.connect import MAX_WAIT_FOR_CALL_SECONDS
 from bot.plugins import LoadedHandlers
 
 routes = web.RouteTableDef()
@@ -62,12 +63,22 @@ CORE_PATHS: dict[str, Any] = {
     "/api/rooms/{roomId}/connect": {
         "post": {
             "summary": "Connect the bot to the room's call",
+            "description": "Answers once ACS said how the connect went: 202 connected (connecting when "
+            "ACS did not say within seconds), 200 when already connected, 409 when nobody has "
+            "joined the room. With waitForCallSeconds, that case is 202 waiting: the bot connects "
+            "when the call starts, or gives up when the time is up (posted to NOTIFY_URL).",
             "security": BACKEND,
             "parameters": [ROOM_ID],
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ConnectOptions"}}},
+            },
             "responses": {
                 "200": json_response("Already connected", {"$ref": "#/components/schemas/Connection"}),
-                "202": json_response("Connecting", {"$ref": "#/components/schemas/Connection"}),
-                **problem_responses(401, 403, 404, 409, 422, 502, 503),
+                "202": json_response(
+                    "Connected, connecting or waiting", {"$ref": "#/components/schemas/Connection"}
+                ),
+                **problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 502, 503),
             },
         }
     },
@@ -142,13 +153,30 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {"received": {"type": "integer"}, "accepted": {"type": "integer"}},
     },
+    "ConnectOptions": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "waitForCallSeconds": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_WAIT_FOR_CALL_SECONDS,
+                "description": "When nobody has joined yet, keep connecting for this long (0: do not wait).",
+            }
+        },
+    },
     "Connection": {
         "type": "object",
+        "required": ["roomId", "callConnectionId", "serverCallId", "status"],
         "properties": {
             "roomId": {"type": "string"},
-            "callConnectionId": {"type": "string"},
+            "callConnectionId": {"type": ["string", "null"]},
             "serverCallId": {"type": ["string", "null"]},
-            "status": {"type": "string"},
+            "status": {
+                "type": "string",
+                "enum": ["connecting", "connected", "disconnected", "failed", "waiting"],
+            },
+            "waitUntil": {"type": "string", "format": "date-time"},
         },
     },
     "Call": {

@@ -136,7 +136,7 @@ async def test_the_printed_commands_work_when_pasted_into_a_shell(tmp_path: Path
         # join, connect, the live-call list, end: one JSON answer each.
         assert len(answers) == 4, answers
         assert '"serverCallId"' in answers[0]
-        assert '"status": "connecting"' in answers[1]
+        assert '"status": "connected"' in answers[1]
         assert '"callConnectionId"' in answers[2]
         assert '"status": "ending"' in answers[3]
         assert await served.stop(signal.SIGTERM) == 0
