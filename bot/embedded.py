@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from bot.app import create_app
+from bot.http_server import ProblemAppRunner
 from config.settings import Settings
 from emulator.config import DEV_COGNITIVE_SERVICES_ENDPOINT
 from emulator.delivery.signing import OPENID_PATH
@@ -133,7 +134,7 @@ async def start_bot(settings: Settings, sock: socket.socket, url: str, *, access
     Raises what start-up raises (PluginError, StateStoreError, OSError); nothing is left running then.
     """
     app = create_app(settings)
-    runner = web.AppRunner(
+    runner = ProblemAppRunner(
         app,
         handle_signals=False,
         access_log=access_logger if access_log else None,

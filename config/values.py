@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
+
+from pydantic import BeforeValidator, Strict
 
 STATE_URL_SCHEMES = ("memory", "sqlite", "redis", "rediss")
 # The immutable resource id the Azure portal shows (Overview > JSON view, or `az communication
@@ -95,8 +97,20 @@ def check_resource_id(value: str | None) -> str | None:
     return value.lower()
 
 
+def whole_number(value: Any) -> Any:
+    """A JSON number without a fraction as an int (JSON Schema counts 1027.0 as an integer);
+    anything else is left for a strict int check to refuse (strings, booleans, 1.5)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def split_keys(value: Any) -> Any:
     """Environment values are comma-separated lists; Python callers may pass any iterable."""
     if isinstance(value, str):
         return {key.strip() for key in value.split(",") if key.strip()}
     return value
+
+
+# An integer field of a JSON body: 5 and 5.0 (both JSON Schema integers), not "5", true or 5.5.
+JsonInt = Annotated[int, Strict(), BeforeValidator(whole_number)]

@@ -73,6 +73,9 @@ class CallbackVerifier:
     async def verify(self, authorization: str | None) -> dict[str, Any]:
         """Return the token's claims, or raise CallbackAuthError saying why it was refused."""
         token = _bearer_token(authorization)
+        if not token.isascii():
+            # A JWT is base64url text; aiohttp hands header bytes that are not UTF-8 as surrogates.
+            raise CallbackAuthError("malformed token")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError as exc:

@@ -6,7 +6,6 @@ handlers run in the per-call dispatcher, so one slow handler never delays ACS's 
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
@@ -14,7 +13,7 @@ from aiohttp import web
 from bot import keys
 from bot.auth.callback_jwt import CallbackAuthError, SigningKeysUnavailable
 from bot.events import EventParseError, parse_callback_body
-from bot.problems import ProblemError
+from bot.problems import ProblemError, loads_json
 
 logger = logging.getLogger(f"roombot.{__name__}")
 routes = web.RouteTableDef()
@@ -46,7 +45,10 @@ async def receive_callbacks(request: web.Request) -> web.Response:
             401, "Unauthorized callback", str(exc), headers={"WWW-Authenticate": "Bearer"}
         ) from None
     try:
-        events = parse_callback_body(json.loads(await request.read()))
+        events = parse_callback_body(loads_json(await request.read(), title="Malformed callback body"))
+    except ProblemError:
+        metrics.callbacks.labels(outcome="malformed").inc()
+        raise
     except (ValueError, EventParseError) as exc:
         metrics.callbacks.labels(outcome="malformed").inc()
         raise ProblemError(400, "Malformed callback body", str(exc)) from None

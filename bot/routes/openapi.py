@@ -13,6 +13,7 @@ from aiohttp import web
 from bot import keys
 from bot.connect import MAX_WAIT_FOR_CALL_SECONDS
 from bot.plugins import LoadedHandlers
+from bot.routes.schemas import ROOM_ID_PARAMETER
 
 routes = web.RouteTableDef()
 
@@ -34,18 +35,84 @@ def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def links(path: str, parameter: str, pointer: str, *methods: str) -> dict[str, Any]:
+    """OpenAPI links from a response to the operations on ``path`` that take the id it holds at
+    ``pointer`` (a JSON pointer into the body): clients, and schemathesis, follow them."""
+    reference = "#/paths/" + path.replace("~", "~0").replace("/", "~1")
+    return {
+        "links": {
+            f"{method}{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}": {
+                "operationRef": f"{reference}/{method}",
+                "parameters": {parameter: f"$response.body#{pointer}"},
+            }
+            for method in methods
+        }
+    }
+
+
 BACKEND: list[dict[str, list[str]]] = [{"backendKey": []}]
 OPS: list[dict[str, list[str]]] = [{"opsKey": []}]
-ROOM_ID = {"name": "roomId", "in": "path", "required": True, "schema": {"type": "string"}}
+ROOM_ID = ROOM_ID_PARAMETER
 CALL_ID = {"name": "callConnectionId", "in": "path", "required": True, "schema": {"type": "string"}}
 CALL = {"$ref": "#/components/schemas/Call"}
 ENDING = json_response("The call is being ended for everyone", {"$ref": "#/components/schemas/Ending"})
+
+CLOUD_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "type", "data"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "type": {"type": "string", "minLength": 1, "description": "Microsoft.Communication.<Event>"},
+        "source": {"type": "string"},
+        "time": {"type": "string"},
+        "data": {"type": "object", "description": "The event's fields as ACS sends them"},
+    },
+}
+VALIDATION_EVENT_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent"
+EVENT_GRID_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["eventType"],
+    "properties": {
+        "eventType": {"type": "string"},
+        "data": {
+            "anyOf": [
+                {"type": "object", "properties": {"serverCallId": {"type": ["string", "null"]}}},
+                {"type": "null"},
+            ]
+        },
+    },
+    # The validation handshake must carry the code to answer with.
+    "anyOf": [
+        {"properties": {"eventType": {"not": {"const": VALIDATION_EVENT_TYPE}}}},
+        {
+            "required": ["data"],
+            "properties": {
+                "data": {
+                    "type": "object",
+                    "required": ["validationCode"],
+                    "properties": {"validationCode": {"type": "string"}},
+                }
+            },
+        },
+    ],
+}
+
+_CALL_ID = ("callConnectionId", "/callConnectionId")
+CALL_LINKS = {
+    "links": {
+        **links("/ops/calls/{callConnectionId}", *_CALL_ID, "get")["links"],
+        **links("/ops/calls/{callConnectionId}/end", *_CALL_ID, "post")["links"],
+    }
+}
 
 CORE_PATHS: dict[str, Any] = {
     "/api/callbacks": {
         "post": {
             "summary": "ACS Call Automation callbacks (array of CloudEvents, JWT-authenticated)",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "array"}}}},
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "array", "items": CLOUD_EVENT}}},
+            },
             "responses": {
                 "200": json_response("Events accepted", {"$ref": "#/components/schemas/Received"}),
                 **problem_responses(400, 401, 413, 503),
@@ -56,7 +123,14 @@ CORE_PATHS: dict[str, Any] = {
         "post": {
             "summary": "Event Grid webhook: validation handshake, CallStarted, CallEnded",
             "parameters": [{"name": "key", "in": "query", "required": False, "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "array"}}}},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"oneOf": [{"type": "array", "items": EVENT_GRID_EVENT}, EVENT_GRID_EVENT]}
+                    }
+                },
+            },
             "responses": {"200": {"description": "Handled"}, **problem_responses(400, 401, 413)},
         }
     },
@@ -74,10 +148,16 @@ CORE_PATHS: dict[str, Any] = {
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ConnectOptions"}}},
             },
             "responses": {
-                "200": json_response("Already connected", {"$ref": "#/components/schemas/Connection"}),
-                "202": json_response(
-                    "Connected, connecting or waiting", {"$ref": "#/components/schemas/Connection"}
-                ),
+                "200": {
+                    **json_response("Already connected", {"$ref": "#/components/schemas/Connection"}),
+                    **CALL_LINKS,
+                },
+                "202": {
+                    **json_response(
+                        "Connected, connecting or waiting", {"$ref": "#/components/schemas/Connection"}
+                    ),
+                    **CALL_LINKS,
+                },
                 **problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 502, 503),
             },
         }

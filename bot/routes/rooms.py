@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from bot import keys
@@ -20,11 +20,12 @@ from bot.acs import AcsError
 from bot.connect import MAX_WAIT_FOR_CALL_SECONDS, ConnectFailedError, ConnectRefused, NoCallRunning
 from bot.problems import ProblemError, read_json
 from bot.routes.acs_errors import acs_problem
+from bot.routes.schemas import ROOM_ID_PATTERN
+from config.values import JsonInt
 
 routes = web.RouteTableDef()
 
 # Room ids are numeric strings in ACS; anything else cannot be a room.
-ROOM_ID_PATTERN = "^[0-9]{1,40}$"
 ROOM_ID = re.compile(ROOM_ID_PATTERN)
 NO_CALL_TYPE = "urn:roombot:problem:no-call-running"
 
@@ -32,7 +33,7 @@ NO_CALL_TYPE = "urn:roombot:problem:no-call-running"
 class ConnectOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
-    wait_for_call_seconds: StrictInt = Field(default=0, ge=0, le=MAX_WAIT_FOR_CALL_SECONDS)
+    wait_for_call_seconds: JsonInt = Field(default=0, ge=0, le=MAX_WAIT_FOR_CALL_SECONDS)
 
 
 def room_id_of(request: web.Request) -> str:

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from bot.app import create_app
 from bot.handlers import HandlerFactory
+from bot.http_server import ProblemAppRunner
 from config.settings import Settings
 from emulator.config import DEV_COGNITIVE_SERVICES_ENDPOINT
 from emulator.delivery.signing import OPENID_PATH
@@ -104,7 +105,7 @@ async def serve_bot(
         url = f"http://{host}:{bound}"
         settings = make_settings(url)
         app = create_app(settings, handler_factories=handler_factories)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        runner = ProblemAppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()
         await web.SockSite(runner, sock).start()
     except BaseException:

@@ -28,7 +28,7 @@ from bot.services import BotServices
 from handlers.dialout.errors import InvalidDialOut
 from handlers.dialout.model import DialOutRequest
 from handlers.dialout.reactions import DialOutReactions
-from handlers.dialout.routes import OPENAPI_PATHS, DialOutRoutes
+from handlers.dialout.routes import DialOutRoutes, openapi_paths
 from handlers.dialout.service import DialOutService
 
 # ACS remembers a Repeatability-Request-ID for about 5 minutes; resending later could ring twice.
@@ -108,7 +108,8 @@ class DialOutHandler(BaseHandler):
         return self._routes.routes()
 
     def openapi_paths(self) -> Mapping[str, Any]:
-        return OPENAPI_PATHS
+        default = self._services is not None and self.services.settings.pstn_caller_id is not None
+        return openapi_paths(caller_id_default=default)
 
     async def start_dial_out(self, command: StartDialOut) -> dict[str, Any]:
         """The `StartDialOut` command: the same dial-out as the HTTP trigger; its JSON view."""

@@ -43,7 +43,7 @@ from handlers.menus import engine
 from handlers.menus.actions import ActionScope
 from handlers.menus.driver import MenuDriver, parse_session_context
 from handlers.menus.hotkeys import HOTKEY_CONTEXT, HotkeyListener
-from handlers.menus.routes import OPENAPI_PATHS, menu_routes
+from handlers.menus.routes import menu_routes, openapi_paths
 
 # RecognizeFailed subcodes (ACS docs, "Troubleshooting Call Automation: result codes"): no key at
 # all (initial silence timeout), and a pause mid-entry (inter-tone timeout).
@@ -198,4 +198,4 @@ class MenusHandler(BaseHandler):
         return menu_routes(lambda: self.driver)
 
     def openapi_paths(self) -> Mapping[str, Any]:
-        return OPENAPI_PATHS
+        return openapi_paths(self.menus.menus)
