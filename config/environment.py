@@ -8,7 +8,7 @@ fields, so a field added there is accepted here with no other change.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 from dotenv import dotenv_values
@@ -24,9 +24,10 @@ def _suggestion(name: str, known: Iterable[str]) -> str:
 
 
 def unknown_names(
-    prefix: str, known: Iterable[str], environ: Mapping[str, str], env_file: Path | None
+    prefix: str, known: Iterable[str], environ: Iterable[str], env_file: Path | None
 ) -> list[str]:
-    """One message per `<prefix>*` name of ``environ`` or ``env_file`` that is not in ``known``.
+    """One message per `<prefix>*` name of ``environ`` (names, e.g. os.environ) or ``env_file`` that
+    is not in ``known``.
 
     Names are compared in upper case, as pydantic-settings matches them case-insensitively."""
     valid = {name.upper() for name in known}

@@ -206,9 +206,9 @@ def banner(
         lines.append("export ROOM_ID=<a room of your ACS resource whose call is running>")
     lines += [
         "# connect the bot to the room's call, list live calls, end the call for everyone:",
-        'curl -s -w "\\n" -X POST -H "Authorization: Bearer $BACKEND_KEY" "$BOT/api/rooms/$ROOM_ID/connect"',
-        'curl -s -w "\\n" -H "Authorization: Bearer $OPS_KEY" "$BOT/ops/calls"',
-        'curl -s -w "\\n" -X POST -H "Authorization: Bearer $OPS_KEY" "$BOT/ops/rooms/$ROOM_ID/end"',
+        'curl -s -i -X POST -H "Authorization: Bearer $BACKEND_KEY" "$BOT/api/rooms/$ROOM_ID/connect"; echo',
+        'curl -s -i -H "Authorization: Bearer $OPS_KEY" "$BOT/ops/calls"; echo',
+        'curl -s -i -X POST -H "Authorization: Bearer $OPS_KEY" "$BOT/ops/rooms/$ROOM_ID/end"; echo',
         "",
         READY_LINE,
     ]
@@ -217,24 +217,31 @@ def banner(
 
 def _emulator_steps(emulator_url: str, access_key: str) -> list[str]:
     # The Identity and Rooms APIs are HMAC-signed, which curl cannot do: the official SDK does it.
-    # Clients are built from parts because from_connection_string would force https.
+    # Clients are built from parts because from_connection_string would force https. The room is
+    # the README's: a Presenter, an Attendee and a Consumer, so its announcement examples work.
     return [
         f"export EMU={emulator_url}",
-        "# a user and a room with that user as Presenter (the Rooms API is HMAC-signed: via the SDK):",
+        "# users and a room (the Identity and Rooms APIs are HMAC-signed: the official SDK signs them):",
         f"eval \"$({sys.executable} - <<'EOF'",
         "import logging; logging.disable(logging.WARNING)  # the SDK warns about its own timestamps",
         "from azure.core.credentials import AzureKeyCredential",
         "from azure.communication.identity import CommunicationIdentityClient",
         "from azure.communication.rooms import ParticipantRole, RoomParticipant, RoomsClient",
         f'key = AzureKeyCredential("{access_key}")',
-        f'user = CommunicationIdentityClient("{emulator_url}", key).create_user()',
+        f'identity = CommunicationIdentityClient("{emulator_url}", key)',
+        "doctor, patient, observer = (identity.create_user() for _ in range(3))",
         f'room = RoomsClient("{emulator_url}", key).create_room(pstn_dial_out_enabled=True, participants=[',
-        "    RoomParticipant(communication_identifier=user, role=ParticipantRole.PRESENTER)])",
-        'print(f"export USER_ID={user.raw_id} ROOM_ID={room.id}")',
+        "    RoomParticipant(communication_identifier=doctor, role=ParticipantRole.PRESENTER),",
+        "    RoomParticipant(communication_identifier=patient, role=ParticipantRole.ATTENDEE),",
+        "    RoomParticipant(communication_identifier=observer, role=ParticipantRole.CONSUMER)])",
+        'print(f"export ROOM_ID={room.id} DOCTOR={doctor.raw_id} '
+        'PATIENT={patient.raw_id} OBSERVER={observer.raw_id}")',
         "EOF",
         ')"',
-        "# the user joins the room call (emulator control API, no auth):",
-        'curl -s -w "\\n" -X POST "$EMU/emulator/rooms/$ROOM_ID/participants/$USER_ID:join"',
+        "# they join the room's call (emulator control API, no auth); the first one starts it:",
+        'for USER_ID in "$DOCTOR" "$PATIENT" "$OBSERVER"; do',
+        '  curl -s -i -X POST "$EMU/emulator/rooms/$ROOM_ID/participants/$USER_ID:join"; echo',
+        "done",
     ]
 
 

@@ -132,13 +132,15 @@ async def test_the_printed_commands_work_when_pasted_into_a_shell(tmp_path: Path
         script.write_text("set -eu\n" + served.try_it_block())
         code, out, err = await run_to_completion("bash", str(script), cwd=tmp_path)
         assert code == 0, err
-        answers = out.splitlines()
-        # join, connect, the live-call list, end: one JSON answer each.
-        assert len(answers) == 4, answers
-        assert '"serverCallId"' in answers[0]
-        assert '"status": "connected"' in answers[1]
-        assert '"callConnectionId"' in answers[2]
-        assert '"status": "ending"' in answers[3]
+        # Three joins, connect, the live-call list, end: one answer each, status line first.
+        statuses = re.findall(r"^HTTP/1\.1 (\d{3})", out, re.M)
+        assert statuses == ["200", "200", "200", "202", "200", "202"], out
+        bodies = [line for line in out.splitlines() if line.startswith(("{", "["))]
+        assert len(bodies) == 6, out
+        assert '"serverCallId"' in bodies[0]
+        assert '"status": "connected"' in bodies[3]
+        assert bodies[4].count('"rawId"') == 3, "the bot sees the doctor, the patient and the observer"
+        assert '"status": "ending"' in bodies[5]
         assert await served.stop(signal.SIGTERM) == 0
 
 
