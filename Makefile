@@ -1,6 +1,8 @@
 # One command each: `make serve` (set up + run), `make test` (set up + check + test).
+# ARGS is passed to the command: `make serve ARGS="--port 9000"`, `make bench ARGS=--quick`.
 PYTHON ?= python3
 VENV ?= .venv
+ARGS ?=
 BIN := $(VENV)/bin
 
 .PHONY: setup serve demo test lint js-setup bench clean
@@ -14,10 +16,10 @@ $(BIN)/roombot: pyproject.toml
 setup: $(BIN)/roombot
 
 serve: setup
-	$(BIN)/roombot serve
+	$(BIN)/roombot serve $(ARGS)
 
 demo: setup
-	$(BIN)/roombot demo
+	$(BIN)/roombot demo $(ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
@@ -36,10 +38,10 @@ js-setup:
 	fi
 
 test: lint js-setup
-	$(BIN)/pytest
+	$(BIN)/pytest $(ARGS)
 
 bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(JS_DIR)/node_modules

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from bench import callbacks, facade
 from bench.common import machine
-from bot.embedded import configure_logging
+from bot.logs import configure_logging
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ from bot import keys
 from bot.acs import AcsFacade
 from bot.auth.api_keys import ApiKeys
 from bot.auth.callback_jwt import CallbackVerifier
+from bot.checks import check_references, check_speech
 from bot.cluster.election import Election
 from bot.cluster.forward import forward_middleware
 from bot.cluster.term import Term
 from bot.handlers import HandlerFactory
 from bot.intake import EventIntake
+from bot.logs import log_context_middleware
 from bot.metrics import Metrics
 from bot.plugins import discover, handler_configs, instantiate
 from bot.problems import problem_middleware
@@ -118,11 +120,17 @@ async def _leadership(app: web.Application) -> AsyncIterator[None]:
 def create_app(
     settings: Settings, *, handler_factories: Mapping[str, HandlerFactory] | None = None
 ) -> web.Application:
-    """Build the bot. ``handler_factories`` replaces entry-point discovery (tests, embedding)."""
+    """Build the bot. ``handler_factories`` replaces entry-point discovery (tests, embedding).
+
+    Raises PluginError when a handler cannot be built, refers to something no handler provides,
+    or is configured to say text that ACS could not speak (`bot.checks`)."""
     factories = discover() if handler_factories is None else handler_factories
     handlers = instantiate(factories, handler_configs(factories, settings))
+    check_references(handlers)
+    check_speech(handlers, settings)
     app = web.Application(
-        middlewares=[problem_middleware, forward_middleware], client_max_size=settings.max_body_bytes
+        middlewares=[log_context_middleware, problem_middleware, forward_middleware],
+        client_max_size=settings.max_body_bytes,
     )
     app[keys.SETTINGS] = settings
     app[keys.HANDLERS] = handlers

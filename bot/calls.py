@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from bot.acs import AcsError, AcsNotFound, AcsUnavailable
 from bot.events import CallDisconnected, CallEvent, ResultInformation
 from bot.locks import KeyedLocks
+from bot.logs import log_context
 from bot.messages import EndForEveryone
 from bot.services import BotServices
 from bot.state.base import CallRecord
@@ -104,7 +105,8 @@ class CallCommands:
         )
         # Events ACS delivered before its answer to connect: handlers must see them too.
         self._submit(early)
-        logger.info("connecting to room %s as call %s", room_id, info.call_connection_id)
+        with log_context(call_connection_id=info.call_connection_id, room_id=room_id):
+            logger.info("connecting to room %s as call %s", room_id, info.call_connection_id)
         return ConnectResult(record, created=True)
 
     async def end_for_everyone(self, command: EndForEveryone) -> None:
@@ -157,5 +159,6 @@ class CallCommands:
 
     async def end(self, call: CallRecord) -> None:
         """End the call for everyone; the registry drops it on CallDisconnected."""
-        await self._services.acs.terminate(call.call_connection_id)
-        logger.info("ending call %s of room %s for everyone", call.call_connection_id, call.room_id)
+        with log_context(call_connection_id=call.call_connection_id, room_id=call.room_id):
+            await self._services.acs.terminate(call.call_connection_id)
+            logger.info("ending call %s of room %s for everyone", call.call_connection_id, call.room_id)

@@ -7,10 +7,10 @@ emulator the bot's own URL (port 0 picks a free one) is the callback URL that AC
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 import socket
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,26 +18,31 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from bot.app import create_app
+from bot.http_server import ProblemAppRunner
 from config.settings import Settings
+from emulator.config import DEV_COGNITIVE_SERVICES_ENDPOINT
 from emulator.delivery.signing import OPENID_PATH
 
 # The one other place, besides the CLI, where the bot knows the emulator: wiring the embedded default.
 from emulator.server import RunningEmulator
 
 ALL_INTERFACES = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 (names to recognise, not to bind)
+# The embedded emulator serves the public dev key and needs no signature for its control API:
+# it listens on this address only, whatever interface the bot itself listens on.
+EMULATOR_HOST = "127.0.0.1"
 # 24 random bytes give 32 URL-safe characters, twice the length the settings require of a key.
 GENERATED_KEY_BYTES = 24
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+access_logger = logging.getLogger(f"roombot.{__name__}.access")
 
 
-def configure_logging(level: int) -> None:
-    """``level`` for roombot's own loggers; the Azure SDK only from WARNING, because its HTTP logging
-    policy writes every request and response at INFO."""
-    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
-    logging.getLogger("azure").setLevel(max(level, logging.WARNING))
-    # The Rooms SDK stamps Repeatability-First-Sent with a naive utcnow() and then warns about
-    # its own value on every create_room: noise that says nothing about this program.
-    logging.getLogger("azure.communication.rooms._generated._serialization").setLevel(logging.ERROR)
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (as given to ``--host``) is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -66,8 +71,9 @@ def emulator_overrides(emulator: RunningEmulator, bot_url: str, settings: Settin
     """Settings that point the bot at an in-process emulator.
 
     The resource id and OpenID URL are always the emulator's: any other value would make every
-    callback JWT fail verification. The callback base URL is kept when the user set one (a tunnel
-    or proxy in front of the bot), else it is the bot's own URL.
+    callback JWT fail verification. The callback base URL and the AI services endpoint are kept
+    when the user set them (a tunnel or proxy in front of the bot), else they are the bot's own
+    URL and the emulator's dev endpoint.
     """
     overrides: dict[str, Any] = {
         "acs_connection_string": emulator.connection_string,
@@ -76,6 +82,10 @@ def emulator_overrides(emulator: RunningEmulator, bot_url: str, settings: Settin
     }
     if settings.callback_base_url is None:
         overrides["callback_base_url"] = bot_url
+    # The emulator, like ACS, speaks text and SSML prompts only on a connection that names an AI
+    # services endpoint; it links any endpoint, so the documented dev value makes text work.
+    if settings.cognitive_services_endpoint is None:
+        overrides["cognitive_services_endpoint"] = DEV_COGNITIVE_SERVICES_ENDPOINT
     return overrides
 
 
@@ -94,6 +104,9 @@ class PathAccessLogger(AbstractAccessLogger):
     secret as ``?key=``, and aiohttp's default format (``%r``, the request line) would log it."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        info = request.match_info if isinstance(request, web.Request) else {}
+        # The room or call the request was about, as every line about one carries.
+        about = {"room_id": info.get("roomId"), "call_connection_id": info.get("callConnectionId")}
         self.logger.info(
             "%s %s %s %s %.3fs",
             request.method,
@@ -101,6 +114,7 @@ class PathAccessLogger(AbstractAccessLogger):
             response.status,
             response.body_length,
             time,
+            extra={name: value for name, value in about.items() if value is not None},
         )
 
 
@@ -120,10 +134,10 @@ async def start_bot(settings: Settings, sock: socket.socket, url: str, *, access
     Raises what start-up raises (PluginError, StateStoreError, OSError); nothing is left running then.
     """
     app = create_app(settings)
-    runner = web.AppRunner(
+    runner = ProblemAppRunner(
         app,
         handle_signals=False,
-        access_log=logging.getLogger("aiohttp.access") if access_log else None,
+        access_log=access_logger if access_log else None,
         access_log_class=PathAccessLogger,
     )
     await runner.setup()

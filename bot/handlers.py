@@ -40,7 +40,7 @@ CallDisconnected, ...) go to every handler.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -49,6 +49,7 @@ from pydantic import BaseModel
 
 from bot.events import CallEvent
 from bot.state.base import CallRecord
+from config.prompts import Prompt
 
 if TYPE_CHECKING:
     from bot.services import BotServices
@@ -107,6 +108,16 @@ class Handler(Protocol):
         """The OpenAPI 3.1 path items describing :meth:`routes`."""
 
 
+@dataclass(frozen=True)
+class Reference:
+    """Something a handler's configuration names that another handler provides, e.g. the dial-out's
+    confirmation menu (``kind`` "menu"); ``where`` says which setting names it."""
+
+    kind: str
+    name: str
+    where: str
+
+
 class HandlerFactory(Protocol):
     """What a ``roombot.handlers`` entry point refers to: usually the handler class itself."""
 
@@ -156,3 +167,19 @@ class BaseHandler:
 
     def openapi_paths(self) -> Mapping[str, Any]:
         return {}
+
+    # Optional, checked at start-up (`bot.checks`); a handler without them provides, names and
+    # says nothing.
+
+    def provides(self) -> Mapping[str, Collection[str]]:
+        """Names other handlers may refer to, by kind: the menus handler's ``{"menu": {...}}``."""
+        return {}
+
+    def references(self) -> Iterable[Reference]:
+        """What this handler's configuration refers to by name; each must be provided."""
+        return ()
+
+    def prompts(self) -> Iterable[tuple[str, Prompt]]:
+        """The prompts this handler's configuration holds, each with where it is set: text and
+        SSML ones need ACS to have an AI services endpoint."""
+        return ()

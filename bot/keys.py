@@ -10,6 +10,7 @@ from bot.auth.api_keys import ApiKeys
 from bot.auth.callback_jwt import CallbackVerifier
 from bot.calls import CallCommands
 from bot.cluster.election import Election
+from bot.connect import RoomConnector
 from bot.dispatch import CallDispatcher
 from bot.intake import EventIntake
 from bot.metrics import Metrics
@@ -36,3 +37,4 @@ INTAKE = web.AppKey("intake", EventIntake)
 DISPATCHER = web.AppKey("dispatcher", CallDispatcher)
 ELECTION = web.AppKey("election", Election)
 COMMANDS = web.AppKey("commands", CallCommands)
+CONNECTOR = web.AppKey("connector", RoomConnector)

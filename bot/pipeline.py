@@ -7,6 +7,7 @@ import logging
 from bot.acs import AcsError
 from bot.events import CallConnected, CallDisconnected, CallEvent, ConnectFailed, ParticipantsUpdated
 from bot.handlers import CallContext, Handler, owner_of
+from bot.logs import bind_log_context
 from bot.plugins import LoadedHandlers
 from bot.services import BotServices
 
@@ -66,6 +67,7 @@ class EventPipeline:
         # The scheduler frees the media slot an event completes before any handler reacts to it,
         # so a handler that queues its next prompt on PlayCompleted gets it started at once.
         await self._services.media.observe(event)
+        bind_log_context(room_id=call.room_id)
         for handler in self._recipients(event):
             log = logging.LoggerAdapter(
                 logging.getLogger(f"roombot.handlers.{handler.name}"),

@@ -2,7 +2,13 @@
 
 Routes raise `ProblemError` for their own domain errors; the middleware also dresses aiohttp's
 HTTP errors (unknown route, wrong method, body too large) the same way, and turns anything else
-into a bare 500: a stack trace never leaves the process.
+into a bare 500: a stack trace never leaves the process. (Requests too malformed to reach the
+app, refused by aiohttp's HTTP parser, get problem+json from `bot.http_server`.)
+
+JSON bodies are parsed by :func:`loads_json`, bounded so that no body can make the bot fail:
+nesting deeper than ``MAX_JSON_DEPTH`` (Python's parser would recurse until RecursionError),
+integers of more digits than Python converts (``sys.get_int_max_str_digits``, ValueError), the
+non-JSON constants ``NaN`` and ``Infinity``, and bytes that are not UTF-8 are all 400.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from pydantic import BaseModel, ValidationError
 
 from bot.state.base import StateStoreError
@@ -31,6 +38,10 @@ KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After", "Location")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
+# Deeper than any body of this API or of ACS and Event Grid (about 6 levels), far from Python's
+# recursion limit.
+MAX_JSON_DEPTH = 32
+MALFORMED = "Malformed JSON"
 
 
 def _reason(status: int) -> str:
@@ -120,6 +131,14 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             "The bot cannot reach its state store right now; try again shortly.",
             headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
         )
+    except RequestPayloadError as exc:
+        # The body could not be decoded (a Content-Encoding that lies, a broken chunk).
+        log.info("unreadable body of %s %s: %s", request.method, request.path, exc)
+        return problem_response(400, "Unreadable body", "The request body could not be read or decoded.")
+    except ConnectionResetError:
+        # The client closed the connection before its body was complete: nobody reads an answer.
+        log.info("%s %s: the client went away before its body was complete", request.method, request.path)
+        return problem_response(400, "Incomplete body", "The connection closed before the body was complete.")
     except Exception:
         log.exception("unhandled error answering %s %s", request.method, request.path)
         return problem_response(500, detail="The server failed to answer this request; it was logged.")
@@ -142,6 +161,40 @@ def validation_problem(exc: ValidationError) -> ProblemError:
     return ProblemError(422, "Invalid request body", detail, VALIDATION_TYPE, {"errors": errors})
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def loads_json(raw: bytes, *, title: str = MALFORMED) -> Any:
+    """``raw`` parsed as JSON, or a 400 ProblemError (titled ``title``) saying what is wrong."""
+    try:
+        data = json.loads(raw, parse_constant=_no_constants)
+    except UnicodeDecodeError as exc:
+        raise ProblemError(400, title, "The body is not UTF-8 text.") from exc
+    except json.JSONDecodeError as exc:
+        raise ProblemError(400, title, f"{exc.msg} at line {exc.lineno} column {exc.colno}.") from exc
+    except RecursionError as exc:
+        raise ProblemError(400, title, f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels.") from exc
+    except ValueError as exc:
+        # Python refuses integers of thousands of digits (and the constants above) with ValueError.
+        raise ProblemError(400, title, f"The JSON holds a value no field accepts: {exc}.") from exc
+    if _depth_exceeds(data, MAX_JSON_DEPTH):
+        raise ProblemError(400, title, f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels.")
+    return data
+
+
 def _is_json(content_type: str) -> bool:
     return content_type == "application/json" or (
         content_type.startswith("application/") and content_type.endswith("+json")
@@ -151,8 +204,9 @@ def _is_json(content_type: str) -> bool:
 async def read_json(request: web.Request, model: type[M]) -> M:
     """Parse the request's JSON body into `model`, or raise the matching ProblemError.
 
-    Wrong content type → 415, malformed JSON → 400, invalid fields → 422 naming the fields.
-    A body over the app's `client_max_size` surfaces as aiohttp's 413.
+    Wrong content type → 415, malformed (or unbounded, see :func:`loads_json`) JSON → 400,
+    invalid fields → 422 naming the fields. A body over the app's `client_max_size` surfaces as
+    aiohttp's 413.
     """
     if not _is_json(request.content_type):
         raise ProblemError(
@@ -163,14 +217,8 @@ async def read_json(request: web.Request, model: type[M]) -> M:
         )
     raw = await request.read()
     if not raw.strip():
-        raise ProblemError(400, "Malformed JSON", "The request needs a JSON body.")
-    try:
-        data = json.loads(raw)
-    except UnicodeDecodeError as exc:
-        raise ProblemError(400, "Malformed JSON", "The body is not UTF-8 text.") from exc
-    except json.JSONDecodeError as exc:
-        detail = f"{exc.msg} at line {exc.lineno} column {exc.colno}."
-        raise ProblemError(400, "Malformed JSON", detail) from exc
+        raise ProblemError(400, MALFORMED, "The request needs a JSON body.")
+    data = loads_json(raw)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -6,11 +6,10 @@ directly), so an invalid value stops start-up with the one line of `format_setti
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from typing import Annotated, Any
-from urllib.parse import urlsplit
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -20,55 +19,28 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from config.environment import UnknownSettingError, unknown_names
 from config.phone import PhoneNumber
+from config.values import (
+    check_resource_id,
+    check_state_url,
+    parse_connection_string,
+    split_keys,
+)
 
 ENV_PREFIX = "ROOMBOT_"
+ENV_FILE = ".env"
 DEFAULT_ACS_OPENID_URL = (
     "https://acscallautomation.communication.azure.com/calling/.well-known/acsopenidconfiguration"
 )
-STATE_URL_SCHEMES = ("memory", "sqlite", "redis", "rediss")
 # Long enough that a key cannot be guessed by trying: 16 characters of base64 are 96 bits.
 MIN_API_KEY_LENGTH = 16
 MIB = 1024 * 1024
-
-
-def parse_connection_string(connection_string: str) -> tuple[str, str]:
-    """Split `endpoint=<url>;accesskey=<base64>` into (endpoint with its scheme, access key).
-
-    Unlike the SDKs' own parser the scheme is kept, so `http://` reaches the local emulator.
-    Key names are case-insensitive and their order free, as in the Azure portal's strings.
-    Raises ValueError naming the problem but never echoing the key.
-    """
-    parts: dict[str, str] = {}
-    for segment in connection_string.strip().split(";"):
-        if not segment.strip():
-            continue
-        name, sep, value = segment.partition("=")
-        if not sep:
-            raise ValueError("must be 'endpoint=<url>;accesskey=<base64 key>'")
-        parts[name.strip().lower()] = value.strip()
-    endpoint = parts.get("endpoint", "")
-    access_key = parts.get("accesskey", "")
-    if not endpoint or not access_key:
-        raise ValueError("must contain both endpoint=<url> and accesskey=<base64 key>")
-    url = urlsplit(endpoint)
-    if url.scheme not in {"http", "https"} or not url.hostname:
-        raise ValueError("endpoint must be an http:// or https:// URL with a host")
-    try:
-        base64.b64decode(access_key, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("accesskey must be valid base64") from exc
-    return endpoint.rstrip("/"), access_key
-
-
-def _split_keys(value: Any) -> Any:
-    """Environment values are comma-separated lists; Python callers may pass any iterable."""
-    if isinstance(value, str):
-        return {key.strip() for key in value.split(",") if key.strip()}
-    return value
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 ApiKeySet = Annotated[set[str], NoDecode]
@@ -79,7 +51,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
-        env_file=".env",
+        env_file=ENV_FILE,
         env_file_encoding="utf-8",
         extra="ignore",
     )
@@ -160,7 +132,18 @@ class Settings(BaseSettings):
     )
     eventgrid_key: SecretStr | None = Field(
         default=None,
-        description="When set, `/api/eventgrid` requires `?key=<it>`.",
+        description="When set, `/api/eventgrid` requires `?key=<it>` (at least "
+        f"{MIN_API_KEY_LENGTH} characters); required with AUTO_JOIN.",
+    )
+    cognitive_services_endpoint: AnyHttpUrl | None = Field(
+        default=None,
+        description="Endpoint of the Azure AI services (Cognitive Services) resource linked to the ACS "
+        "resource, passed on every connect as callIntelligenceOptions.cognitiveServicesEndpoint: "
+        "ACS speaks text and SSML prompts only with it. The embedded emulator fills in a dev value.",
+    )
+    log_level: LogLevel = Field(default="INFO", description="Level of roombot's own log lines.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`text` (one readable line) or `json` (one JSON object a line)."
     )
     notify_url: AnyHttpUrl | None = Field(
         default=None,
@@ -202,9 +185,31 @@ class Settings(BaseSettings):
     @field_validator("acs_resource_id")
     @classmethod
     def _check_resource_id(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("must not be blank")
-        return value.strip() if value is not None else None
+        return check_resource_id(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("eventgrid_key")
+    @classmethod
+    def _check_eventgrid_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_API_KEY_LENGTH:
+            raise ValueError(f"must be at least {MIN_API_KEY_LENGTH} characters long")
+        return value
+
+    @model_validator(mode="after")
+    def _auto_join_needs_a_key(self) -> Settings:
+        # Event Grid's webhook carries no token: without the key anyone could post a CallStarted
+        # and have the bot join any room of the resource.
+        if self.auto_join and self.eventgrid_key is None:
+            raise ValueError(
+                f"{env_name('auto_join')} needs {env_name('eventgrid_key')} (at least "
+                f"{MIN_API_KEY_LENGTH} characters, given to Event Grid as ?key=): without it anyone "
+                "could make the bot join a room"
+            )
+        return self
 
     @field_validator("handlers", mode="before")
     @classmethod
@@ -221,7 +226,7 @@ class Settings(BaseSettings):
     @field_validator("backend_api_keys", "ops_api_keys", mode="before")
     @classmethod
     def _parse_keys(cls, value: Any) -> Any:
-        return _split_keys(value)
+        return split_keys(value)
 
     @field_validator("backend_api_keys", "ops_api_keys")
     @classmethod
@@ -238,14 +243,7 @@ class Settings(BaseSettings):
     @field_validator("state_url")
     @classmethod
     def _check_state_url(cls, value: str) -> str:
-        scheme, sep, rest = value.partition("://")
-        if not sep or scheme not in STATE_URL_SCHEMES:
-            raise ValueError("must be sqlite:///<path>, memory:// or redis://host:port/db")
-        if scheme == "sqlite" and not rest.startswith("/"):
-            raise ValueError("sqlite URLs take three slashes: sqlite:///<path>")
-        if scheme == "sqlite" and rest == "/":
-            raise ValueError("sqlite URL has no file path")
-        return value
+        return check_state_url(value)
 
     @field_validator("notify_secret")
     @classmethod
@@ -281,7 +279,13 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the environment and `.env`; keyword overrides win (the CLI's flags use them)."""
+    """Read the environment and `.env`; keyword overrides win (the CLI's flags use them).
+
+    Raises UnknownSettingError for a `ROOMBOT_*` name that is no setting (a typo would otherwise
+    be ignored), ValidationError for a bad value."""
+    problems = unknown_names(ENV_PREFIX, map(env_name, Settings.model_fields), os.environ, Path(ENV_FILE))
+    if problems:
+        raise UnknownSettingError("invalid settings: " + "; ".join(problems))
     return Settings(**overrides)
 
 
@@ -297,17 +301,19 @@ def format_settings_error(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False, include_input=False):
         loc = [str(part) for part in error["loc"]]
-        name = env_name(loc[0]) if loc else "settings"
+        # A model-level check has no field; its message names the variables itself.
+        name = env_name(loc[0]) if loc else ""
         if len(loc) > 1:
             name += "".join(f"[{part}]" for part in loc[1:])
         message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{name}: {message}")
+        problems.append(f"{name}: {message}" if name else message)
     return "invalid settings: " + "; ".join(problems)
 
 
 __all__ = [
     "DEFAULT_ACS_OPENID_URL",
     "Settings",
+    "UnknownSettingError",
     "env_name",
     "format_settings_error",
     "load_settings",

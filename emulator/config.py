@@ -18,6 +18,11 @@ DEFAULT_PORT = 8081
 # Automation). The emulator signs with it by default, so that an app checking the issuer against
 # Microsoft's constant works unchanged once its key set URL points at the emulator.
 ACS_CALLBACK_ISSUER = "https://acscallautomation.communication.azure.com"
+# ACS speaks text and SSML prompts only on a call whose answer, create or connect request named
+# an Azure AI services endpoint (callIntelligenceOptions.cognitiveServicesEndpoint). The emulator
+# treats every endpoint as linked to its resource; this is the one roombot's embedded default
+# and its tests pass. `.invalid` (RFC 2606) can never be a real host.
+DEV_COGNITIVE_SERVICES_ENDPOINT = "https://roombot-emulator.cognitiveservices.invalid/"
 
 
 @dataclass(frozen=True)

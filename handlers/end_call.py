@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
@@ -76,6 +77,13 @@ class EndCallHandler(BaseHandler):
         self.config = config
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._warnings: dict[str, asyncio.Task[None]] = {}
+
+    def prompts(self) -> Iterable[tuple[str, Prompt]]:
+        if not self.config.end_at_valid_until or self.config.warning_seconds == 0:
+            return []
+        return [
+            ("handler 'end_call': warning (warning_seconds 0 turns it off)", self.config.warning_prompt())
+        ]
 
     async def start(self, services: BotServices) -> None:
         await super().start(services)

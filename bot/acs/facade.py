@@ -59,7 +59,14 @@ PING_TIMEOUT_SECONDS = 5.0
 class AcsFacade:
     """Call Automation and Rooms actions for the bot, with retries and domain errors."""
 
-    def __init__(self, endpoint: str, access_key: str, *, retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        access_key: str,
+        *,
+        retry: RetryPolicy | None = None,
+        cognitive_services_endpoint: str | None = None,
+    ) -> None:
         credential = AzureKeyCredential(access_key)
         # Built from parts: `from_connection_string` would force https and miss the emulator.
         options: dict[str, Any] = {
@@ -68,6 +75,8 @@ class AcsFacade:
             "read_timeout": READ_TIMEOUT_SECONDS,
         }
         self.endpoint = endpoint
+        # Named on every connect: ACS speaks text and SSML prompts only on calls set up with it.
+        self.cognitive_services_endpoint = cognitive_services_endpoint
         self.retry = retry or RetryPolicy()
         self._calls = CallAutomationClient(endpoint, credential, **options)
         self._rooms = RoomsClient(endpoint, credential, **options)
@@ -79,16 +88,25 @@ class AcsFacade:
         self.recording = RecordingActions(self, self._calls, endpoint, access_key)
 
     @classmethod
-    def from_connection_string(cls, connection_string: str, *, retry: RetryPolicy | None = None) -> AcsFacade:
+    def from_connection_string(
+        cls,
+        connection_string: str,
+        *,
+        retry: RetryPolicy | None = None,
+        cognitive_services_endpoint: str | None = None,
+    ) -> AcsFacade:
         endpoint, access_key = parse_connection_string(connection_string)
-        return cls(endpoint, access_key, retry=retry)
+        return cls(endpoint, access_key, retry=retry, cognitive_services_endpoint=cognitive_services_endpoint)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AcsFacade:
         if settings.acs_connection_string is None:
             raise ValueError("ROOMBOT_ACS_CONNECTION_STRING is not set")
+        cognitive = settings.cognitive_services_endpoint
         return cls.from_connection_string(
-            settings.acs_connection_string.get_secret_value(), retry=RetryPolicy.from_settings(settings)
+            settings.acs_connection_string.get_secret_value(),
+            retry=RetryPolicy.from_settings(settings),
+            cognitive_services_endpoint=str(cognitive) if cognitive is not None else None,
         )
 
     async def run_action(
@@ -127,11 +145,18 @@ class AcsFacade:
     async def connect_room(
         self, room_id: str, callback_url: str, operation_context: str | None = None
     ) -> CallInfo:
-        """Join the room's running call (`callConnections:connect`); state starts `connecting`."""
+        """Join the room's running call (`callConnections:connect`); state starts `connecting`.
+
+        The AI services endpoint, when configured, goes along as
+        ``callIntelligenceOptions.cognitiveServicesEndpoint``."""
 
         async def action(headers: Headers) -> CallConnectionProperties:
             return await self._calls.connect_call(
-                callback_url, room_id=room_id, operation_context=operation_context, headers=headers
+                callback_url,
+                room_id=room_id,
+                operation_context=operation_context,
+                cognitive_services_endpoint=self.cognitive_services_endpoint,
+                headers=headers,
             )
 
         return call_info(await self.run_action(f"connect to room {room_id}", action, idempotent=False))

@@ -25,7 +25,8 @@ REALM = "roombot"
 
 
 def _digest(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
+    # aiohttp decodes header bytes that are not UTF-8 as surrogates: such a key is simply wrong.
+    return hashlib.sha256(key.encode(errors="surrogateescape")).digest()
 
 
 def _unauthorized(detail: str, *, invalid_token: bool) -> ProblemError:

@@ -76,6 +76,9 @@ class CallbackVerifier:
     async def verify(self, authorization: str | None) -> dict[str, Any]:
         """Return the token's claims, or raise CallbackAuthError saying why it was refused."""
         token = _bearer_token(authorization)
+        if not token.isascii():
+            # A JWT is base64url text; aiohttp hands header bytes that are not UTF-8 as surrogates.
+            raise CallbackAuthError("malformed token")
         header = _unverified_header(token)
         alg = header.get("alg")
         if alg != ALGORITHM:

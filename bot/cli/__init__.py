@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 from bot.cli import serve
 from bot.demo import runner as demo
@@ -16,6 +17,14 @@ from bot.demo import runner as demo
 from emulator import cli as emulator_cli
 
 Runner = Callable[[argparse.Namespace], int]
+DISTRIBUTION = "acs-roombot"
+
+
+def installed_version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _add_emulator(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="roombot", description="Call Automation bot for Azure Communication Services Rooms."
     )
+    parser.add_argument("--version", action="version", version=f"roombot {installed_version()}")
     subcommands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_serve(subcommands)
     _add_demo(subcommands)

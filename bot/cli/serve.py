@@ -3,6 +3,11 @@
 With no ``ROOMBOT_ACS_CONNECTION_STRING`` it starts the emulator in this process and wires itself
 to it (the embedded default), so a fresh clone runs with no Azure account. It prints what a
 newcomer needs to try it: URLs, API keys, and commands to paste into another shell.
+
+The embedded emulator serves the public dev access key and an unauthenticated control API, so it
+listens on 127.0.0.1 only, and ``serve`` refuses a ``--host`` other machines reach when no
+connection string is set (a production container whose variable is missing or misspelt) unless
+``--emulator`` asks for the emulator explicitly.
 """
 
 from __future__ import annotations
@@ -19,20 +24,28 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
+from bot.checks import SpeechConfigurationError
 from bot.embedded import (
+    EMULATOR_HOST,
     RunningBot,
     bind,
-    configure_logging,
     emulator_overrides,
     generated_api_key,
+    is_loopback,
     socket_url,
     start_bot,
-    url_host,
     with_overrides,
 )
+from bot.logs import configure_logging
 from bot.plugins import PluginError
 from bot.state import StateStoreError
-from config.settings import Settings, env_name, format_settings_error, load_settings
+from config.settings import (
+    Settings,
+    UnknownSettingError,
+    env_name,
+    format_settings_error,
+    load_settings,
+)
 
 # The one other place, besides the CLI, where the bot knows the emulator: the embedded default.
 from emulator.config import DEFAULT_PORT as DEFAULT_EMULATOR_PORT
@@ -64,6 +77,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_EMULATOR_PORT,
         help="port of the embedded emulator, run when no ACS connection string is set (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--emulator",
+        action="store_true",
+        help="run the embedded emulator even though --host is not a loopback address (the emulator "
+        "itself still listens on 127.0.0.1 only); without it, a non-loopback --host needs "
+        "ROOMBOT_ACS_CONNECTION_STRING",
+    )
+
+
+def emulator_problem(settings: Settings, args: argparse.Namespace) -> str | None:
+    """Why the embedded emulator must not run here, if it must not."""
+    if settings.acs_connection_string is not None:
+        if args.emulator:
+            return f"--emulator: no emulator runs when {env_name('acs_connection_string')} is set"
+        return None
+    if is_loopback(args.host) or args.emulator:
+        return None
+    return (
+        f"--host {args.host} is reachable from other machines and {env_name('acs_connection_string')} is "
+        "unset: refusing to serve the development emulator (public dev key); set the connection "
+        "string of your ACS resource, or pass --emulator to run it anyway on 127.0.0.1"
     )
 
 
@@ -128,14 +163,24 @@ def _key_line(wiring: Wiring, field: str) -> tuple[str, str]:
     return masked, f"(from {env_name(field)})"
 
 
-def banner(wiring: Wiring, bot_url: str, emulator: RunningEmulator | None) -> list[str]:
+def listening_line(bind_address: str, bot_url: str) -> str:
+    """The first banner line: where the socket is bound, and the URL to use from this machine."""
+    bound = f"http://{bind_address}"
+    if bound == bot_url:
+        return f"roombot listening on {bot_url}"
+    return f"roombot listening on {bound} (from this machine: {bot_url})"
+
+
+def banner(
+    wiring: Wiring, bot_url: str, emulator: RunningEmulator | None, bind_address: str | None = None
+) -> list[str]:
     settings = wiring.settings
     endpoint_and_key = settings.acs_endpoint_and_key
     assert endpoint_and_key is not None  # wire() always leaves a connection string
     endpoint, access_key = endpoint_and_key
     backend_key, backend_note = _key_line(wiring, "backend_api_keys")
     ops_key, ops_note = _key_line(wiring, "ops_api_keys")
-    lines = [f"roombot listening on {bot_url}"]
+    lines = [listening_line(bind_address, bot_url) if bind_address else f"roombot listening on {bot_url}"]
     if emulator is not None:
         lines += [
             f"  emulator:          {emulator.url}  (embedded: {env_name('acs_connection_string')} is unset)",
@@ -161,9 +206,9 @@ def banner(wiring: Wiring, bot_url: str, emulator: RunningEmulator | None) -> li
         lines.append("export ROOM_ID=<a room of your ACS resource whose call is running>")
     lines += [
         "# connect the bot to the room's call, list live calls, end the call for everyone:",
-        'curl -s -w "\\n" -X POST -H "Authorization: Bearer $BACKEND_KEY" "$BOT/api/rooms/$ROOM_ID/connect"',
-        'curl -s -w "\\n" -H "Authorization: Bearer $OPS_KEY" "$BOT/ops/calls"',
-        'curl -s -w "\\n" -X POST -H "Authorization: Bearer $OPS_KEY" "$BOT/ops/rooms/$ROOM_ID/end"',
+        'curl -s -i -X POST -H "Authorization: Bearer $BACKEND_KEY" "$BOT/api/rooms/$ROOM_ID/connect"; echo',
+        'curl -s -i -H "Authorization: Bearer $OPS_KEY" "$BOT/ops/calls"; echo',
+        'curl -s -i -X POST -H "Authorization: Bearer $OPS_KEY" "$BOT/ops/rooms/$ROOM_ID/end"; echo',
         "",
         READY_LINE,
     ]
@@ -172,25 +217,39 @@ def banner(wiring: Wiring, bot_url: str, emulator: RunningEmulator | None) -> li
 
 def _emulator_steps(emulator_url: str, access_key: str) -> list[str]:
     # The Identity and Rooms APIs are HMAC-signed, which curl cannot do: the official SDK does it.
-    # Clients are built from parts because from_connection_string would force https.
+    # Clients are built from parts because from_connection_string would force https. The room is
+    # the README's: a Presenter, an Attendee and a Consumer, so its announcement examples work.
     return [
         f"export EMU={emulator_url}",
-        "# a user and a room with that user as Presenter (the Rooms API is HMAC-signed: via the SDK):",
+        "# users and a room (the Identity and Rooms APIs are HMAC-signed: the official SDK signs them):",
         f"eval \"$({sys.executable} - <<'EOF'",
         "import logging; logging.disable(logging.WARNING)  # the SDK warns about its own timestamps",
         "from azure.core.credentials import AzureKeyCredential",
         "from azure.communication.identity import CommunicationIdentityClient",
         "from azure.communication.rooms import ParticipantRole, RoomParticipant, RoomsClient",
         f'key = AzureKeyCredential("{access_key}")',
-        f'user = CommunicationIdentityClient("{emulator_url}", key).create_user()',
+        f'identity = CommunicationIdentityClient("{emulator_url}", key)',
+        "doctor, patient, observer = (identity.create_user() for _ in range(3))",
         f'room = RoomsClient("{emulator_url}", key).create_room(pstn_dial_out_enabled=True, participants=[',
-        "    RoomParticipant(communication_identifier=user, role=ParticipantRole.PRESENTER)])",
-        'print(f"export USER_ID={user.raw_id} ROOM_ID={room.id}")',
+        "    RoomParticipant(communication_identifier=doctor, role=ParticipantRole.PRESENTER),",
+        "    RoomParticipant(communication_identifier=patient, role=ParticipantRole.ATTENDEE),",
+        "    RoomParticipant(communication_identifier=observer, role=ParticipantRole.CONSUMER)])",
+        'print(f"export ROOM_ID={room.id} DOCTOR={doctor.raw_id} '
+        'PATIENT={patient.raw_id} OBSERVER={observer.raw_id}")',
         "EOF",
         ')"',
-        "# the user joins the room call (emulator control API, no auth):",
-        'curl -s -w "\\n" -X POST "$EMU/emulator/rooms/$ROOM_ID/participants/$USER_ID:join"',
+        "# they join the room's call (emulator control API, no auth); the first one starts it:",
+        'for USER_ID in "$DOCTOR" "$PATIENT" "$OBSERVER"; do',
+        '  curl -s -i -X POST "$EMU/emulator/rooms/$ROOM_ID/participants/$USER_ID:join"; echo',
+        "done",
     ]
+
+
+def bind_address(host: str, bot_url: str) -> str:
+    """``host:port`` as bound (``0.0.0.0:8080``), the port taken from the bot's URL."""
+    port = urlsplit(bot_url).port
+    shown = f"[{host}]" if ":" in host else (host or "0.0.0.0")  # noqa: S104 (shown, not bound)
+    return f"{shown}:{port}"
 
 
 def _reason(exc: OSError) -> str:
@@ -214,20 +273,17 @@ async def _start(
     try:
         if settings.acs_connection_string is None:
             try:
-                emulator = await start_emulator(
-                    EmulatorConfig(),
-                    host=args.host,
-                    port=args.emulator_port,
-                    public_host=url_host(args.host),
-                )
+                emulator = await start_emulator(EmulatorConfig(), host=EMULATOR_HOST, port=args.emulator_port)
             except OSError as exc:
-                where = f"{args.host}:{args.emulator_port}"
+                where = f"{EMULATOR_HOST}:{args.emulator_port}"
                 raise StartError(
                     f"cannot start the embedded emulator on {where}: {_reason(exc)}", 1
                 ) from None
         wiring = wire(settings, emulator, bot_url)
         try:
             bot = await start_bot(wiring.settings, sock, bot_url, access_log=True)
+        except SpeechConfigurationError as exc:
+            raise StartError(f"invalid settings: {exc}", 2) from None
         except PluginError as exc:
             raise StartError(f"cannot load the handlers: {exc}", 2) from None
         except (StateStoreError, OSError) as exc:
@@ -253,7 +309,7 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
             _fail(str(exc))
             return exc.status
         try:
-            print("\n".join(banner(wiring, bot.url, emulator)), flush=True)
+            print("\n".join(banner(wiring, bot.url, emulator, bind_address(args.host, bot.url))), flush=True)
             await stop.wait()
             logger.info("stopping")
         finally:
@@ -279,9 +335,16 @@ def run(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         _fail(format_settings_error(exc))
         return 2
+    except UnknownSettingError as exc:
+        _fail(str(exc))
+        return 2
+    problem = emulator_problem(settings, args)
+    if problem is not None:
+        _fail(problem)
+        return 2
     problem = production_problem(settings)
     if problem is not None:
         _fail(f"invalid settings: {problem}")
         return 2
-    configure_logging(logging.INFO)
+    configure_logging(settings.log_level, settings.log_format)
     return asyncio.run(_serve(settings, args))

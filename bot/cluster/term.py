@@ -21,7 +21,9 @@ from aiohttp import web
 from bot import keys
 from bot.bus import MessageBus
 from bot.calls import CallCommands
+from bot.connect import RoomConnector
 from bot.handlers import Handler
+from bot.logs import call_scoped
 from bot.media.scheduler import MediaScheduler
 from bot.messages import EndForEveryone
 from bot.notify import Notifier
@@ -38,6 +40,7 @@ class Term:
         self._started: list[Handler] = []
         self._tasks: list[asyncio.Task[object]] = []
         self._services: BotServices | None = None
+        self._connector: RoomConnector | None = None
 
     def _new_services(self) -> BotServices:
         app, settings = self._app, self._app[keys.SETTINGS]
@@ -67,6 +70,8 @@ class Term:
         commands = CallCommands(services, intake.submit)
         app[keys.COMMANDS] = commands
         services.bus.handle(EndForEveryone, commands.end_for_everyone)
+        self._connector = RoomConnector(commands, services.registry, services.notifier)
+        app[keys.CONNECTOR] = self._connector
         for handler in app[keys.HANDLERS]:
             await handler.start(services)
             self._started.append(handler)
@@ -75,7 +80,7 @@ class Term:
             resume = getattr(handler, "resume", None)
             if resume is not None:
                 await resume()
-        intake.process_with(EventPipeline(services, app[keys.HANDLERS]).process)
+        intake.process_with(call_scoped(EventPipeline(services, app[keys.HANDLERS]).process))
         # What a crash, or the replica that led before, left unfinished goes first.
         recovered = await intake.recover()
         if recovered:
@@ -89,6 +94,9 @@ class Term:
         self._tasks.append(asyncio.create_task(work, name=name))
 
     async def end(self) -> None:
+        # The waits for room calls connect through this term's commands: they go first.
+        if self._connector is not None:
+            await self._connector.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -25,15 +25,15 @@ from bot.demo.scenario import TELEHEALTH, Step
 from bot.demo.timeline import Timeline
 from bot.embedded import (
     bind,
-    configure_logging,
     emulator_overrides,
     generated_api_key,
     socket_url,
     start_bot,
     with_overrides,
 )
+from bot.logs import configure_logging
 from bot.plugins import PluginError
-from config.settings import Settings, format_settings_error, load_settings
+from config.settings import Settings, UnknownSettingError, format_settings_error, load_settings
 
 # The demo runs its own emulator: it is the embedded default, wired by the CLI.
 from emulator.config import EmulatorConfig
@@ -168,8 +168,12 @@ def run(args: argparse.Namespace) -> int:
         settings = load_settings()
     except ValidationError as exc:
         return _fail(format_settings_error(exc))
-    # The timeline is the demo's output; only warnings and errors are logged next to it.
-    configure_logging(logging.WARNING)
+    except UnknownSettingError as exc:
+        return _fail(str(exc))
+    # The timeline is the demo's output; only warnings and errors are logged next to it, unless
+    # ROOMBOT_LOG_LEVEL asks for more.
+    level = settings.log_level if "log_level" in settings.model_fields_set else logging.WARNING
+    configure_logging(level, settings.log_format)
     try:
         return asyncio.run(run_demo(settings, time_scale=args.time_scale, wait_seconds=args.wait_seconds))
     except ValidationError as exc:

@@ -35,6 +35,7 @@ from bot.events import (
     RecognizeCompleted,
     RecognizeFailed,
 )
+from bot.logs import log_context
 
 logger = logging.getLogger(f"roombot.{__name__}")
 
@@ -187,6 +188,11 @@ class MediaScheduler:
         task.add_done_callback(self._tasks.discard)
 
     async def _start(self, job: MediaJob) -> None:
+        # Started from wherever a job was submitted (a route, a timer): its lines name its call.
+        with log_context(call_connection_id=job.call_connection_id):
+            await self._attempt(job)
+
+    async def _attempt(self, job: MediaJob) -> None:
         try:
             await job.start()
         except AcsRejected as exc:
@@ -195,7 +201,7 @@ class MediaScheduler:
                 # holds the audience: try again shortly rather than failing the request.
                 job.busy_retries += 1
                 await asyncio.sleep(self._busy_retry_delay)
-                await self._start(job)
+                await self._attempt(job)
                 return
             self._fail(job, exc)
         except AcsError as exc:

@@ -8,7 +8,6 @@ slow handler never delays ACS's delivery.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
@@ -16,7 +15,7 @@ from aiohttp import web
 from bot import keys
 from bot.auth.callback_jwt import CallbackAuthError, SigningKeysUnavailable
 from bot.events import EventParseError, parse_callback_body
-from bot.problems import STORE_RETRY_AFTER_SECONDS, ProblemError
+from bot.problems import STORE_RETRY_AFTER_SECONDS, ProblemError, loads_json
 from bot.state.base import StateStoreError
 
 logger = logging.getLogger(f"roombot.{__name__}")
@@ -49,8 +48,11 @@ async def receive_callbacks(request: web.Request) -> web.Response:
             401, "Unauthorized callback", str(exc), headers={"WWW-Authenticate": "Bearer"}
         ) from None
     try:
-        payload = json.loads(await request.read())
+        payload = loads_json(await request.read(), title="Malformed callback body")
         events = parse_callback_body(payload)
+    except ProblemError:
+        metrics.callbacks.labels(outcome="malformed").inc()
+        raise
     except (ValueError, EventParseError) as exc:
         metrics.callbacks.labels(outcome="malformed").inc()
         raise ProblemError(400, "Malformed callback body", str(exc)) from None

@@ -11,7 +11,6 @@ cannot send an Authorization header, so a secret in the URL is the usual protect
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from typing import Any
 
@@ -20,7 +19,7 @@ from aiohttp import web
 from bot import keys
 from bot.acs import AcsError
 from bot.messages import EventGridNotification
-from bot.problems import ProblemError
+from bot.problems import ProblemError, loads_json
 
 logger = logging.getLogger(f"roombot.{__name__}")
 routes = web.RouteTableDef()
@@ -35,7 +34,8 @@ def _check_key(request: web.Request) -> None:
     if expected is None:
         return
     given = request.query.get("key", "")
-    if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
+    # surrogateescape: a query that is not UTF-8 is a wrong key, not an error.
+    if not hmac.compare_digest(given.encode(errors="surrogateescape"), expected.get_secret_value().encode()):
         raise ProblemError(401, "Unauthorized", "The Event Grid subscription key is missing or wrong.")
 
 
@@ -69,10 +69,7 @@ def _room_id(event: dict[str, Any]) -> str | None:
 @routes.post("/api/eventgrid")
 async def eventgrid(request: web.Request) -> web.Response:
     _check_key(request)
-    try:
-        events = _events(json.loads(await request.read()))
-    except ValueError:
-        raise ProblemError(400, "Malformed Event Grid body", "The body is not JSON.") from None
+    events = _events(loads_json(await request.read(), title="Malformed Event Grid body"))
     for event in events:
         if event["eventType"] == VALIDATION_EVENT:
             code = _data(event).get("validationCode")

@@ -11,7 +11,9 @@ from typing import Any
 from aiohttp import web
 
 from bot import keys
+from bot.connect import MAX_WAIT_FOR_CALL_SECONDS
 from bot.plugins import LoadedHandlers
+from bot.routes.schemas import ROOM_ID_PARAMETER
 
 routes = web.RouteTableDef()
 
@@ -33,18 +35,84 @@ def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def links(path: str, parameter: str, pointer: str, *methods: str) -> dict[str, Any]:
+    """OpenAPI links from a response to the operations on ``path`` that take the id it holds at
+    ``pointer`` (a JSON pointer into the body): clients, and schemathesis, follow them."""
+    reference = "#/paths/" + path.replace("~", "~0").replace("/", "~1")
+    return {
+        "links": {
+            f"{method}{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}": {
+                "operationRef": f"{reference}/{method}",
+                "parameters": {parameter: f"$response.body#{pointer}"},
+            }
+            for method in methods
+        }
+    }
+
+
 BACKEND: list[dict[str, list[str]]] = [{"backendKey": []}]
 OPS: list[dict[str, list[str]]] = [{"opsKey": []}]
-ROOM_ID = {"name": "roomId", "in": "path", "required": True, "schema": {"type": "string"}}
+ROOM_ID = ROOM_ID_PARAMETER
 CALL_ID = {"name": "callConnectionId", "in": "path", "required": True, "schema": {"type": "string"}}
 CALL = {"$ref": "#/components/schemas/Call"}
 ENDING = json_response("The call is being ended for everyone", {"$ref": "#/components/schemas/Ending"})
+
+CLOUD_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "type", "data"],
+    "properties": {
+        "id": {"type": "string", "minLength": 1},
+        "type": {"type": "string", "minLength": 1, "description": "Microsoft.Communication.<Event>"},
+        "source": {"type": "string"},
+        "time": {"type": "string"},
+        "data": {"type": "object", "description": "The event's fields as ACS sends them"},
+    },
+}
+VALIDATION_EVENT_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent"
+EVENT_GRID_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": ["eventType"],
+    "properties": {
+        "eventType": {"type": "string"},
+        "data": {
+            "anyOf": [
+                {"type": "object", "properties": {"serverCallId": {"type": ["string", "null"]}}},
+                {"type": "null"},
+            ]
+        },
+    },
+    # The validation handshake must carry the code to answer with.
+    "anyOf": [
+        {"properties": {"eventType": {"not": {"const": VALIDATION_EVENT_TYPE}}}},
+        {
+            "required": ["data"],
+            "properties": {
+                "data": {
+                    "type": "object",
+                    "required": ["validationCode"],
+                    "properties": {"validationCode": {"type": "string"}},
+                }
+            },
+        },
+    ],
+}
+
+_CALL_ID = ("callConnectionId", "/callConnectionId")
+CALL_LINKS = {
+    "links": {
+        **links("/ops/calls/{callConnectionId}", *_CALL_ID, "get")["links"],
+        **links("/ops/calls/{callConnectionId}/end", *_CALL_ID, "post")["links"],
+    }
+}
 
 CORE_PATHS: dict[str, Any] = {
     "/api/callbacks": {
         "post": {
             "summary": "ACS Call Automation callbacks (array of CloudEvents, JWT-authenticated)",
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "array"}}}},
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "array", "items": CLOUD_EVENT}}},
+            },
             "responses": {
                 "200": json_response("Events accepted", {"$ref": "#/components/schemas/Received"}),
                 **problem_responses(400, 401, 413, 503),
@@ -55,19 +123,42 @@ CORE_PATHS: dict[str, Any] = {
         "post": {
             "summary": "Event Grid webhook: validation handshake, CallStarted, CallEnded",
             "parameters": [{"name": "key", "in": "query", "required": False, "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "array"}}}},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"oneOf": [{"type": "array", "items": EVENT_GRID_EVENT}, EVENT_GRID_EVENT]}
+                    }
+                },
+            },
             "responses": {"200": {"description": "Handled"}, **problem_responses(400, 401, 413)},
         }
     },
     "/api/rooms/{roomId}/connect": {
         "post": {
             "summary": "Connect the bot to the room's call",
+            "description": "Answers once ACS said how the connect went: 202 connected (connecting when "
+            "ACS did not say within seconds), 200 when already connected, 409 when nobody has "
+            "joined the room. With waitForCallSeconds, that case is 202 waiting: the bot connects "
+            "when the call starts, or gives up when the time is up (posted to NOTIFY_URL).",
             "security": BACKEND,
             "parameters": [ROOM_ID],
+            "requestBody": {
+                "required": False,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ConnectOptions"}}},
+            },
             "responses": {
-                "200": json_response("Already connected", {"$ref": "#/components/schemas/Connection"}),
-                "202": json_response("Connecting", {"$ref": "#/components/schemas/Connection"}),
-                **problem_responses(401, 403, 404, 409, 422, 502, 503),
+                "200": {
+                    **json_response("Already connected", {"$ref": "#/components/schemas/Connection"}),
+                    **CALL_LINKS,
+                },
+                "202": {
+                    **json_response(
+                        "Connected, connecting or waiting", {"$ref": "#/components/schemas/Connection"}
+                    ),
+                    **CALL_LINKS,
+                },
+                **problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 502, 503),
             },
         }
     },
@@ -147,13 +238,30 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {"received": {"type": "integer"}, "accepted": {"type": "integer"}},
     },
+    "ConnectOptions": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "waitForCallSeconds": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_WAIT_FOR_CALL_SECONDS,
+                "description": "When nobody has joined yet, keep connecting for this long (0: do not wait).",
+            }
+        },
+    },
     "Connection": {
         "type": "object",
+        "required": ["roomId", "callConnectionId", "serverCallId", "status"],
         "properties": {
             "roomId": {"type": "string"},
-            "callConnectionId": {"type": "string"},
+            "callConnectionId": {"type": ["string", "null"]},
             "serverCallId": {"type": ["string", "null"]},
-            "status": {"type": "string"},
+            "status": {
+                "type": "string",
+                "enum": ["connecting", "connected", "disconnected", "failed", "waiting"],
+            },
+            "waitUntil": {"type": "string", "format": "date-time"},
         },
     },
     "Call": {

@@ -12,7 +12,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from bot.app import create_app
 from bot.handlers import HandlerFactory
+from bot.http_server import ProblemAppRunner
 from config.settings import Settings
+from emulator.config import DEV_COGNITIVE_SERVICES_ENDPOINT
 from emulator.delivery.signing import OPENID_PATH
 from emulator.server import RunningEmulator
 
@@ -41,12 +43,15 @@ class IsolatedSettings(Settings):
 
 def bot_settings(emulator: RunningEmulator, callback_base_url: str, **overrides: Any) -> Settings:
     """Settings wiring a bot at ``callback_base_url`` to ``emulator``: in-memory state, test keys,
-    fast retries. ``overrides`` are Settings fields (``state_url=``, ``auto_join=``...)."""
+    fast retries, and the emulator's dev AI services endpoint (text prompts are spoken only on a
+    connection that names one). ``overrides`` are Settings fields (``state_url=``, ``auto_join=``,
+    ``cognitive_services_endpoint=None``...)."""
     values: dict[str, Any] = {
         "acs_connection_string": emulator.connection_string,
         "callback_base_url": callback_base_url,
         "acs_resource_id": emulator.config.resource_id,
         "acs_openid_url": f"{emulator.url}{OPENID_PATH}",
+        "cognitive_services_endpoint": DEV_COGNITIVE_SERVICES_ENDPOINT,
         "backend_api_keys": {BACKEND_KEY},
         "ops_api_keys": {OPS_KEY},
         "state_url": "memory://",
@@ -100,7 +105,7 @@ async def serve_bot(
         url = f"http://{host}:{bound}"
         settings = make_settings(url)
         app = create_app(settings, handler_factories=handler_factories)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        runner = ProblemAppRunner(app, handle_signals=False, access_log=None)
         await runner.setup()
         await web.SockSite(runner, sock).start()
     except BaseException:

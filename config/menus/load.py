@@ -290,9 +290,9 @@ def parse_menus(data: object, source: str = "<menus>") -> MenuSet:
     return MenuSet(menus=menus, hotkeys=hotkeys, source=source)
 
 
-def parse_menus_text(text: str, source: str = "<menus>") -> MenuSet:
+def _yaml(text: str, source: str) -> object:
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506  (_Loader is a yaml.SafeLoader)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506  (_Loader is a yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
@@ -303,16 +303,44 @@ def parse_menus_text(text: str, source: str = "<menus>") -> MenuSet:
         raise MenuFileError(f"{source}: {place}invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise MenuFileError(f"{source}: invalid YAML: {exc}") from None
-    return parse_menus(data, source)
+
+
+def parse_menus_text(text: str, source: str = "<menus>") -> MenuSet:
+    return parse_menus(_yaml(text, source), source)
+
+
+def _read(path: Path | str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MenuFileError(f"{path}: cannot read the menu file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise MenuFileError(f"{path}: the menu file is not UTF-8 text") from None
 
 
 def load_menus(path: Path | str) -> MenuSet:
-    """Read and check a menu file; MenuFileError (one line, naming the file) when it is unusable."""
+    """Read and check one menu file; MenuFileError (one line, naming the file) when it is unusable."""
+    return parse_menus_text(_read(path), str(path))
+
+
+def load_menus_over(base: Path | str, path: Path | str | None) -> MenuSet:
+    """The menus of ``base`` (the packaged ones) with those of the file ``path`` added.
+
+    A menu or hotkey of ``path`` with the name of one in ``base`` replaces it. Checks (goto
+    targets included) run on the whole, so a custom menu may go to a packaged one; problems
+    are reported against ``path``."""
+    if path is None:
+        return load_menus(base)
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MenuFileError(f"{source}: cannot read the menu file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise MenuFileError(f"{source}: the menu file is not UTF-8 text") from None
-    return parse_menus_text(text, source)
+    custom = _yaml(_read(path), source)
+    if not isinstance(custom, dict) or not (custom.get("menus") or custom.get("hotkeys")):
+        # Let the checks of the file alone say what is wrong with it (empty, not a mapping...).
+        parse_menus(custom, source)
+    assert isinstance(custom, dict)
+    packaged = _yaml(_read(base), str(base))
+    assert isinstance(packaged, dict), f"{base} is not a menu file"
+    merged: dict[str, Any] = dict(custom)
+    for section in TOP_LEVEL:
+        ours, theirs = packaged.get(section) or {}, custom.get(section)
+        merged[section] = {**ours, **theirs} if isinstance(theirs, dict) else (theirs or ours)
+    return parse_menus(merged, source)

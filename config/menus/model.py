@@ -12,7 +12,7 @@ keys of one entry, 1..60 s).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -197,6 +197,28 @@ class MenuSet:
 
     def __getitem__(self, name: str) -> Menu:
         return self.menus[name]
+
+    def prompts(self) -> Iterator[tuple[str, Prompt]]:
+        """Every prompt of the menus and hotkeys, with where it is written."""
+        places: list[tuple[str, tuple[Action, ...]]] = []
+        for menu in self.menus.values():
+            where = f"menu {menu.name!r}"
+            yield f"{where} prompt", menu.prompt
+            for name, prompt in (
+                ("noInputPrompt", menu.no_input_prompt),
+                ("invalidPrompt", menu.invalid_prompt),
+            ):
+                if prompt is not None:
+                    yield f"{where} {name}", prompt
+            places += [(f"{where} option {key!r}", actions) for key, actions in menu.options.items()]
+            places.append((f"{where} onMaxTries", menu.on_max_tries))
+        places += [(f"hotkey {key!r}", actions) for key, actions in self.hotkeys.items()]
+        for where, actions in places:
+            for action in actions:
+                if isinstance(action, Announce | AnnounceToEveryone):
+                    yield f"{where} {action.key}", action.prompt
+                elif isinstance(action, DialOut) and action.announcement is not None:
+                    yield f"{where} dialout announcement", action.announcement
 
     def actions_at(self, ref: ActionRef) -> tuple[Action, ...]:
         """The actions ``ref`` points at; KeyError when the file no longer has them."""

@@ -64,6 +64,9 @@ class CallConnection:
     state: ConnectionState = "connecting"
     # Id of the connection's (never started) media streaming subscription, as ACS names one.
     media_subscription_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # callIntelligenceOptions.cognitiveServicesEndpoint of the connect request: without one, ACS
+    # refuses text and SSML prompts on the connection.
+    cognitive_services_endpoint: str | None = None
 
 
 @dataclass

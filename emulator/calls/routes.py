@@ -69,6 +69,23 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def _cognitive_services_endpoint(body: dict[str, Any]) -> str | None:
+    """``callIntelligenceOptions.cognitiveServicesEndpoint``: the Azure AI services resource that
+    speaks the connection's text and SSML prompts. The emulator links any URL to its resource."""
+    options = body.get("callIntelligenceOptions")
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise invalid("The field CallIntelligenceOptions is invalid.", target="callIntelligenceOptions")
+    endpoint = options.get("cognitiveServicesEndpoint")
+    if endpoint is not None and not is_http_url(endpoint):
+        raise invalid(
+            "The field CognitiveServicesEndpoint is invalid.",
+            target="callIntelligenceOptions.cognitiveServicesEndpoint",
+        )
+    return cast(str | None, endpoint)
+
+
 def _service(request: web.Request) -> CallService:
     return request.app[CALLS]
 
@@ -76,7 +93,10 @@ def _service(request: web.Request) -> CallService:
 async def connect(request: web.Request) -> web.Response:
     body = await _json_object(request)
     connection = _service(request).connect(
-        _locator(body), _callback_uri(body), _optional_str(body, "operationContext")
+        _locator(body),
+        _callback_uri(body),
+        _optional_str(body, "operationContext"),
+        _cognitive_services_endpoint(body),
     )
     return web.json_response(wire.connection_properties(connection, connect_answer=True), status=200)
 

@@ -170,7 +170,11 @@ class CallService:
     # Call Automation.
 
     def connect(
-        self, locator: CallLocator, callback_uri: str, operation_context: str | None
+        self,
+        locator: CallLocator,
+        callback_uri: str,
+        operation_context: str | None,
+        cognitive_services_endpoint: str | None = None,
     ) -> CallConnection:
         call = self._find_call(locator)
         connection = CallConnection(
@@ -181,6 +185,7 @@ class CallService:
             created_at=self._clock.now(),
             server_call_id=call.server_call_id if call else None,
             correlation_id=call.correlation_id if call else str(uuid.uuid4()),
+            cognitive_services_endpoint=cognitive_services_endpoint,
         )
         self.registry.add_connection(connection)
         if call is not None:

@@ -43,7 +43,8 @@ class Role(StrEnum):
 
 
 AudienceKind = Literal["everyone", "pstn", "participants", "roles"]
-RawId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_RAW_ID_CHARS)]
+# Taken as written: a raw id with stray spaces is one nobody has, which `audience.resolve` says.
+RawId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_RAW_ID_CHARS)]
 
 
 class _Participants(BaseModel):

@@ -18,11 +18,13 @@ from bot import keys
 from bot.acs import AcsError
 from bot.problems import ProblemError, read_json
 from bot.routes.acs_errors import acs_problem
-from bot.routes.openapi import BACKEND, ROOM_ID, json_response, problem_responses
+from bot.routes.openapi import BACKEND, ROOM_ID, json_response, links, problem_responses
 from bot.routes.rooms import room_id_of
+from bot.routes.schemas import HTTP_URL, PROMPT_SSML, PROMPT_TEXT, exactly_one, nullable
 from handlers.announcements.audience import AudienceError
 from handlers.announcements.model import (
     AUDIENCE_SHAPES,
+    MAX_RAW_ID_CHARS,
     AlreadyFinished,
     Announcement,
     AnnouncementRequest,
@@ -91,7 +93,8 @@ async def _find(handler: AnnouncementDesk, request: web.Request) -> Announcement
     return found
 
 
-_RAW_IDS = {"type": "array", "items": {"type": "string"}, "minItems": 1}
+_RAW_ID = {"type": "string", "minLength": 1, "maxLength": MAX_RAW_ID_CHARS}
+_RAW_IDS = {"type": "array", "items": _RAW_ID, "minItems": 1}
 _AUDIENCE = {
     "description": f"Who hears it: {AUDIENCE_SHAPES}.",
     "oneOf": [
@@ -119,15 +122,20 @@ _REQUEST = {
     "required": ["to"],
     "additionalProperties": False,
     "properties": {
-        "text": {"type": "string", "minLength": 1, "maxLength": 400},
-        "ssml": {"type": "string", "minLength": 1, "maxLength": 4000},
-        "audioUrl": {"type": "string", "format": "uri"},
-        "voice": {"type": "string"},
-        "locale": {"type": "string"},
+        "text": nullable(PROMPT_TEXT),
+        "ssml": nullable(PROMPT_SSML),
+        "audioUrl": nullable(HTTP_URL),
+        "voice": nullable({"type": "string", "minLength": 1, "maxLength": 100}),
+        "locale": nullable({"type": "string", "minLength": 2, "maxLength": 20}),
         "to": _AUDIENCE,
         "loop": {"type": "boolean", "default": False},
         "interrupt": {"type": "boolean", "default": False},
     },
+    "oneOf": exactly_one("text", "ssml", "audioUrl"),
+    "anyOf": [
+        {"properties": {"interrupt": {"const": False}}},
+        {"properties": {"to": {"const": "everyone"}}},
+    ],
 }
 _NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 _ANNOUNCEMENT = {
@@ -164,7 +172,10 @@ OPENAPI_PATHS: dict[str, Any] = {
             "parameters": [ROOM_ID],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _REQUEST}}},
             "responses": {
-                "202": json_response("Queued; follow Location for its status", _ANNOUNCEMENT),
+                "202": {
+                    **json_response("Queued; follow Location for its status", _ANNOUNCEMENT),
+                    **links(ITEM_PATH, "announcementId", "/id", "get", "delete"),
+                },
                 **problem_responses(400, 401, 403, 404, 409, 415, 422, 503),
             },
         }

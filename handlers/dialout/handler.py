@@ -21,14 +21,14 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.events import CallEvent
-from bot.handlers import BaseHandler, CallContext
+from bot.handlers import BaseHandler, CallContext, Reference
 from bot.messages import MenuConfirmed, MenuEnded, StartDialOut
 from bot.problems import validation_problem
 from bot.services import BotServices
 from handlers.dialout.errors import InvalidDialOut
 from handlers.dialout.model import DialOutRequest
 from handlers.dialout.reactions import DialOutReactions
-from handlers.dialout.routes import OPENAPI_PATHS, DialOutRoutes
+from handlers.dialout.routes import DialOutRoutes, openapi_paths
 from handlers.dialout.service import DialOutService
 
 # ACS remembers a Repeatability-Request-ID for about 5 minutes; resending later could ring twice.
@@ -106,11 +106,15 @@ class DialOutHandler(BaseHandler):
         if self._reactions is not None:
             await self._reactions.on_event(event)
 
+    def references(self) -> Iterable[Reference]:
+        return [Reference("menu", self.config.confirm_menu, "handler 'dialout': confirm_menu")]
+
     def routes(self) -> Iterable[web.RouteDef]:
         return self._routes.routes()
 
     def openapi_paths(self) -> Mapping[str, Any]:
-        return OPENAPI_PATHS
+        default = self._services is not None and self.services.settings.pstn_caller_id is not None
+        return openapi_paths(caller_id_default=default)
 
     async def start_dial_out(self, command: StartDialOut) -> dict[str, Any]:
         """The `StartDialOut` command: the same dial-out as the HTTP trigger; its JSON view."""

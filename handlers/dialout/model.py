@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from config.phone import PhoneNumber
 from config.prompts import Prompt
+from config.values import JsonInt
 
 # ACS rings an invited phone for at most 180 seconds (AddParticipantRequest.invitationTimeoutInSeconds).
 RING_TIMEOUT_RANGE = (1, 180)
@@ -77,8 +78,8 @@ class DialOutRequest(_Camel):
 
     phone_number: PhoneNumber
     caller_id: PhoneNumber | None = None
-    ring_timeout_seconds: int | None = Field(
-        default=None, strict=True, ge=RING_TIMEOUT_RANGE[0], le=RING_TIMEOUT_RANGE[1]
+    ring_timeout_seconds: JsonInt | None = Field(
+        default=None, ge=RING_TIMEOUT_RANGE[0], le=RING_TIMEOUT_RANGE[1]
     )
     confirm_with_dtmf: bool = Field(default=False, strict=True)
     announcement: Prompt | None = None

@@ -16,8 +16,9 @@ from bot import keys
 from bot.acs.types import AcsError
 from bot.problems import ProblemError, read_json
 from bot.routes.acs_errors import acs_problem
-from bot.routes.openapi import BACKEND, ROOM_ID, json_response, problem_responses
+from bot.routes.openapi import BACKEND, ROOM_ID, json_response, links, problem_responses
 from bot.routes.rooms import room_id_of
+from bot.routes.schemas import E164, PROMPT, nullable
 from handlers.dialout.errors import DialOutError
 from handlers.dialout.model import RING_TIMEOUT_RANGE, DialOut, DialOutRequest, DialOutStatus
 from handlers.dialout.service import DialOutService
@@ -34,6 +35,12 @@ def problem(exc: DialOutError) -> ProblemError:
 
 def idempotency_key(request: web.Request) -> str:
     key = request.headers.get(IDEMPOTENCY_KEY, "").strip()
+    if key and not (key.isascii() and key.isprintable()):
+        raise ProblemError(
+            400,
+            "Invalid Idempotency-Key",
+            "The Idempotency-Key header must be printable ASCII (a UUID, say).",
+        )
     if not key:
         raise ProblemError(
             400,
@@ -110,35 +117,23 @@ class DialOutRoutes:
         return answer(dialout, 202)
 
 
-PROMPT_SCHEMA: dict[str, Any] = {
-    "oneOf": [
-        {"type": "string", "description": "Text, spoken by ACS text-to-speech"},
-        {
-            "type": "object",
-            "properties": {
-                "text": {"type": "string"},
-                "ssml": {"type": "string"},
-                "audioUrl": {"type": "string", "format": "uri"},
-                "voice": {"type": "string"},
-                "locale": {"type": "string"},
-            },
-        },
-    ]
-}
+PROMPT_SCHEMA = PROMPT
+# An Idempotency-Key is an RFC 8941 string: printable ASCII; spaces around it are dropped.
+IDEMPOTENCY_KEY_PATTERN = "^[ -~]*[!-~][ -~]*$"
 REQUEST_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["phoneNumber"],
     "additionalProperties": False,
     "properties": {
-        "phoneNumber": {"type": "string", "description": "E.164, e.g. +14255550123"},
-        "callerId": {"type": "string", "description": "E.164; default ROOMBOT_PSTN_CALLER_ID"},
-        "ringTimeoutSeconds": {
-            "type": "integer",
-            "minimum": RING_TIMEOUT_RANGE[0],
-            "maximum": RING_TIMEOUT_RANGE[1],
-        },
+        "phoneNumber": E164,
+        "callerId": nullable({**E164, "description": "The caller id shown; default ROOMBOT_PSTN_CALLER_ID"}),
+        "ringTimeoutSeconds": nullable(
+            {"type": "integer", "minimum": RING_TIMEOUT_RANGE[0], "maximum": RING_TIMEOUT_RANGE[1]}
+        ),
         "confirmWithDtmf": {"type": "boolean", "default": False},
-        "announcement": {**PROMPT_SCHEMA, "description": "Said to everyone once the callee is confirmed"},
+        "announcement": nullable(
+            {**PROMPT_SCHEMA, "description": "Said to everyone once the callee is confirmed"}
+        ),
     },
 }
 DIALOUT_SCHEMA: dict[str, Any] = {
@@ -154,7 +149,7 @@ DIALOUT_SCHEMA: dict[str, Any] = {
         "participantRawId": {"type": ["string", "null"]},
         "ringTimeoutSeconds": {"type": ["integer", "null"]},
         "confirmWithDtmf": {"type": "boolean"},
-        "announcement": {"oneOf": [*PROMPT_SCHEMA["oneOf"], {"type": "null"}]},
+        "announcement": nullable(PROMPT_SCHEMA),
         "cancelRequested": {"type": "boolean"},
         "createdAt": {"type": "string", "format": "date-time"},
         "updatedAt": {"type": "string", "format": "date-time"},
@@ -172,8 +167,22 @@ DIALOUT_SCHEMA: dict[str, Any] = {
 DIALOUT_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 LOCATION = {"Location": {"schema": {"type": "string"}, "description": "/api/dialouts/{id}"}}
 
+
+def openapi_paths(*, caller_id_default: bool) -> dict[str, Any]:
+    """The document of these routes; without ROOMBOT_PSTN_CALLER_ID a request must name its callerId."""
+    if caller_id_default:
+        return OPENAPI_PATHS
+    required = {**REQUEST_SCHEMA, "required": ["phoneNumber", "callerId"]}
+    required["properties"] = {**REQUEST_SCHEMA["properties"], "callerId": E164}
+    post = OPENAPI_PATHS[CREATE_PATH]["post"]
+    body = {**post["requestBody"], "content": {"application/json": {"schema": required}}}
+    return {**OPENAPI_PATHS, CREATE_PATH: {"post": {**post, "requestBody": body}}}
+
+
+CREATE_PATH = "/api/rooms/{roomId}/dialouts"
+ITEM_LINKS = links("/api/dialouts/{id}", "id", "/id", "get", "delete")
 OPENAPI_PATHS: dict[str, Any] = {
-    "/api/rooms/{roomId}/dialouts": {
+    CREATE_PATH: {
         "post": {
             "summary": "Ring a phone into the room's call (e.g. an interpreter), exactly once per key",
             "security": BACKEND,
@@ -183,15 +192,24 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "name": IDEMPOTENCY_KEY,
                     "in": "header",
                     "required": True,
-                    "schema": {"type": "string", "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH},
+                    "schema": {
+                        "type": "string",
+                        "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH,
+                        "pattern": IDEMPOTENCY_KEY_PATTERN,
+                    },
                 },
             ],
             "requestBody": {"required": True, "content": {"application/json": {"schema": REQUEST_SCHEMA}}},
             "responses": {
-                "202": {**json_response("Dial-out started", DIALOUT_SCHEMA), "headers": LOCATION},
+                "202": {
+                    **json_response("Dial-out started", DIALOUT_SCHEMA),
+                    "headers": LOCATION,
+                    **ITEM_LINKS,
+                },
                 "200": {
                     **json_response("A repeat of the same key and body: the first dial-out", DIALOUT_SCHEMA),
                     "headers": LOCATION,
+                    **ITEM_LINKS,
                 },
                 **problem_responses(400, 401, 403, 404, 409, 415, 422, 503),
             },

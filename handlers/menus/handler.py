@@ -1,18 +1,19 @@
 """`menus`: declarative DTMF menus for call participants, and hotkeys that work at any time.
 
-The menu file (``ROOMBOT_MENUS_FILE``, else the packaged ``config/menus/default_menus.yaml``) is read
-and checked when the handler is built: a bad file stops the bot with one line naming the file,
-the menu, the key and the problem. A menu runs for one participant at a time, started by the
-backend (``POST /api/rooms/{roomId}/menus``) or by another plugin (bus command `RunMenu`, e.g. a
-dial-out asking an interpreter to press 1). Each try is one ACS recognize addressed to that
-participant alone; the engine (`handlers.menus.engine`) decides what follows, and the session's
-position is kept in the state store so that a restarted bot continues it.
+The packaged menus (``config/menus/default_menus.yaml``), with those of ``ROOMBOT_MENUS_FILE`` added
+(a same-named menu replaces the packaged one), are read and checked when the handler is built: a
+bad file stops the bot with one line naming the file, the menu, the key and the problem. A menu
+runs for one participant at a time, started by the backend (``POST /api/rooms/{roomId}/menus``)
+or by another plugin (bus command `RunMenu`, e.g. a dial-out asking an interpreter to press 1).
+Each try is one ACS recognize addressed to that participant alone; the engine
+(`handlers.menus.engine`) decides what follows, and the session's position is kept in the state
+store so that a restarted bot continues it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -34,14 +35,15 @@ from bot.media.dtmf import to_keys
 from bot.messages import MenuRefused, RunMenu
 from bot.plugins import PluginError
 from bot.services import BotServices
-from config.menus.load import load_menus
+from config.menus.load import load_menus_over
 from config.menus.model import DEFAULT_MENUS_FILE, Action, Goto, MenuFileError, MenuSet
+from config.prompts import Prompt
 from config.settings import Settings
 from handlers.menus import engine
 from handlers.menus.actions import ActionScope
 from handlers.menus.driver import MenuDriver, parse_session_context
 from handlers.menus.hotkeys import HOTKEY_CONTEXT, HotkeyListener
-from handlers.menus.routes import OPENAPI_PATHS, menu_routes
+from handlers.menus.routes import menu_routes, openapi_paths
 
 # RecognizeFailed subcodes (ACS docs, "Troubleshooting Call Automation: result codes"): no key at
 # all (initial silence timeout), and a pause mid-entry (inter-tone timeout).
@@ -101,13 +103,21 @@ class MenusHandler(BaseHandler):
     def __init__(self, config: MenusConfig) -> None:
         self.config = config
         try:
-            self.menus: MenuSet = load_menus(config.menus_file or DEFAULT_MENUS_FILE)
+            # A custom file adds to the packaged menus (a dial-out's confirmation needs one).
+            self.menus: MenuSet = load_menus_over(DEFAULT_MENUS_FILE, config.menus_file)
         except MenuFileError as exc:
             raise PluginError(str(exc)) from None
         self.hotkeys = HotkeyListener(
             tuple(self.menus.hotkeys), config.hotkey_participants, config.hotkey_gap_seconds
         )
         self._driver: MenuDriver | None = None
+
+    def provides(self) -> Mapping[str, Collection[str]]:
+        return {"menu": frozenset(self.menus.menus)}
+
+    def prompts(self) -> Iterator[tuple[str, Prompt]]:
+        for where, prompt in self.menus.prompts():
+            yield f"{self.menus.source}: {where}", prompt
 
     @property
     def driver(self) -> MenuDriver:
@@ -188,4 +198,4 @@ class MenusHandler(BaseHandler):
         return menu_routes(lambda: self.driver)
 
     def openapi_paths(self) -> Mapping[str, Any]:
-        return OPENAPI_PATHS
+        return openapi_paths(self.menus.menus)

@@ -7,7 +7,7 @@ room, a participant who is not in the call, or one already in a menu is 409.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot import keys
 from bot.messages import MenuRefused
 from bot.problems import VALIDATION_TYPE, ProblemError, read_json
-from bot.routes.openapi import BACKEND, ROOM_ID, json_response, problem_responses
+from bot.routes.openapi import BACKEND, ROOM_ID, json_response, links, problem_responses
 from bot.routes.rooms import room_id_of
 from handlers.menus.driver import MenuDriver
 
@@ -95,8 +95,30 @@ SESSION_SCHEMA: dict[str, Any] = {
     },
 }
 
+
+def openapi_paths(menu_names: Iterable[str]) -> dict[str, Any]:
+    """The document of these routes; ``menu`` takes the names of the loaded menus."""
+    body = {
+        "type": "object",
+        "required": ["participant", "menu"],
+        "additionalProperties": False,
+        "properties": {
+            "participant": {
+                "type": "string",
+                "minLength": 1,
+                "description": "Raw id of a participant in the call",
+            },
+            "menu": {"enum": sorted(menu_names), "description": "A menu of the loaded menu files"},
+        },
+    }
+    post = OPENAPI_PATHS[MENUS_PATH]["post"]
+    request = {**post["requestBody"], "content": {"application/json": {"schema": body}}}
+    return {**OPENAPI_PATHS, MENUS_PATH: {"post": {**post, "requestBody": request}}}
+
+
+MENUS_PATH = "/api/rooms/{roomId}/menus"
 OPENAPI_PATHS: dict[str, Any] = {
-    "/api/rooms/{roomId}/menus": {
+    MENUS_PATH: {
         "post": {
             "summary": "Run a DTMF menu for a participant of the room's call",
             "security": BACKEND,
@@ -106,7 +128,10 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "content": {"application/json": {"schema": RunMenuBody.model_json_schema()}},
             },
             "responses": {
-                "202": json_response("The menu session started", SESSION_SCHEMA),
+                "202": {
+                    **json_response("The menu session started", SESSION_SCHEMA),
+                    **links(SESSION_PATH, "sessionId", "/sessionId", "get"),
+                },
                 **problem_responses(400, 401, 403, 404, 409, 415, 422),
             },
         }

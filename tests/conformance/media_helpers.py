@@ -21,6 +21,7 @@ from azure.communication.callautomation import (
 from azure.communication.callautomation._shared.models import identifier_from_raw_id
 from azure.communication.callautomation.aio import CallConnectionClient as AsyncCallConnectionClient
 
+from emulator.config import DEV_COGNITIVE_SERVICES_ENDPOINT
 from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import (
     AsyncCallAutomation,
@@ -127,12 +128,17 @@ async def scene(
     kind: ClientKind = "async",
     roles: Sequence[str] = ("Presenter", "Attendee", "Consumer"),
     path: str = "/bot",
+    cognitive_services_endpoint: str | None = DEV_COGNITIVE_SERVICES_ENDPOINT,
 ) -> AsyncIterator[Scene]:
+    """A call of a new room with ``roles`` all joined, connected to at ``path``; with the dev AI
+    services endpoint by default (ACS speaks text prompts only then), ``None`` for none."""
     room = add_room(emulator, roles)
     for member in room.members:
         await join(emulator, room.id, member)
     async with open_call_automation(emulator, kind) as api:
-        props = await api.connect(sink.url(path), room_id=room.id)
+        props = await api.connect(
+            sink.url(path), room_id=room.id, cognitive_services_endpoint=cognitive_services_endpoint
+        )
         await sink.wait_for(received(path, "ParticipantsUpdated"))
         cid = connection_id(props)
         yield Scene(emulator, room.id, room.members, cid, path, Media(api, cid))

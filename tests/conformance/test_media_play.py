@@ -9,6 +9,7 @@ import pytest
 from azure.communication.callautomation import SsmlSource, TextSource
 from azure.core.exceptions import HttpResponseError
 
+from emulator.config import DEV_COGNITIVE_SERVICES_ENDPOINT
 from emulator.server import RunningEmulator
 from tests.conformance.call_helpers import (
     CallbackKeys,
@@ -251,7 +252,11 @@ async def test_hanging_up_ends_the_connections_operations_without_events(
         await sink.wait_for(received("/bot", "CallDisconnected"))
         (entry,) = await call.log()
         async with open_call_automation(emulator, "async") as api:
-            props = await api.connect(sink.url("/next"), room_id=call.room_id)
+            props = await api.connect(
+                sink.url("/next"),
+                room_id=call.room_id,
+                cognitive_services_endpoint=DEV_COGNITIVE_SERVICES_ENDPOINT,
+            )
             await sink.wait_for(received("/next", "CallConnected"))
             # The media is free: a play to everyone is not refused with 8500.
             await Media(api, connection_id(props)).play(SHORT, operation_context="next")

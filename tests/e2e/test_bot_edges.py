@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from bot import keys
-from bot.embedded import bind, socket_url, start_bot
+from bot.embedded import access_logger, bind, socket_url, start_bot
 from bot.testing import BACKEND_KEY, RoomBot, bot_settings, cloud_event, serve_bot, wait_until
 from emulator.server import RunningEmulator
 from tests.e2e.helpers import LiveCall, assert_problem
@@ -32,7 +32,7 @@ def closed_port_url() -> str:
 async def test_the_access_log_leaves_out_the_query_string(
     emulator: RunningEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    caplog.set_level(logging.INFO, logger=access_logger.name)
     validation = {
         "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
         "data": {"validationCode": "c"},
@@ -51,7 +51,7 @@ async def test_the_access_log_leaves_out_the_query_string(
             await bot.close()
 
     lines = await wait_until(
-        lambda: [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"],
+        lambda: [r.getMessage() for r in caplog.records if r.name == access_logger.name],
         what="an access log line",
     )
     assert any(line.startswith("POST /api/eventgrid 200 ") for line in lines), lines

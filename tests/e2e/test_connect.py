@@ -93,14 +93,18 @@ async def test_participants_follow_joins_and_leaves(live_call: LiveCall, roombot
     assert left["state"] == "connected"
 
 
-async def test_connecting_to_a_room_without_a_running_call_fails(roombot: RoomBot) -> None:
+async def test_connecting_to_a_room_without_a_running_call_says_so(roombot: RoomBot) -> None:
     room = await roombot.create_room(["Presenter"])
 
     reply = await roombot.request("POST", f"/api/rooms/{room.id}/connect", key=BACKEND_KEY)
 
-    # ACS accepts the connect and reports the missing call asynchronously, with ConnectFailed.
-    assert reply.status == 202, reply.text
-    failed = await roombot.wait_for_call(reply.body["callConnectionId"], lambda c: c["state"] == "failed")
+    # ACS accepts the connect and reports the missing call asynchronously, with ConnectFailed:
+    # the bot waits for that answer and says plainly that nobody has joined.
+    problem = assert_problem(reply, 409)
+    assert problem["type"] == "urn:roombot:problem:no-call-running"
+    assert "Nobody has joined" in problem["detail"]
+    assert (problem["resultCode"], problem["resultSubCode"]) == (404, 8522)
+    failed = await roombot.wait_for_call(problem["callConnectionId"], lambda c: c["state"] == "failed")
     assert "ConnectFailed" in event_types(failed)
     assert failed["endedAt"] is not None
     assert await roombot.calls() == []

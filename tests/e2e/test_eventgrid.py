@@ -14,8 +14,11 @@ from bot.testing import OPS_KEY, RoomBot
 from emulator.keys import EVENT_GRID
 from tests.e2e.helpers import LiveCall, assert_problem, event_types
 
-AUTO_JOIN = pytest.mark.parametrize("roombot_settings_overrides", [{"auto_join": True}], ids=["auto-join"])
 EVENTGRID_KEY = "eventgrid-key-for-tests"
+# Auto-join needs the key: a CallStarted is what makes the bot join a room.
+AUTO_JOIN = pytest.mark.parametrize(
+    "roombot_settings_overrides", [{"auto_join": True, "eventgrid_key": EVENTGRID_KEY}], ids=["auto-join"]
+)
 TOPIC = "/subscriptions/0/resourcegroups/rg/providers/microsoft.communication/communicationservices/acs"
 WITH_KEY = pytest.mark.parametrize(
     "roombot_settings_overrides", [{"eventgrid_key": EVENTGRID_KEY}], ids=["eventgrid-key"]
@@ -88,7 +91,7 @@ async def test_the_emulator_subscribes_the_bot(roombot: RoomBot) -> None:
 
 @AUTO_JOIN
 async def test_with_auto_join_a_starting_room_call_is_joined(roombot: RoomBot) -> None:
-    assert await subscribe(roombot) == 201
+    assert await subscribe(roombot, f"?key={EVENTGRID_KEY}") == 201
     room = await roombot.create_room(["Presenter"])
 
     server_call_id = await roombot.join(room.id, room.members[0])
@@ -105,7 +108,7 @@ async def test_with_auto_join_a_starting_room_call_is_joined(roombot: RoomBot) -
 
 @AUTO_JOIN
 async def test_with_auto_join_the_room_state_finishes_when_the_call_ends(roombot: RoomBot) -> None:
-    assert await subscribe(roombot) == 201
+    assert await subscribe(roombot, f"?key={EVENTGRID_KEY}") == 201
     room = await roombot.create_room(["Presenter"])
     await roombot.join(room.id, room.members[0])
     [call] = await roombot.wait_for_calls(lambda calls: len(calls) == 1 and calls[0]["state"] == "connected")

@@ -22,7 +22,7 @@ from azure.communication.rooms.aio import RoomsClient
 from azure.core.credentials import AzureKeyCredential
 
 from bot.cli.serve import display_url
-from emulator.config import DEV_ACCESS_KEY
+from emulator.config import DEV_ACCESS_KEY, DEV_COGNITIVE_SERVICES_ENDPOINT
 from emulator.server import RunningEmulator
 from tests.support.cli_process import CliProcess, clean_env, run_to_completion, started
 
@@ -38,9 +38,10 @@ def serve_command(*args: str) -> list[str]:
 class ServeProcess(CliProcess):
     @property
     def bot_url(self) -> str:
-        match = re.fullmatch(r"roombot listening on (\S+)", self.banner[0])
+        """The URL to reach the bot from this machine."""
+        match = re.fullmatch(r"roombot listening on (\S+)(?: \(from this machine: (\S+)\))?", self.banner[0])
         assert match, self.banner
-        return match[1]
+        return match[2] or match[1]
 
     def try_it_block(self) -> str:
         start = next(i for i, line in enumerate(self.banner) if line.startswith("Try it"))
@@ -136,20 +137,21 @@ async def test_the_printed_commands_work_when_pasted_into_a_shell(tmp_path: Path
         script.write_text("set -eu\n" + served.try_it_block())
         code, out, err = await run_to_completion("bash", str(script), cwd=tmp_path)
         assert code == 0, err
-        answers = out.splitlines()
-        # join, connect, the live-call list, end: one JSON answer each.
-        assert len(answers) == 4, answers
-        assert '"serverCallId"' in answers[0]
-        assert '"status": "connecting"' in answers[1]
-        assert '"callConnectionId"' in answers[2]
-        assert '"status": "ending"' in answers[3]
+        # Three joins, connect, the live-call list, end: one answer each, status line first.
+        statuses = re.findall(r"^HTTP/1\.1 (\d{3})", out, re.M)
+        assert statuses == ["200", "200", "200", "202", "200", "202"], out
+        bodies = [line for line in out.splitlines() if line.startswith(("{", "["))]
+        assert len(bodies) == 6, out
+        assert '"serverCallId"' in bodies[0]
+        assert '"status": "connected"' in bodies[3]
+        assert bodies[4].count('"rawId"') == 3, "the bot sees the doctor, the patient and the observer"
+        assert '"status": "ending"' in bodies[5]
         assert await served.stop(signal.SIGTERM) == 0
 
 
-async def test_with_a_connection_string_no_emulator_is_started(
-    tmp_path: Path, emulator: RunningEmulator
-) -> None:
-    env = clean_env(
+def external_env(emulator: RunningEmulator, **extra: str) -> dict[str, str]:
+    """Settings of a bot wired to ``emulator`` as it would be to a real ACS resource."""
+    return clean_env(
         ROOMBOT_ACS_CONNECTION_STRING=emulator.connection_string,
         ROOMBOT_ACS_RESOURCE_ID=emulator.config.resource_id,
         ROOMBOT_ACS_OPENID_URL=f"{emulator.url}/calling/.well-known/acsopenidconfiguration",
@@ -157,7 +159,14 @@ async def test_with_a_connection_string_no_emulator_is_started(
         ROOMBOT_BACKEND_API_KEYS=ENV_KEY,
         ROOMBOT_OPS_API_KEYS=OPS_ENV_KEY,
         ROOMBOT_STATE_URL="memory://",
+        **extra,
     )
+
+
+async def test_with_a_connection_string_no_emulator_is_started(
+    tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    env = external_env(emulator, ROOMBOT_COGNITIVE_SERVICES_ENDPOINT=DEV_COGNITIVE_SERVICES_ENDPOINT)
     async with roombot_serve(tmp_path, "--port", "0", env=env) as served:
         assert not any(line.lstrip().startswith("emulator:") for line in served.banner)
         assert served.value("ACS endpoint") == emulator.url
@@ -180,6 +189,11 @@ async def test_with_a_connection_string_no_emulator_is_started(
     [
         ({"ROOMBOT_PSTN_CALLER_ID": "123"}, "ROOMBOT_PSTN_CALLER_ID"),
         ({"ROOMBOT_STATE_URL": "postgres://db"}, "ROOMBOT_STATE_URL"),
+        ({"ROOMBOT_STATEURL": "x"}, "did you mean ROOMBOT_STATE_URL?"),
+        ({"ROOMBOT_STATE_URL": "redis://127.0.0.1:6379/abc"}, "ROOMBOT_STATE_URL"),
+        ({"ROOMBOT_AUTO_JOIN": "true"}, "ROOMBOT_EVENTGRID_KEY"),
+        ({"ROOMBOT_AUTO_JOIN": "true", "ROOMBOT_EVENTGRID_KEY": ""}, "ROOMBOT_EVENTGRID_KEY"),
+        ({"ROOMBOT_ACS_RESOURCE_ID": "my-resource"}, "ROOMBOT_ACS_RESOURCE_ID"),
         (
             {
                 "ROOMBOT_ACS_CONNECTION_STRING": f"endpoint=https://x.communication.azure.com/;accesskey={DEV_ACCESS_KEY}"
@@ -205,6 +219,99 @@ async def test_an_invalid_setting_stops_start_up_with_one_line(
     assert err.startswith("roombot serve: error: invalid settings: ")
     assert field_name in err
     assert DEV_ACCESS_KEY not in err, "a connection string's key must never be echoed"
+
+
+async def test_text_prompts_against_acs_without_ai_services_stop_start_up(
+    tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    code, out, err = await run_serve(tmp_path, "--port", "0", env=external_env(emulator))
+    assert code == 2
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(
+        "roombot serve: error: invalid settings: ROOMBOT_COGNITIVE_SERVICES_ENDPOINT is not set"
+    )
+    assert "interpreter-confirm" in err
+    assert "end_call" in err
+
+
+async def test_a_custom_menu_file_keeps_the_packaged_confirmation_menu(
+    tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    menus = tmp_path / "menus.yaml"
+    menus.write_text("menus:\n  main:\n    prompt: Hi\n    options: {'1': {confirm: true}}\n")
+    env = external_env(
+        emulator,
+        ROOMBOT_COGNITIVE_SERVICES_ENDPOINT=DEV_COGNITIVE_SERVICES_ENDPOINT,
+        ROOMBOT_MENUS_FILE=str(menus),
+    )
+    async with roombot_serve(tmp_path, "--port", "0", env=env) as served:
+        assert await served.stop(signal.SIGTERM) == 0
+
+
+async def test_a_dial_out_confirmation_menu_that_no_file_defines_stops_start_up(tmp_path: Path) -> None:
+    env = clean_env(ROOMBOT_HANDLERS='{"dialout": {"confirm_menu": "nope"}}')
+    code, out, err = await run_serve(tmp_path, "--port", "0", "--emulator-port", "0", env=env)
+    assert (code, out) == (2, "")
+    assert len(err.splitlines()) == 1, err
+    assert "confirm_menu: menu 'nope' does not exist (menus: interpreter-confirm)" in err
+
+
+async def test_a_non_loopback_host_without_a_connection_string_is_refused(tmp_path: Path) -> None:
+    code, out, err = await run_serve(tmp_path, "--host", "0.0.0.0", "--port", "0", env=clean_env())  # noqa: S104
+    assert code == 2
+    assert out == ""
+    assert len(err.splitlines()) == 1, err
+    assert "ROOMBOT_ACS_CONNECTION_STRING" in err
+    assert "--emulator" in err
+
+
+def outward_address() -> str | None:
+    """This machine's address on its default route, if it has one (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: routable in form, never answered
+        except OSError:
+            return None
+        address: str = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+async def reachable(host: str, port: int) -> bool:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
+
+
+async def test_with_emulator_asked_for_the_bot_serves_every_interface_and_the_emulator_loopback_only(
+    tmp_path: Path,
+) -> None:
+    args = ("--host", "0.0.0.0", "--emulator", "--port", "0", "--emulator-port", "0")  # noqa: S104
+    async with roombot_serve(tmp_path, *args) as served:
+        bot_port = int(served.bot_url.rsplit(":", 1)[1])
+        assert (
+            served.banner[0]
+            == f"roombot listening on http://0.0.0.0:{bot_port} (from this machine: {served.bot_url})"
+        )
+        emulator_url = served.value("emulator")
+        assert emulator_url.startswith("http://127.0.0.1:")
+        emulator_port = int(emulator_url.rsplit(":", 1)[1])
+        address = outward_address()
+        if address is None:
+            pytest.skip("this machine has no non-loopback address to check the emulator is not reachable on")
+        assert await reachable(address, bot_port)
+        assert not await reachable(address, emulator_port)
+        assert await served.stop(signal.SIGTERM) == 0
+
+
+async def test_version(tmp_path: Path) -> None:
+    code, out, err = await run_to_completion(sys.executable, "-m", "bot.cli", "--version", cwd=tmp_path)
+    assert (code, err) == (0, "")
+    assert re.fullmatch(r"roombot \d+\.\d+\.\d+\S*\n", out), out
 
 
 async def test_an_invalid_handler_configuration_stops_start_up_with_one_line(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from azure.communication.rooms import CommunicationUserIdentifier, RoomParticipa
 from azure.communication.rooms.aio import RoomsClient
 from azure.core.credentials import AzureKeyCredential
 
-from emulator.config import DEV_ACCESS_KEY, DEV_RESOURCE_ID
+from emulator.config import DEV_ACCESS_KEY, DEV_COGNITIVE_SERVICES_ENDPOINT, DEV_RESOURCE_ID
 from tests.support.cli_process import CliProcess, clean_env, started
 
 BACKEND_KEY = "chaos-backend-key-0123456789abcdef"
@@ -111,6 +111,7 @@ class ProcessBed:
             "ROOMBOT_BACKEND_API_KEYS": BACKEND_KEY,
             "ROOMBOT_OPS_API_KEYS": OPS_KEY,
             "ROOMBOT_PSTN_CALLER_ID": "+14255550100",
+            "ROOMBOT_COGNITIVE_SERVICES_ENDPOINT": DEV_COGNITIVE_SERVICES_ENDPOINT,
         }
         env = clean_env(**{**settings, **dict(extra or {})})
         bot = BotProcess(port=port, env=env)

@@ -129,6 +129,10 @@ def test_it_serves_on_8080_with_a_healthcheck_on_healthz(stages: list[Stage]) ->
     assert argv[:2] == ["roombot", "serve"]
     assert argv[argv.index("--port") + 1] == "8080"
     assert argv[argv.index("--host") + 1] == "0.0.0.0"  # noqa: S104  (a container listens on all)
+    # Without a connection string, serve refuses a public host: the image fails fast instead of
+    # running the development emulator (tests/e2e/test_serve_cli.py runs that refusal).
+    assert "--emulator" not in argv
+    assert not any(name.startswith("ROOMBOT_ACS_CONNECTION_STRING") for name in runtime.all("ENV"))
 
 
 def test_the_console_script_the_image_runs_is_declared(pyproject: dict[str, Any]) -> None:

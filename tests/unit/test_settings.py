@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from config import Settings, format_settings_error, load_settings
-from config.settings import DEFAULT_ACS_OPENID_URL, parse_connection_string
+from config.environment import unknown_names
+from config.settings import DEFAULT_ACS_OPENID_URL, UnknownSettingError, parse_connection_string
 
 KEY = "cm9vbWJvdC1lbXVsYXRvci1kZXZlbG9wbWVudC1hY2Nlc3Mta2V5IQ=="
 BACKEND_KEY = "backend-key-0123456789"
@@ -154,11 +156,78 @@ def test_notify_url_needs_a_secret() -> None:
         ({"max_body_bytes": 0}, "ROOMBOT_MAX_BODY_BYTES"),
         ({"callback_base_url": "not a url"}, "ROOMBOT_CALLBACK_BASE_URL"),
         ({"acs_resource_id": "  "}, "ROOMBOT_ACS_RESOURCE_ID"),
+        ({"acs_resource_id": "my-acs-resource"}, "ROOMBOT_ACS_RESOURCE_ID"),
+        ({"acs_resource_id": "7e0c9d552a4b4f7e9a610e51a7000001"}, "ROOMBOT_ACS_RESOURCE_ID"),
+        ({"state_url": "redis://cache:6379/abc"}, "ROOMBOT_STATE_URL"),
+        ({"state_url": "redis://cache:port/0"}, "ROOMBOT_STATE_URL"),
+        ({"state_url": "redis://cache:6379?db=2"}, "ROOMBOT_STATE_URL"),
+        ({"state_url": "redis:///0"}, "ROOMBOT_STATE_URL"),
+        ({"eventgrid_key": ""}, "ROOMBOT_EVENTGRID_KEY"),
+        ({"eventgrid_key": "short"}, "ROOMBOT_EVENTGRID_KEY"),
+        ({"cognitive_services_endpoint": "not a url"}, "ROOMBOT_COGNITIVE_SERVICES_ENDPOINT"),
+        ({"log_level": "LOUD"}, "ROOMBOT_LOG_LEVEL"),
+        ({"log_format": "xml"}, "ROOMBOT_LOG_FORMAT"),
         ({"handlers": {"end_call": "on"}}, "ROOMBOT_HANDLERS[end_call]"),
     ],
 )
 def test_each_bad_setting_is_named_by_its_environment_variable(values: dict[str, Any], name: str) -> None:
     assert f"{name}: " in error_line(**values)
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://cache:6379/0", "redis://:pw@cache:6379/15", "rediss://cache:6380", "redis://cache/3"]
+)
+def test_redis_urls_with_an_integer_database_or_none(url: str) -> None:
+    assert make(state_url=url).state_url == url
+
+
+def test_the_resource_id_is_a_guid_kept_in_lower_case() -> None:
+    settings = make(acs_resource_id=" 7E0C9D55-2A4B-4F7E-9A61-0E51A7000001 ")
+    assert settings.acs_resource_id == "7e0c9d55-2a4b-4f7e-9a61-0e51a7000001"
+
+
+@pytest.mark.parametrize("key", [None, ""], ids=["unset", "empty"])
+def test_auto_join_needs_an_eventgrid_key(key: str | None) -> None:
+    values: dict[str, Any] = {"auto_join": True}
+    if key is not None:
+        values["eventgrid_key"] = key
+    line = error_line(**values)
+    assert "ROOMBOT_EVENTGRID_KEY" in line
+    assert make(auto_join=True, eventgrid_key="k" * 16).auto_join is True
+
+
+def test_logging_and_ai_services_defaults() -> None:
+    settings = make()
+    assert (settings.log_level, settings.log_format) == ("INFO", "text")
+    assert settings.cognitive_services_endpoint is None
+    assert make(log_level="debug").log_level == "DEBUG"
+
+
+def test_an_unknown_variable_stops_start_up_naming_the_closest_setting(
+    monkeypatch: pytest.MonkeyPatch, no_roombot_env: Path
+) -> None:
+    monkeypatch.setenv("ROOMBOT_STATEURL", "memory://")
+    (no_roombot_env / ".env").write_text("ROOMBOT_AUTOJOIN=true\nROOMBOT_NOTHING_LIKE_IT=1\n")
+    with pytest.raises(UnknownSettingError) as failed:
+        load_settings()
+    line = str(failed.value)
+    assert "\n" not in line
+    assert "ROOMBOT_STATEURL (environment) is not a setting; did you mean ROOMBOT_STATE_URL?" in line
+    assert "ROOMBOT_AUTOJOIN (.env) is not a setting; did you mean ROOMBOT_AUTO_JOIN?" in line
+    assert "ROOMBOT_NOTHING_LIKE_IT (.env) is not a setting" in line
+
+
+def test_names_are_matched_in_any_case_as_pydantic_settings_reads_them(
+    monkeypatch: pytest.MonkeyPatch, no_roombot_env: Path
+) -> None:
+    monkeypatch.setenv("roombot_log_format", "json")
+    assert load_settings().log_format == "json"
+
+
+def test_the_known_names_are_the_declared_fields() -> None:
+    declared = [f"ROOMBOT_{name.upper()}" for name in Settings.model_fields]
+    assert unknown_names("ROOMBOT_", declared, dict.fromkeys(declared, "x"), None) == []
+    assert unknown_names("ROOMBOT_", declared, {"ROOMBOT_NOT_DECLARED": "x"}, None) != []
 
 
 def test_several_problems_stay_on_one_line() -> None:
@@ -171,15 +240,27 @@ def test_the_callback_url_is_derived_from_the_base() -> None:
     assert make(callback_base_url="https://bot.example/").callback_url == "https://bot.example/api/callbacks"
 
 
-def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    env_file = tmp_path / ".env"
+@pytest.fixture
+def no_roombot_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A working directory without .env and an environment without ROOMBOT_* (a developer's
+    shell may set some, e.g. ROOMBOT_TEST_REDIS_URL)."""
+    for name in list(os.environ):
+        if name.upper().startswith("ROOMBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, no_roombot_env: Path) -> None:
+    env_file = no_roombot_env / ".env"
     env_file.write_text(
         f"ROOMBOT_ACS_CONNECTION_STRING=endpoint=http://127.0.0.1:8081/;accesskey={KEY}\n"
         f"ROOMBOT_BACKEND_API_KEYS={BACKEND_KEY},backend-key-zzzzzzzzzz\n"
         "ROOMBOT_AUTO_JOIN=true\n"
+        "ROOMBOT_EVENTGRID_KEY=eventgrid-key-0123456789\n"
         "ROOMBOT_STATE_URL=memory://\n"
+        "OTHER_TOOL_SETTING=not ours, left alone\n"
     )
-    monkeypatch.chdir(tmp_path)
     # The real environment wins over .env.
     monkeypatch.setenv("ROOMBOT_STATE_URL", "redis://127.0.0.1:6379/15")
     monkeypatch.setenv("ROOMBOT_HANDLERS", '{"end_call": {"warnSeconds": 60}}')

@@ -3,6 +3,17 @@
 and ``:stopContinuousDtmfRecognition`` → 200; ``:sendDtmfTones`` → 202 ``{operationContext}``.
 Also the control API's key presses, ``POST /emulator/rooms/{roomId}/participants/{rawId}:dtmf``
 ``{tones: "1#"}`` → 200 ``{tones: [words]}`` (dispatched from ``emulator.control``).
+
+Text and SSML prompts (play sources and recognize prompts) need an Azure AI services resource
+named when the call was set up (``callIntelligenceOptions.cognitiveServicesEndpoint`` of the
+connect); file prompts do not (Microsoft Learn, "Customize voice prompts to users with Play
+action" and "Integrate Azure Communication Services with Azure AI services"). On a connection
+without one the emulator refuses the request at once with 405, code 8522, "Request not allowed
+when Cognitive Service Configuration not set during call setup.": the message ACS answers in
+that case (azure-sdk-for-js issue 27966), with the status and code that the Call Automation
+troubleshooting page lists for "Missing configuration ... needs to happen when invoking the
+AnswerCall API". Assumption: that page pairs 405/8522 with the missing configuration, and ACS
+checks it before the operation starts rather than failing it later with PlayFailed.
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from aiohttp import web
 
 from emulator.calls.media import requests as media_requests
 from emulator.calls.media.engine import MediaEngine
+from emulator.calls.media.sources import PlaySource
 from emulator.calls.model import CallConnection, RoomCall
 from emulator.calls.routes import BASE, CONNECTION, _json_object
 from emulator.delivery.client_session import client_session_context
@@ -24,15 +36,30 @@ def _target(request: web.Request) -> tuple[MediaEngine, CallConnection, RoomCall
     return request.app[MEDIA], connection, service.call_of(connection)
 
 
+def missing_speech_configuration() -> AcsError:
+    return AcsError(
+        405, "8522", "Request not allowed when Cognitive Service Configuration not set during call setup."
+    )
+
+
+def _require_speech(connection: CallConnection, sources: list[PlaySource]) -> None:
+    if connection.cognitive_services_endpoint is None and any(s.kind != "file" for s in sources):
+        raise missing_speech_configuration()
+
+
 async def play(request: web.Request) -> web.Response:
     engine, connection, call = _target(request)
-    engine.play(connection, call, media_requests.parse_play(await _json_object(request)))
+    body = media_requests.parse_play(await _json_object(request))
+    _require_speech(connection, body.sources)
+    engine.play(connection, call, body)
     return web.Response(status=202)
 
 
 async def recognize(request: web.Request) -> web.Response:
     engine, connection, call = _target(request)
-    engine.recognize(connection, call, media_requests.parse_recognize(await _json_object(request)))
+    body = media_requests.parse_recognize(await _json_object(request))
+    _require_speech(connection, body.prompts)
+    engine.recognize(connection, call, body)
     return web.Response(status=202)
 
 

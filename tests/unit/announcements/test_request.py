@@ -98,7 +98,7 @@ def test_interrupt_is_allowed_for_everyone() -> None:
         ({"text": "a", "to": {"roles": ["Boss"]}}, "to.roles[0]", "'Consumer'"),
         ({"text": "a", "to": {"roles": []}}, "to.roles", "at least 1 item"),
         ({"text": "a", "to": {"participants": []}}, "to.participants", "at least 1 item"),
-        ({"text": "a", "to": {"participants": ["  "]}}, "to.participants[0]", "at least 1 character"),
+        ({"text": "a", "to": {"participants": [""]}}, "to.participants[0]", "at least 1 character"),
         ({"text": "a", "to": {"participants": ["8:acs:x"], "roles": ["Consumer"]}}, "to.roles", "Extra"),
         ({"text": "a", "to": {"roles": ["Consumer"]}, "interrupt": True}, "interrupt", '"everyone"'),
         ({"text": "a", "to": "pstn", "interrupt": True}, "interrupt", "queues instead"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.plugins import PluginError, handler_configs, instantiate
-from config.menus.load import load_menus, parse_menus_text
+from config.menus.load import load_menus, load_menus_over, parse_menus_text
 from config.menus.model import (
     DEFAULT_MENUS_FILE,
     ActionRef,
@@ -336,8 +336,8 @@ def test_a_bad_file_stops_the_bot_with_the_line(tmp_path: Path) -> None:
     with pytest.raises(PluginError) as failed:
         instantiate(factories, handler_configs(factories, settings))
     assert (
-        str(failed.value)
-        == f"{menus_file}: menu 'main', option '9': goto target 'lang' is not a menu (menus: main)"
+        str(failed.value) == f"{menus_file}: menu 'main', option '9': goto target 'lang' is not a menu "
+        "(menus: interpreter-confirm, main)"
     )
 
 
@@ -349,7 +349,8 @@ def test_the_menus_file_setting_and_the_handler_config(tmp_path: Path) -> None:
     handlers = instantiate(factories, handler_configs(factories, settings))
     handler = handlers.get("menus")
     assert isinstance(handler, MenusHandler)
-    assert list(handler.menus.menus) == ["main"]
+    # The file adds to the packaged menus: dial-outs still find their confirmation menu.
+    assert sorted(handler.menus.menus) == ["interpreter-confirm", "main"]
     assert handler.menus.source == str(from_setting)
     # Without the setting the packaged default is used.
     default = MenusHandler(MenusConfig())
@@ -367,4 +368,40 @@ def test_the_handler_config_wins_over_the_setting(tmp_path: Path) -> None:
     factories = {"menus": MenusHandler}
     handler = instantiate(factories, handler_configs(factories, settings)).get("menus")
     assert isinstance(handler, MenusHandler)
-    assert list(handler.menus.menus) == ["other"]
+    assert sorted(handler.menus.menus) == ["interpreter-confirm", "other"]
+
+
+def test_a_custom_menu_of_a_packaged_name_replaces_it_and_may_go_to_packaged_ones(tmp_path: Path) -> None:
+    custom = tmp_path / "menus.yaml"
+    custom.write_text(
+        "menus:\n"
+        "  interpreter-confirm:\n"
+        "    prompt: {audioUrl: 'https://media.example/confirm.wav'}\n"
+        "    options: {'1': {confirm: true}, '0': {goto: main}}\n"
+        "  main:\n"
+        "    prompt: Hi\n"
+        "    options: {'1': {goto: interpreter-confirm}}\n"
+    )
+    menus = load_menus_over(DEFAULT_MENUS_FILE, custom)
+    assert sorted(menus.menus) == ["interpreter-confirm", "main"]
+    replaced = menus["interpreter-confirm"]
+    assert replaced.prompt.kind == "file"
+    assert sorted(replaced.options) == ["0", "1"]
+    assert menus.source == str(custom)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "the file is empty"),
+        ("menus: {}\n", "defines no menus and no hotkeys"),
+        ("- a list\n", "must be a mapping"),
+        ("menu:\n  main: {prompt: Hi, options: {'1': {confirm: true}}}\n", "unknown top-level key 'menu'"),
+    ],
+    ids=["empty", "no-menus", "a-list", "typo"],
+)
+def test_a_custom_file_is_still_checked_on_its_own(tmp_path: Path, text: str, problem: str) -> None:
+    custom = tmp_path / "menus.yaml"
+    custom.write_text(text)
+    with pytest.raises(MenuFileError, match=rf"^{custom}: .*{problem}"):
+        load_menus_over(DEFAULT_MENUS_FILE, custom)
