@@ -17,6 +17,11 @@ from bot.checks import check_references, check_speech
 from bot.cluster.election import Election
 from bot.cluster.forward import forward_middleware
 from bot.cluster.term import Term
+from bot.console import page as console_page
+from bot.console import stream as console_stream
+from bot.console import timeline as console_timeline
+from bot.console.feed import LiveFeed
+from bot.console.roles import RoleBook
 from bot.handlers import HandlerFactory
 from bot.intake import EventIntake
 from bot.logs import log_context_middleware
@@ -117,6 +122,10 @@ async def _leadership(app: web.Application) -> AsyncIterator[None]:
         await election.close()
 
 
+async def _close_feed(app: web.Application) -> None:
+    app[keys.FEED].close()
+
+
 def create_app(
     settings: Settings, *, handler_factories: Mapping[str, HandlerFactory] | None = None
 ) -> web.Application:
@@ -136,8 +145,14 @@ def create_app(
     app[keys.HANDLERS] = handlers
     app[keys.METRICS] = Metrics()
     app[keys.API_KEYS] = ApiKeys(backend=set(settings.backend_api_keys), ops=set(settings.ops_api_keys))
+    app[keys.FEED] = LiveFeed()
+    app[keys.ROLES] = RoleBook(lambda room_id: app[keys.ACS].list_room_participants(room_id))
     app.cleanup_ctx.extend([_http_session, _state_store, _acs, _verifier, _intake, _leadership])
+    # Before the server waits for open requests to finish: live streams end here.
+    app.on_shutdown.append(_close_feed)
     setup_routes(app)
+    for module in (console_page, console_stream, console_timeline):
+        app.router.add_routes(module.routes)
     for handler in handlers:
         app.router.add_routes(list(handler.routes()))
     return app

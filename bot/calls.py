@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +34,9 @@ Submit = Callable[[Iterable[CallEvent]], None]
 # its call instead of connecting a second time.
 CONNECT_LEASE_SECONDS = 30.0
 CONNECT_POLL_SECONDS = 0.05
+# The history entry of an end for everyone that ACS accepted (the CallDisconnected follows).
+END_REQUESTED = "EndForEveryoneRequested"
+END_FAILED = "EndForEveryoneFailed"
 
 
 @dataclass(frozen=True)
@@ -112,7 +116,7 @@ class CallCommands:
     async def end_for_everyone(self, command: EndForEveryone) -> None:
         call = await self._services.registry.get(command.call_connection_id)
         if call is not None and call.ended_at is None:
-            await self.end(call)
+            await self.end(call, requested_by="handler")
 
     async def reconcile(self) -> list[str]:
         """Finish the stored live calls that ACS no longer knows (ended while the bot was down).
@@ -157,8 +161,27 @@ class CallCommands:
             self._submit([event])
         return True
 
-    async def end(self, call: CallRecord) -> None:
-        """End the call for everyone; the registry drops it on CallDisconnected."""
+    async def end(self, call: CallRecord, *, requested_by: str = "operator") -> None:
+        """End the call for everyone; the registry drops it on CallDisconnected.
+
+        The call's history notes the request first (an entry of type `END_REQUESTED`, with an id
+        of the bot's own; `END_FAILED` follows when ACS refuses), so that its timeline shows who
+        asked before ACS's CallDisconnected, which may arrive before ACS's answer."""
+        await self._note(call, END_REQUESTED, requestedBy=requested_by)
         with log_context(call_connection_id=call.call_connection_id, room_id=call.room_id):
-            await self._services.acs.terminate(call.call_connection_id)
+            try:
+                await self._services.acs.terminate(call.call_connection_id)
+            except AcsError as exc:
+                await self._note(call, END_FAILED, resultMessage=str(exc))
+                raise
             logger.info("ending call %s of room %s for everyone", call.call_connection_id, call.room_id)
+
+    async def _note(self, call: CallRecord, kind: str, **fields: str) -> None:
+        entry = {
+            "id": f"roombot:{kind}:{uuid.uuid4().hex}",
+            "type": kind,
+            "time": datetime.now(UTC).isoformat(),
+            "operationContext": None,
+            **fields,
+        }
+        await self._services.store.append_event(call.call_connection_id, entry)

@@ -11,6 +11,8 @@ from bot.auth.callback_jwt import CallbackVerifier
 from bot.calls import CallCommands
 from bot.cluster.election import Election
 from bot.connect import RoomConnector
+from bot.console.feed import LiveFeed
+from bot.console.roles import RoleBook
 from bot.dispatch import CallDispatcher
 from bot.intake import EventIntake
 from bot.metrics import Metrics
@@ -38,3 +40,7 @@ DISPATCHER = web.AppKey("dispatcher", CallDispatcher)
 ELECTION = web.AppKey("election", Election)
 COMMANDS = web.AppKey("commands", CallCommands)
 CONNECTOR = web.AppKey("connector", RoomConnector)
+
+# The operator console's: the live feed of call changes, and room roles (Rooms API, cached).
+FEED = web.AppKey("feed", LiveFeed)
+ROLES = web.AppKey("roles", RoleBook)

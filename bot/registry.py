@@ -21,7 +21,10 @@ from bot.events import (
     CallDisconnected,
     CallEvent,
     ConnectFailed,
+    ContinuousDtmfRecognitionToneReceived,
+    ParticipantResultEvent,
     ParticipantsUpdated,
+    RecognizeCompleted,
 )
 from bot.locks import KeyedLocks
 from bot.state.base import CallRecord, CallState, ParticipantRecord, StateStore
@@ -53,7 +56,23 @@ def history_entry(event: CallEvent, received_at: datetime) -> dict[str, Any]:
             entry["resultSubCode"] = event.result.sub_code
         if event.result.message:
             entry["resultMessage"] = event.result.message
+    entry.update(_details(event))
     return entry
+
+
+def _details(event: CallEvent) -> dict[str, Any]:
+    """What an event says beyond its type, for timelines: who joined, which keys, which state."""
+    if isinstance(event, ParticipantsUpdated):
+        return {"participants": [p.raw_id for p in event.participants]}
+    if isinstance(event, ParticipantResultEvent) and event.participant_raw_id:
+        return {"participant": event.participant_raw_id}
+    if isinstance(event, RecognizeCompleted):
+        return {"tones": list(event.tones)}
+    if isinstance(event, ContinuousDtmfRecognitionToneReceived) and event.tone:
+        return {"tones": [event.tone]}
+    if event.type == "RecordingStateChanged" and isinstance(event.data.get("state"), str):
+        return {"recordingState": event.data["state"]}
+    return {}
 
 
 class CallRegistry:
@@ -124,7 +143,9 @@ class CallRegistry:
             stale = not updated.is_live or _is_older(event.sequence_number, updated.participants_sequence)
             if not stale:
                 updated.participants = [
-                    ParticipantRecord(raw_id=p.raw_id, kind=p.kind, is_muted=p.is_muted)
+                    ParticipantRecord(
+                        raw_id=p.raw_id, kind=p.kind, is_muted=p.is_muted, is_on_hold=p.is_on_hold
+                    )
                     for p in event.participants
                 ]
                 if event.sequence_number is not None:

@@ -16,6 +16,9 @@ from emulator.calls import routes as call_routes
 from emulator.calls.media import routes as media_routes
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
+from emulator.console import wiring as console
+from emulator.console.deliveries import DeliveryLog
+from emulator.console.live import Changes
 from emulator.delivery import eventgrid
 from emulator.delivery.callbacks import CallbackDispatcher
 from emulator.delivery.client_session import client_session_context
@@ -26,8 +29,10 @@ from emulator.identity import routes as identity
 from emulator.identity.store import IdentityStore
 from emulator.keys import (
     CALLBACKS,
+    CHANGES,
     CLOCK,
     CONFIG,
+    DELIVERIES,
     EVENT_GRID,
     FAULTS,
     IDENTITIES,
@@ -115,6 +120,8 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
     app[REPEATABILITY] = repeatability
     app[FAULTS] = faults
     app[PHONES] = PhoneBook()
+    app[DELIVERIES] = DeliveryLog(app[CLOCK].now)
+    app[CHANGES] = Changes()
     _delivery(app)
     room_routes.setup(app)
     identity.setup(app)
@@ -127,6 +134,7 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
     app.add_routes(phone_routes(app[PHONES]))
     app.add_routes(fault_routes(faults))
     control.setup(app)
+    console.setup(app)
     return app
 
 
@@ -152,7 +160,10 @@ def _delivery(app: web.Application) -> None:
     dispatcher = CallbackDispatcher(token=lambda: mint_callback_token(app), clock=app[CLOCK])
     dispatcher.faults = app[FAULTS]
     app[CALLBACKS] = dispatcher
-    app.cleanup_ctx.append(client_session_context(dispatcher, dispatcher.close))
+    deliveries = app[DELIVERIES]
+    app.cleanup_ctx.append(
+        client_session_context(dispatcher, dispatcher.close, [deliveries.trace_config("callback")])
+    )
     publisher = EventGridPublisher(
         clock=app[CLOCK],
         topic=topic_for(app[CONFIG].resource_id),
@@ -160,4 +171,6 @@ def _delivery(app: web.Application) -> None:
     )
     app[EVENT_GRID] = publisher
     app.add_routes(eventgrid.routes())
-    app.cleanup_ctx.append(client_session_context(publisher, publisher.close))
+    app.cleanup_ctx.append(
+        client_session_context(publisher, publisher.close, [deliveries.trace_config("eventgrid")])
+    )

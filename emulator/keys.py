@@ -14,6 +14,8 @@ from emulator.calls.media.engine import MediaEngine
 from emulator.calls.service import CallService
 from emulator.clock import Clock
 from emulator.config import EmulatorConfig
+from emulator.console.deliveries import DeliveryLog
+from emulator.console.live import Changes
 from emulator.delivery.callbacks import CallbackDispatcher
 from emulator.delivery.eventgrid import EventGridPublisher
 from emulator.delivery.signing import CallbackSigner
@@ -42,3 +44,6 @@ PHONES = web.AppKey("phones", PhoneBook)
 INVITATIONS = web.AppKey("invitations", Ringer)
 FAULTS = web.AppKey("faults", Faults)
 RECORDINGS = web.AppKey("recordings", RecordingService)
+# The console's: what was sent out, and the live feed of changes.
+DELIVERIES = web.AppKey("deliveries", DeliveryLog)
+CHANGES = web.AppKey("changes", Changes)

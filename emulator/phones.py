@@ -5,7 +5,8 @@
   replaces the whole behaviour, so a missing field takes its default). It applies to calls that
   start ringing afterwards, never to one already ringing.
 - ``GET /emulator/phones/{e164}`` → the behaviour the next call meets; ``DELETE`` → 204, back to the
-  default: accept after 1 simulated second, press no keys.
+  default: accept after 1 simulated second, press no keys. ``GET /emulator/phones`` (the console's,
+  ``emulator.console.views``) lists the numbers given a behaviour.
 - ``GET /emulator/invitations`` (optional ``?roomId=`` and ``?phoneNumber=``) → every invitation
   ``participants:add`` made, oldest first, with its state: what tests check to prove that a retried
   dial-out rang once. Ringing ones are all there; of the finished ones, the last 1000.
@@ -94,6 +95,10 @@ class PhoneBook:
 
     def reset(self, number: str) -> None:
         self._behaviours.pop(number, None)
+
+    def configured(self) -> list[tuple[str, PhoneBehaviour]]:
+        """The numbers given a behaviour, in the order they were first given one."""
+        return list(self._behaviours.items())
 
 
 def bad_request(message: str, target: str | None = None) -> AcsError:

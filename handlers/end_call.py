@@ -27,6 +27,8 @@ from bot.events import CallConnected, CallDisconnected, CallEvent
 from bot.handlers import BaseHandler, CallContext
 from bot.messages import Announce
 from bot.services import BotServices
+from bot.state.base import CallRecord
+from bot.timeline import History, TimelineItem
 from config.prompts import Prompt
 
 logger = logging.getLogger(f"roombot.{__name__}")
@@ -134,6 +136,36 @@ class EndCallHandler(BaseHandler):
                 if timer is not None:
                     timer.cancel()
             await self.services.store.delete_doc(NAMESPACE, ctx.call_connection_id)
+
+    async def timeline(self, call: CallRecord, history: History) -> list[TimelineItem]:
+        """The scheduled end and its warning on the console's timeline (`bot.timeline.TimelineSource`)."""
+        doc = await self.services.store.get_doc(NAMESPACE, call.call_connection_id)
+        if doc is None:
+            return []
+        end_at = datetime.fromisoformat(doc["endAt"])
+        items = [
+            TimelineItem(
+                lane="end",
+                id="end_call:end",
+                label="ends for everyone at the room's validUntil",
+                start=end_at,
+                status="scheduled",
+                point=True,
+            )
+        ]
+        if doc.get("warnAt"):
+            items.append(
+                TimelineItem(
+                    lane="end",
+                    id="end_call:warning",
+                    label=f"warning: {self.config.warning_prompt().text or 'prompt'}",
+                    start=datetime.fromisoformat(doc["warnAt"]),
+                    status="said" if doc.get("warned") else "scheduled",
+                    point=True,
+                    audience="everyone",
+                )
+            )
+        return items
 
     async def end_for_everyone(self, call_connection_id: str) -> None:
         """Hang up the call for every participant; CallDisconnected follows."""

@@ -185,6 +185,7 @@ def banner(
         lines += [
             f"  emulator:          {emulator.url}  (embedded: {env_name('acs_connection_string')} is unset)",
             f"  connection string: {emulator.connection_string}",
+            f"  emulator console:  {emulator.url}/emulator/console  (loopback clients only)",
         ]
     else:
         lines.append(f"  ACS endpoint:      {endpoint}  (from {env_name('acs_connection_string')})")
@@ -194,6 +195,7 @@ def banner(
         f"  ops API key:       {ops_key}  {ops_note}",
         f"  state:             {display_url(settings.state_url)}",
         f"  API description:   {bot_url}/openapi.json",
+        f"  operator console:  {bot_url}/console  (sign in with the ops API key)",
         "",
         "Try it from another shell (the lines below paste as they are):",
     ]

@@ -30,6 +30,8 @@ NOT_FORWARDED = frozenset(
 )
 ELECTION_RETRY_AFTER_SECONDS = 2
 FORWARD_TIMEOUT = aiohttp.ClientTimeout(total=60)
+# Answers that never end on their own: the operator console's live feed.
+STREAMED_PATHS = frozenset({"/ops/events"})
 
 
 def needs_leader(path: str) -> bool:
@@ -56,7 +58,7 @@ def _electing(detail: str) -> ProblemError:
 
 async def _forward(
     request: web.Request, leader_url: str, election: Election, session: aiohttp.ClientSession
-) -> web.Response:
+) -> web.StreamResponse:
     headers = CIMultiDict(
         (name, value) for name, value in request.headers.items() if name.lower() not in NOT_FORWARDED
     )
@@ -68,17 +70,32 @@ async def _forward(
             leader_url + request.path_qs,
             headers=headers,
             data=body if body else None,
-            timeout=FORWARD_TIMEOUT,
+            # A live feed (server-sent events) lasts as long as its reader: no total time limit.
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=10)
+            if request.path in STREAMED_PATHS
+            else FORWARD_TIMEOUT,
             allow_redirects=False,
         ) as reply:
-            payload = await reply.read()
             kept = CIMultiDict(
                 (name, value) for name, value in reply.headers.items() if name.lower() not in NOT_FORWARDED
             )
             kept.popall("Content-Encoding", None)
+            if reply.content_type == "text/event-stream":
+                return await _stream(request, reply, kept)
+            payload = await reply.read()
             return web.Response(status=reply.status, headers=kept, body=payload)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        logger.warning(
-            "cannot pass %s %s on to the leader at %s: %s", request.method, request.path, leader_url, exc
-        )
+        logger.warning("cannot pass %s on to the leader at %s: %s", request.path, leader_url, exc)
         raise _electing("The leader does not answer; try again shortly.") from None
+
+
+async def _stream(
+    request: web.Request, reply: aiohttp.ClientResponse, headers: CIMultiDict[str]
+) -> web.StreamResponse:
+    """Pass a live feed on chunk by chunk, for as long as both ends stay."""
+    response = web.StreamResponse(status=reply.status, headers=headers)
+    await response.prepare(request)
+    async for chunk in reply.content.iter_any():
+        await response.write(chunk)
+    await response.write_eof()
+    return response

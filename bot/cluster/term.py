@@ -22,6 +22,7 @@ from bot import keys
 from bot.bus import MessageBus
 from bot.calls import CallCommands
 from bot.connect import RoomConnector
+from bot.events import CallEvent
 from bot.handlers import Handler
 from bot.logs import call_scoped
 from bot.media.scheduler import MediaScheduler
@@ -80,7 +81,17 @@ class Term:
             resume = getattr(handler, "resume", None)
             if resume is not None:
                 await resume()
-        intake.process_with(call_scoped(EventPipeline(services, app[keys.HANDLERS]).process))
+        pipeline = EventPipeline(services, app[keys.HANDLERS])
+        feed = app[keys.FEED]
+
+        async def process(event: CallEvent) -> bool:
+            done = await pipeline.process(event)
+            # The operator console's live view: what changed, and in which call.
+            if done and feed.listeners:
+                feed.call_changed(event.call_connection_id, None, event.type)
+            return done
+
+        intake.process_with(call_scoped(process))
         # What a crash, or the replica that led before, left unfinished goes first.
         recovered = await intake.recover()
         if recovered:

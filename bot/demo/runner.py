@@ -1,6 +1,11 @@
 """``roombot demo``: start an emulator and the bot in this process, play the telehealth scenario
 through the public HTTP APIs, and print a timeline. Exit 0 when every step happened, 1 naming
 the step that did not, 2 for invalid options or settings.
+
+``--keep-running`` leaves the end to a person: the scenario stops before the operator ends the
+call, and both servers keep running (with the consoles' URLs and the ops key printed) until
+Ctrl+C, so that the call, its dial-out and its announcements can be watched on the operator
+console's timeline and the call ended with its button.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ import argparse
 import asyncio
 import logging
 import math
+import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -53,6 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_TIME_SCALE,
         help="multiplier for the emulator's simulated durations (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="stop before the call is ended and keep the bot and emulator running until Ctrl+C",
     )
     parser.add_argument(
         "--wait-seconds",
@@ -106,6 +117,7 @@ async def run_demo(
     time_scale: float = DEFAULT_TIME_SCALE,
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
     out: TextIO | None = None,
+    keep_running: bool = False,
 ) -> int:
     """Play ``steps`` on a fresh emulator and bot (both on free loopback ports) and print the
     timeline to ``out`` (stdout by default); 0 when every step happened, else 1.
@@ -136,6 +148,10 @@ async def run_demo(
             timeline = Timeline(out)
             timeline.say("roombot demo: a telehealth visit, played through the public HTTP APIs")
             timeline.say(f"  emulator {emulator.url}   bot {bot_url}")
+            timeline.say(f"  operator console {bot_url}/console  (ops key {keys['ops_api_keys']})")
+            timeline.say(f"  emulator console {emulator.url}/emulator/console")
+            if keep_running:
+                steps = [step for step in steps if step.name not in ENDING_STEPS]
             async with _clients(emulator.url, emulator.config.access_key) as (http, identity, rooms):
                 ctx = DemoContext(
                     http=http,
@@ -147,11 +163,36 @@ async def run_demo(
                     ops_key=keys["ops_api_keys"],
                     wait_seconds=wait_seconds,
                 )
-                return await play(steps, ctx, timeline)
+                status = await play(steps, ctx, timeline)
+                if status == 0 and keep_running:
+                    await _until_stopped(timeline, bot_url, ctx)
+                return status
         finally:
             await bot.close()
     finally:
         await emulator.close()
+
+
+# The steps --keep-running leaves to a person at the operator console.
+ENDING_STEPS = frozenset({"end for everyone", "call ended"})
+
+
+async def _until_stopped(timeline: Timeline, bot_url: str, ctx: DemoContext) -> None:
+    timeline.say(
+        f"the call in room {ctx.room_id} is still running: watch it at {bot_url}/console "
+        "and end it there with End for everyone"
+    )
+    timeline.say("Press Ctrl+C to stop.")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    timeline.say("demo stopped.")
 
 
 def _fail(message: str) -> int:
@@ -175,7 +216,14 @@ def run(args: argparse.Namespace) -> int:
     level = settings.log_level if "log_level" in settings.model_fields_set else logging.WARNING
     configure_logging(level, settings.log_format)
     try:
-        return asyncio.run(run_demo(settings, time_scale=args.time_scale, wait_seconds=args.wait_seconds))
+        return asyncio.run(
+            run_demo(
+                settings,
+                time_scale=args.time_scale,
+                wait_seconds=args.wait_seconds,
+                keep_running=args.keep_running,
+            )
+        )
     except ValidationError as exc:
         return _fail(format_settings_error(exc))
     except PluginError as exc:

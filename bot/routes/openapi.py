@@ -11,8 +11,9 @@ from typing import Any
 from aiohttp import web
 
 from bot import keys
-from bot.connect import MAX_WAIT_FOR_CALL_SECONDS
 from bot.plugins import LoadedHandlers
+from bot.routes.components import CALL, SCHEMAS, STRING
+from bot.routes.paging import CURSOR_REGEX
 from bot.routes.schemas import ROOM_ID_PARAMETER
 
 routes = web.RouteTableDef()
@@ -54,7 +55,7 @@ BACKEND: list[dict[str, list[str]]] = [{"backendKey": []}]
 OPS: list[dict[str, list[str]]] = [{"opsKey": []}]
 ROOM_ID = ROOM_ID_PARAMETER
 CALL_ID = {"name": "callConnectionId", "in": "path", "required": True, "schema": {"type": "string"}}
-CALL = {"$ref": "#/components/schemas/Call"}
+INTEGER = {"type": "integer"}
 ENDING = json_response("The call is being ended for everyone", {"$ref": "#/components/schemas/Ending"})
 
 CLOUD_EVENT: dict[str, Any] = {
@@ -164,12 +165,73 @@ CORE_PATHS: dict[str, Any] = {
     },
     "/ops/calls": {
         "get": {
-            "summary": "Live calls",
+            "summary": "Live calls, oldest first, a page at a time",
+            "security": OPS,
+            "parameters": [
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                {
+                    "name": "cursor",
+                    "in": "query",
+                    "description": "From a Link rel=next",
+                    "schema": {"type": "string", "pattern": CURSOR_REGEX},
+                },
+                {
+                    "name": "roomId",
+                    "in": "query",
+                    "description": "Room ids starting with it",
+                    "schema": STRING,
+                },
+            ],
+            "responses": {
+                "200": {
+                    **json_response("A page of live calls (default 100)", {"type": "array", "items": CALL}),
+                    "headers": {
+                        "X-Total-Count": {"description": "Calls matching, all pages", "schema": INTEGER},
+                        "Link": {
+                            "description": '<next page>; rel="next", when there is one',
+                            "schema": STRING,
+                        },
+                    },
+                },
+                **problem_responses(400, 401, 403, 404),
+            },
+        }
+    },
+    "/ops/calls/{callConnectionId}/timeline": {
+        "get": {
+            "summary": "One call as the operator console draws it: items on lanes, on one time axis",
+            "security": OPS,
+            "parameters": [CALL_ID],
+            "responses": {
+                "200": json_response("The call's timeline", {"$ref": "#/components/schemas/Timeline"}),
+                **problem_responses(401, 403, 404),
+            },
+        }
+    },
+    "/ops/events": {
+        "get": {
+            "summary": "Live feed of call changes (server-sent events: event call, data a notice)",
             "security": OPS,
             "responses": {
-                "200": json_response("Live calls", {"type": "array", "items": CALL}),
+                "200": {
+                    "description": "An event stream",
+                    "content": {"text/event-stream": {"schema": STRING}},
+                },
                 **problem_responses(401, 403),
             },
+        }
+    },
+    "/console": {
+        "get": {
+            "summary": "The operator console (sign in with an ops key in the page)",
+            "responses": {"200": {"description": "HTML page", "content": {"text/html": {"schema": STRING}}}},
+        }
+    },
+    "/console/assets/{name}": {
+        "get": {
+            "summary": "The console's stylesheet and scripts",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": STRING}],
+            "responses": {"200": {"description": "The file"}, **problem_responses(404)},
         }
     },
     "/ops/calls/{callConnectionId}": {
@@ -216,79 +278,6 @@ CORE_PATHS: dict[str, Any] = {
     },
     "/openapi.json": {
         "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
-    },
-}
-
-PARTICIPANT = {
-    "type": "object",
-    "properties": {"rawId": {"type": "string"}, "kind": {"type": "string"}, "isMuted": {"type": "boolean"}},
-}
-SCHEMAS: dict[str, Any] = {
-    "Problem": {
-        "type": "object",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-        },
-    },
-    "Received": {
-        "type": "object",
-        "properties": {"received": {"type": "integer"}, "accepted": {"type": "integer"}},
-    },
-    "ConnectOptions": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "waitForCallSeconds": {
-                "type": "integer",
-                "minimum": 0,
-                "maximum": MAX_WAIT_FOR_CALL_SECONDS,
-                "description": "When nobody has joined yet, keep connecting for this long (0: do not wait).",
-            }
-        },
-    },
-    "Connection": {
-        "type": "object",
-        "required": ["roomId", "callConnectionId", "serverCallId", "status"],
-        "properties": {
-            "roomId": {"type": "string"},
-            "callConnectionId": {"type": ["string", "null"]},
-            "serverCallId": {"type": ["string", "null"]},
-            "status": {
-                "type": "string",
-                "enum": ["connecting", "connected", "disconnected", "failed", "waiting"],
-            },
-            "waitUntil": {"type": "string", "format": "date-time"},
-        },
-    },
-    "Call": {
-        "type": "object",
-        "properties": {
-            "roomId": {"type": "string"},
-            "callConnectionId": {"type": "string"},
-            "serverCallId": {"type": ["string", "null"]},
-            "state": {"type": "string"},
-            "participants": {"type": "array", "items": PARTICIPANT},
-            "startedAt": {"type": "string", "format": "date-time"},
-            "endedAt": {"type": ["string", "null"], "format": "date-time"},
-        },
-    },
-    "CallDetail": {
-        "allOf": [
-            CALL,
-            {"type": "object", "properties": {"events": {"type": "array", "items": {"type": "object"}}}},
-        ]
-    },
-    "Ending": {
-        "type": "object",
-        "properties": {
-            "roomId": {"type": "string"},
-            "callConnectionId": {"type": "string"},
-            "status": {"const": "ending"},
-        },
     },
 }
 

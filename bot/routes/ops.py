@@ -1,4 +1,5 @@
-"""`/ops/...`: what operators see and do: live calls, their history, end for everyone."""
+"""`/ops/...`: what operators see and do: live calls (paged, see `bot.routes.paging`), their
+history, end for everyone."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from bot import keys
 from bot.acs import AcsError
 from bot.problems import ProblemError
 from bot.routes.acs_errors import acs_problem
+from bot.routes.paging import limit_of, page_of
 from bot.routes.rooms import room_id_of
 from bot.routes.views import call_json
 from bot.state.base import CallRecord
@@ -30,6 +32,7 @@ async def _end(request: web.Request, call: CallRecord) -> web.Response:
         await request.app[keys.COMMANDS].end(call)
     except AcsError as exc:
         raise acs_problem(exc, subject=f"call {call.call_connection_id}") from None
+    request.app[keys.FEED].call_changed(call.call_connection_id, call.room_id, "endRequested")
     body = {"roomId": call.room_id, "callConnectionId": call.call_connection_id, "status": "ending"}
     return web.json_response(body, status=202)
 
@@ -37,8 +40,15 @@ async def _end(request: web.Request, call: CallRecord) -> web.Response:
 @routes.get("/ops/calls")
 async def list_calls(request: web.Request) -> web.Response:
     request.app[keys.API_KEYS].require(request, "ops")
+    limit = limit_of(request)
+    room_filter = request.query.get("roomId", "").strip() or None
     calls = await request.app[keys.REGISTRY].live_calls()
-    return web.json_response([call_json(call) for call in calls])
+    page = page_of(calls, limit=limit, cursor=request.query.get("cursor"), room_filter=room_filter)
+    roles = await request.app[keys.ROLES].of_rooms(call.room_id for call in page.calls)
+    return web.json_response(
+        [call_json(call, roles[call.room_id]) for call in page.calls],
+        headers=page.headers(request.path, limit, room_filter),
+    )
 
 
 @routes.get("/ops/calls/{callConnectionId}")
@@ -46,7 +56,8 @@ async def get_call(request: web.Request) -> web.Response:
     request.app[keys.API_KEYS].require(request, "ops")
     call = await _live_call(request)
     events = await request.app[keys.STORE].events(call.call_connection_id)
-    return web.json_response({**call_json(call), "events": events})
+    roles = await request.app[keys.ROLES].roles(call.room_id)
+    return web.json_response({**call_json(call, roles), "events": events})
 
 
 @routes.post("/ops/calls/{callConnectionId}/end")

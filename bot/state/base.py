@@ -44,13 +44,25 @@ class ParticipantRecord:
     raw_id: str
     kind: str
     is_muted: bool = False
+    is_on_hold: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rawId": self.raw_id, "kind": self.kind, "isMuted": self.is_muted}
+        return {
+            "rawId": self.raw_id,
+            "kind": self.kind,
+            "isMuted": self.is_muted,
+            "isOnHold": self.is_on_hold,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ParticipantRecord:
-        return cls(raw_id=str(data["rawId"]), kind=str(data["kind"]), is_muted=bool(data["isMuted"]))
+        return cls(
+            raw_id=str(data["rawId"]),
+            kind=str(data["kind"]),
+            is_muted=bool(data["isMuted"]),
+            # Absent from records stored before it was kept.
+            is_on_hold=bool(data.get("isOnHold", False)),
+        )
 
 
 @dataclass(slots=True)

@@ -31,7 +31,9 @@ from bot.media.scheduler import DEFAULT_COMPLETION_TIMEOUT_SECONDS, CallEnded, M
 from bot.messages import Announce
 from bot.services import BotServices
 from bot.state.base import CallRecord, CallState, StateStoreError
+from bot.timeline import History, TimelineItem
 from config.prompts import Prompt
+from handlers.announcements import timeline
 from handlers.announcements.audience import RosterCache, resolve
 from handlers.announcements.model import (
     EVERYONE,
@@ -136,6 +138,10 @@ class AnnouncementsHandler(BaseHandler):
 
     async def get(self, announcement_id: str) -> Announcement | None:
         return await self.announcements.get(announcement_id)
+
+    async def timeline(self, call: CallRecord, history: History) -> list[TimelineItem]:
+        """The call's announcements on the console's timeline (`bot.timeline.TimelineSource`)."""
+        return timeline.items(await self.announcements.of_call(call.call_connection_id))
 
     async def cancel(self, announcement: Announcement) -> tuple[Announcement, bool]:
         """Drop a queued announcement (True: cancelled now) or stop one playing (False: its

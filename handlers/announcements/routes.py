@@ -5,6 +5,8 @@
 - ``DELETE /api/announcements/{announcementId}`` → 200 when a queued one is dropped at once, 202
   when a playing (or looping) one is being stopped: ACS then cancels every media operation of
   the call, a menu's prompt included, since ``cancelAllMediaOperations`` is all it offers.
+- ``POST /ops/calls/{callConnectionId}/announcements`` (ops key): the same announcement, made by
+  an operator (the console) for one call; 404 for a call the bot does not know, 409 when it ended.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from bot import keys
 from bot.acs import AcsError
 from bot.problems import ProblemError, read_json
 from bot.routes.acs_errors import acs_problem
-from bot.routes.openapi import BACKEND, ROOM_ID, json_response, links, problem_responses
+from bot.routes.openapi import BACKEND, CALL_ID, OPS, ROOM_ID, json_response, links, problem_responses
 from bot.routes.rooms import room_id_of
 from bot.routes.schemas import HTTP_URL, PROMPT_SSML, PROMPT_TEXT, exactly_one, nullable
 from handlers.announcements.audience import AudienceError
@@ -46,13 +48,26 @@ class AnnouncementDesk(Protocol):
 
 CREATE_PATH = "/api/rooms/{roomId}/announcements"
 ITEM_PATH = "/api/announcements/{announcementId}"
+OPS_PATH = "/ops/calls/{callConnectionId}/announcements"
 ANNOUNCEMENT_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 def announcement_routes(handler: AnnouncementDesk) -> list[web.RouteDef]:
     async def create(request: web.Request) -> web.Response:
         request.app[keys.API_KEYS].require(request, "backend")
-        room_id = room_id_of(request)
+        return await announce(request, room_id_of(request))
+
+    async def create_for_call(request: web.Request) -> web.Response:
+        request.app[keys.API_KEYS].require(request, "ops")
+        call_id = request.match_info["callConnectionId"]
+        call = await request.app[keys.REGISTRY].get(call_id)
+        if call is None:
+            raise ProblemError(404, "Call not found", f"The bot knows no call {call_id!r}.")
+        if not call.is_live:
+            raise ProblemError(409, "Call ended", f"Call {call_id} has ended.")
+        return await announce(request, call.room_id)
+
+    async def announce(request: web.Request, room_id: str) -> web.Response:
         body = await read_json(request, AnnouncementRequest)
         try:
             announcement = await handler.create(room_id, body)
@@ -82,7 +97,12 @@ def announcement_routes(handler: AnnouncementDesk) -> list[web.RouteDef]:
             raise acs_problem(exc, subject=subject) from None
         return web.json_response(current.to_doc(), status=200 if cancelled else 202)
 
-    return [web.post(CREATE_PATH, create), web.get(ITEM_PATH, get), web.delete(ITEM_PATH, delete)]
+    return [
+        web.post(CREATE_PATH, create),
+        web.get(ITEM_PATH, get),
+        web.delete(ITEM_PATH, delete),
+        web.post(OPS_PATH, create_for_call),
+    ]
 
 
 async def _find(handler: AnnouncementDesk, request: web.Request) -> Announcement:
@@ -176,6 +196,18 @@ OPENAPI_PATHS: dict[str, Any] = {
                     **json_response("Queued; follow Location for its status", _ANNOUNCEMENT),
                     **links(ITEM_PATH, "announcementId", "/id", "get", "delete"),
                 },
+                **problem_responses(400, 401, 403, 404, 409, 415, 422, 503),
+            },
+        }
+    },
+    OPS_PATH: {
+        "post": {
+            "summary": "An operator's announcement in one call (same body and answers as the backend's)",
+            "security": OPS,
+            "parameters": [CALL_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _REQUEST}}},
+            "responses": {
+                "202": json_response("Queued; follow Location for its status", _ANNOUNCEMENT),
                 **problem_responses(400, 401, 403, 404, 409, 415, 422, 503),
             },
         }

@@ -60,6 +60,14 @@ class AnnouncementStore:
                 sent = replace(current, sent_at=at or utc_now())
                 await self._store.put_doc(NAMESPACE, announcement_id, sent.to_doc())
 
+    async def of_call(self, call_connection_id: str) -> list[Announcement]:
+        """Every announcement of one call still kept, oldest first."""
+        found = [Announcement.from_doc(doc) for doc in await self._store.list_docs(NAMESPACE)]
+        mine = [
+            announcement for announcement in found if announcement.call_connection_id == call_connection_id
+        ]
+        return sorted(mine, key=lambda announcement: announcement.created_at)
+
     async def unfinished(self, call_connection_id: str | None = None) -> list[Announcement]:
         """Announcements not yet final, of one call or of all, oldest first."""
         found = [Announcement.from_doc(doc) for doc in await self._store.list_docs(NAMESPACE)]

@@ -25,6 +25,9 @@ from bot.handlers import BaseHandler, CallContext, Reference
 from bot.messages import MenuConfirmed, MenuEnded, StartDialOut
 from bot.problems import validation_problem
 from bot.services import BotServices
+from bot.state.base import CallRecord
+from bot.timeline import History, TimelineItem
+from handlers.dialout import timeline
 from handlers.dialout.errors import InvalidDialOut
 from handlers.dialout.model import DialOutRequest
 from handlers.dialout.reactions import DialOutReactions
@@ -108,6 +111,11 @@ class DialOutHandler(BaseHandler):
 
     def references(self) -> Iterable[Reference]:
         return [Reference("menu", self.config.confirm_menu, "handler 'dialout': confirm_menu")]
+
+    async def timeline(self, call: CallRecord, history: History) -> list[TimelineItem]:
+        """The call's dial-outs on the console's timeline (`bot.timeline.TimelineSource`)."""
+        mine = [d for d in await self.service.store.all() if d.call_connection_id == call.call_connection_id]
+        return timeline.items(mine, history)
 
     def routes(self) -> Iterable[web.RouteDef]:
         return self._routes.routes()

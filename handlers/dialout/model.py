@@ -124,6 +124,13 @@ VIEW_FIELDS = frozenset(
 )
 
 
+class StatusChange(_Camel):
+    """A dial-out entered ``status`` at ``at`` (kept for its timeline; the API shows the last)."""
+
+    status: DialOutStatus
+    at: datetime
+
+
 class DialOut(_Camel):
     id: str
     room_id: str
@@ -151,6 +158,8 @@ class DialOut(_Camel):
     menu_started: bool = False
     # The final outcome was posted to NOTIFY_URL (guards against posting it twice).
     notified: bool = False
+    # Every status after ``pending`` and when it came; absent from records of older versions.
+    status_history: list[StatusChange] = Field(default_factory=list)
 
     def to_doc(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -175,6 +184,8 @@ class DialOut(_Camel):
         return self.status.is_final
 
     def _to(self, status: DialOutStatus, now: datetime, **changes: Any) -> DialOut:
+        if status is not self.status:
+            changes["status_history"] = [*self.status_history, StatusChange(status=status, at=now)]
         return self.model_copy(update={"status": status, "updated_at": now, **changes})
 
     # Transitions. Each returns the new record, or None when nothing changes.

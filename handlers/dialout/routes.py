@@ -2,6 +2,8 @@
 
 A first trigger answers 202 with the new dial-out; a repeat with the same ``Idempotency-Key`` and
 the same body answers 200 with the same dial-out as it is now, and ``Idempotent-Replayed: true``.
+An operator cancels a ringing one with ``DELETE /ops/dialouts/{id}`` (ops key), as the backend's
+``DELETE /api/dialouts/{id}`` does.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from bot import keys
 from bot.acs.types import AcsError
 from bot.problems import ProblemError, read_json
 from bot.routes.acs_errors import acs_problem
-from bot.routes.openapi import BACKEND, ROOM_ID, json_response, links, problem_responses
+from bot.routes.openapi import BACKEND, OPS, ROOM_ID, json_response, links, problem_responses
 from bot.routes.rooms import room_id_of
 from bot.routes.schemas import E164, PROMPT, nullable
 from handlers.dialout.errors import DialOutError
@@ -80,6 +82,7 @@ class DialOutRoutes:
             web.post("/api/rooms/{roomId}/dialouts", self.create),
             web.get("/api/dialouts/{id}", self.show),
             web.delete("/api/dialouts/{id}", self.cancel),
+            web.delete("/ops/dialouts/{id}", self.cancel_by_operator),
         ]
 
     async def create(self, request: web.Request) -> web.Response:
@@ -107,6 +110,13 @@ class DialOutRoutes:
 
     async def cancel(self, request: web.Request) -> web.Response:
         request.app[keys.API_KEYS].require(request, "backend")
+        return await self._cancel(request)
+
+    async def cancel_by_operator(self, request: web.Request) -> web.Response:
+        request.app[keys.API_KEYS].require(request, "ops")
+        return await self._cancel(request)
+
+    async def _cancel(self, request: web.Request) -> web.Response:
         dialout_id = dialout_id_of(request)
         try:
             dialout = await self._service().cancel(dialout_id)
@@ -181,6 +191,16 @@ def openapi_paths(*, caller_id_default: bool) -> dict[str, Any]:
 
 CREATE_PATH = "/api/rooms/{roomId}/dialouts"
 ITEM_LINKS = links("/api/dialouts/{id}", "id", "/id", "get", "delete")
+CANCEL: dict[str, Any] = {
+    "summary": "Cancel a pending or ringing dial-out; it becomes cancelled once ACS confirms",
+    "security": BACKEND,
+    "parameters": [DIALOUT_ID],
+    "responses": {
+        "202": json_response("Cancelling (or cancelled)", DIALOUT_SCHEMA),
+        **problem_responses(401, 403, 404, 409, 503),
+    },
+}
+
 OPENAPI_PATHS: dict[str, Any] = {
     CREATE_PATH: {
         "post": {
@@ -225,14 +245,9 @@ OPENAPI_PATHS: dict[str, Any] = {
                 **problem_responses(401, 403, 404),
             },
         },
-        "delete": {
-            "summary": "Cancel a pending or ringing dial-out; it becomes cancelled once ACS confirms",
-            "security": BACKEND,
-            "parameters": [DIALOUT_ID],
-            "responses": {
-                "202": json_response("Cancelling (or cancelled)", DIALOUT_SCHEMA),
-                **problem_responses(401, 403, 404, 409, 503),
-            },
-        },
+        "delete": CANCEL,
+    },
+    "/ops/dialouts/{id}": {
+        "delete": {**CANCEL, "summary": "An operator cancels a ringing dial-out", "security": OPS}
     },
 }

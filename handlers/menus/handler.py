@@ -35,11 +35,13 @@ from bot.media.dtmf import to_keys
 from bot.messages import MenuRefused, RunMenu
 from bot.plugins import PluginError
 from bot.services import BotServices
+from bot.state.base import CallRecord
+from bot.timeline import History, TimelineItem
 from config.menus.load import load_menus_over
 from config.menus.model import DEFAULT_MENUS_FILE, Action, Goto, MenuFileError, MenuSet
 from config.prompts import Prompt
 from config.settings import Settings
-from handlers.menus import engine
+from handlers.menus import engine, timeline
 from handlers.menus.actions import ActionScope
 from handlers.menus.driver import MenuDriver, parse_session_context
 from handlers.menus.hotkeys import HOTKEY_CONTEXT, HotkeyListener
@@ -193,6 +195,11 @@ class MenusHandler(BaseHandler):
                     ctx.log.info("hotkey %s: menu %s not started: %s", scope.keys, action.menu, exc)
                 continue
             await self.driver.actions.run(action, replace(scope, tag=f"{scope.tag}-{index}"))
+
+    async def timeline(self, call: CallRecord, history: History) -> list[TimelineItem]:
+        """The call's menu sessions on the console's timeline (`bot.timeline.TimelineSource`)."""
+        records = await self.driver.sessions.of_call(call.call_connection_id)
+        return timeline.items(records, history, call.ended_at)
 
     def routes(self) -> Iterable[web.RouteDef]:
         return menu_routes(lambda: self.driver)

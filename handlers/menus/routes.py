@@ -3,6 +3,9 @@
 ``POST /api/rooms/{roomId}/menus`` ``{participant: rawId, menu: name}`` → 202 with the session
 and ``Location: /api/menu-sessions/{sessionId}``. An unknown menu is 422; no live call for the
 room, a participant who is not in the call, or one already in a menu is 409.
+
+For operators (ops key): ``POST /ops/calls/{callConnectionId}/menus`` (the same body and answers,
+for one call; 404 for a call the bot does not know) and ``GET /ops/menus``, the menus there are.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot import keys
 from bot.messages import MenuRefused
 from bot.problems import VALIDATION_TYPE, ProblemError, read_json
-from bot.routes.openapi import BACKEND, ROOM_ID, json_response, links, problem_responses
+from bot.routes.openapi import BACKEND, CALL_ID, OPS, ROOM_ID, json_response, links, problem_responses
 from bot.routes.rooms import room_id_of
+from bot.state.base import CallRecord
 from handlers.menus.driver import MenuDriver
 
 SESSION_PATH = "/api/menu-sessions/{sessionId}"
+OPS_PATH = "/ops/calls/{callConnectionId}/menus"
+OPS_LIST_PATH = "/ops/menus"
 
 
 class RunMenuBody(BaseModel):
@@ -41,20 +47,38 @@ def menu_routes(driver: Callable[[], MenuDriver]) -> list[web.RouteDef]:
         request.app[keys.API_KEYS].require(request, "backend")
         room_id = room_id_of(request)
         body = await read_json(request, RunMenuBody)
-        menus = driver().menus
-        if body.menu not in menus:
-            known = ", ".join(sorted(menus.menus)) or "none"
-            detail = f"menu: there is no menu named {body.menu!r} (menus: {known})"
-            errors = [{"field": "menu", "message": detail.removeprefix("menu: ")}]
-            raise ProblemError(422, "Unknown menu", detail, VALIDATION_TYPE, {"errors": errors})
+        check_menu(body.menu)
         call = await request.app[keys.REGISTRY].live_call_for_room(room_id)
         if call is None:
             raise ProblemError(
                 409, "No live call", f"The bot is not in a call of room {room_id}; connect it first."
             )
+        return await begin(call, body)
+
+    async def run_menu_in_call(request: web.Request) -> web.Response:
+        request.app[keys.API_KEYS].require(request, "ops")
+        call_id = request.match_info["callConnectionId"]
+        body = await read_json(request, RunMenuBody)
+        check_menu(body.menu)
+        call = await request.app[keys.REGISTRY].get(call_id)
+        if call is None:
+            raise ProblemError(404, "Call not found", f"The bot knows no call {call_id!r}.")
+        if not call.is_live:
+            raise ProblemError(409, "Call ended", f"Call {call_id} has ended.")
+        return await begin(call, body)
+
+    def check_menu(name: str) -> None:
+        menus = driver().menus
+        if name not in menus:
+            known = ", ".join(sorted(menus.menus)) or "none"
+            detail = f"menu: there is no menu named {name!r} (menus: {known})"
+            errors = [{"field": "menu", "message": detail.removeprefix("menu: ")}]
+            raise ProblemError(422, "Unknown menu", detail, VALIDATION_TYPE, {"errors": errors})
+
+    async def begin(call: CallRecord, body: RunMenuBody) -> web.Response:
         if body.participant not in {participant.raw_id for participant in call.participants}:
             raise ProblemError(
-                409, "Not in the call", f"{body.participant} is not in the call of room {room_id}."
+                409, "Not in the call", f"{body.participant} is not in the call of room {call.room_id}."
             )
         try:
             record = await driver().begin(call, body.participant, body.menu, {})
@@ -62,6 +86,10 @@ def menu_routes(driver: Callable[[], MenuDriver]) -> list[web.RouteDef]:
             raise ProblemError(409, "Menu not started", exc.message) from None
         location = session_location(record.id)
         return web.json_response(record.view(), status=202, headers={"Location": location})
+
+    async def list_menus(request: web.Request) -> web.Response:
+        request.app[keys.API_KEYS].require(request, "ops")
+        return web.json_response([{"name": name} for name in sorted(driver().menus.menus)])
 
     async def get_session(request: web.Request) -> web.Response:
         request.app[keys.API_KEYS].require(request, "backend")
@@ -73,7 +101,12 @@ def menu_routes(driver: Callable[[], MenuDriver]) -> list[web.RouteDef]:
             )
         return web.json_response(record.view())
 
-    return [web.post("/api/rooms/{roomId}/menus", run_menu), web.get(SESSION_PATH, get_session)]
+    return [
+        web.post("/api/rooms/{roomId}/menus", run_menu),
+        web.get(SESSION_PATH, get_session),
+        web.post(OPS_PATH, run_menu_in_call),
+        web.get(OPS_LIST_PATH, list_menus),
+    ]
 
 
 SESSION_ID = {"name": "sessionId", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -111,9 +144,12 @@ def openapi_paths(menu_names: Iterable[str]) -> dict[str, Any]:
             "menu": {"enum": sorted(menu_names), "description": "A menu of the loaded menu files"},
         },
     }
-    post = OPENAPI_PATHS[MENUS_PATH]["post"]
-    request = {**post["requestBody"], "content": {"application/json": {"schema": body}}}
-    return {**OPENAPI_PATHS, MENUS_PATH: {"post": {**post, "requestBody": request}}}
+    described = dict(OPENAPI_PATHS)
+    for path in (MENUS_PATH, OPS_PATH):
+        post = OPENAPI_PATHS[path]["post"]
+        request = {**post["requestBody"], "content": {"application/json": {"schema": body}}}
+        described[path] = {"post": {**post, "requestBody": request}}
+    return described
 
 
 MENUS_PATH = "/api/rooms/{roomId}/menus"
@@ -133,6 +169,37 @@ OPENAPI_PATHS: dict[str, Any] = {
                     **links(SESSION_PATH, "sessionId", "/sessionId", "get"),
                 },
                 **problem_responses(400, 401, 403, 404, 409, 415, 422),
+            },
+        }
+    },
+    OPS_PATH: {
+        "post": {
+            "summary": "An operator runs a DTMF menu for a participant of one call",
+            "security": OPS,
+            "parameters": [CALL_ID],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": RunMenuBody.model_json_schema()}},
+            },
+            "responses": {
+                "202": json_response("The menu session started", SESSION_SCHEMA),
+                **problem_responses(400, 401, 403, 404, 409, 415, 422),
+            },
+        }
+    },
+    OPS_LIST_PATH: {
+        "get": {
+            "summary": "The menus of the menu file, by name",
+            "security": OPS,
+            "responses": {
+                "200": json_response(
+                    "Menus",
+                    {
+                        "type": "array",
+                        "items": {"type": "object", "properties": {"name": {"type": "string"}}},
+                    },
+                ),
+                **problem_responses(401, 403),
             },
         }
     },

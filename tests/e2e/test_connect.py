@@ -71,7 +71,13 @@ async def test_the_registry_shows_the_connected_call(live_call: LiveCall, roombo
     assert listed["state"] == "connected"
     assert listed["startedAt"]
     assert listed["participants"] == [
-        {"rawId": live_call.room.members[0], "kind": "communicationUser", "isMuted": False}
+        {
+            "rawId": live_call.room.members[0],
+            "kind": "communicationUser",
+            "role": "Presenter",
+            "isMuted": False,
+            "isOnHold": False,
+        }
     ]
     detail = await roombot.call(live_call.id)
     assert detail is not None

@@ -71,9 +71,15 @@ async def test_everyone_hears_the_warning_then_the_call_ends() -> None:
 
         assert play["to"] == "everyone"
         announcement_id = str(play["operationContext"]).removeprefix("announcements:")
-        status = await bot.request("GET", f"/api/announcements/{announcement_id}", key=BACKEND_KEY)
-        assert status.body["status"] == "completed"
-        assert status.body["to"] == "everyone"
+
+        # The emulator shows the play completed once it sent PlayCompleted; the bot settles the
+        # announcement when that callback has been processed, a moment later.
+        async def settled() -> dict[str, Any] | None:
+            reply = await bot.request("GET", f"/api/announcements/{announcement_id}", key=BACKEND_KEY)
+            return reply.body if reply.body["status"] == "completed" else None
+
+        status = await eventually(settled, within=WITHIN, what="the announcement completed")
+        assert status["to"] == "everyone"
         await call_ended(bot, room_id)
 
 
