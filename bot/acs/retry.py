@@ -32,8 +32,9 @@ REPEATABILITY_REQUEST_ID = "Repeatability-Request-ID"
 REPEATABILITY_FIRST_SENT = "Repeatability-First-Sent"
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Answers that say the service refused the request before acting on it: safe to resend even
-# when the action is neither idempotent nor protected by a repeatability id.
-REFUSED_UNPROCESSED_STATUSES = frozenset({408, 429, 503})
+# when the action is neither idempotent nor protected by a repeatability id. 503 is not one: a
+# gateway answers it also when the service acted and its answer was lost on the way back.
+REFUSED_UNPROCESSED_STATUSES = frozenset({408, 429})
 # Retry-After in milliseconds, as Azure services send it; seconds/HTTP-date as `Retry-After`.
 RETRY_AFTER_MS_HEADERS = ("retry-after-ms", "x-ms-retry-after-ms")
 
@@ -130,7 +131,7 @@ class RetryPolicy:
         With `repeatability`, `headers` carries one fresh Repeatability-Request-ID (or the given
         `headers`, e.g. a persisted id) and every attempt gets the same values. An action that is
         neither idempotent nor repeatable is resent only when the service surely did not act on
-        it (connection refused, 408/429/503). The last error is re-raised.
+        it (connection refused, 408, 429). The last error is re-raised.
         """
         if headers is not None:
             sent: Headers = dict(headers)

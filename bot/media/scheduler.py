@@ -14,7 +14,9 @@ not guarantee delivery, so a watchdog releases a started job whose completion ha
 its own ``expected_seconds`` (what it plays, from `config.prompts.longest_seconds`, plus a
 recognize's timeouts) and ``completion_timeout`` seconds of slack: its ``done`` fails with
 :class:`MediaJobTimedOut` and the jobs behind it go on. A looping play never completes by itself
-and is exempt.
+and is exempt. A job whose request went unanswered (5xx or no answer after every retry) may be
+running all the same, so it keeps its audience the same way; its ``done`` then fails with
+:class:`MediaJobUnconfirmed` if no completion came.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.acs.types import AcsError, AcsRejected
+from bot.acs.types import AcsError, AcsRejected, AcsUnavailable
 from bot.events import (
     CallDisconnected,
     CallEvent,
@@ -67,6 +69,17 @@ class MediaJobTimedOut(Exception):
         self.seconds = seconds
 
 
+class MediaJobUnconfirmed(Exception):
+    """ACS left the job's request unanswered (5xx, a reset, a timeout) and no completion came
+    within the job's bound: as far as the bot can tell it did not start. Its submitter decides
+    whether to send it again (a PlayStarted it saw says otherwise)."""
+
+    def __init__(self, operation_context: str, seconds: float) -> None:
+        super().__init__(f"media job {operation_context}: unanswered, and no sign of it within {seconds:g} s")
+        self.operation_context = operation_context
+        self.seconds = seconds
+
+
 @dataclass(eq=False)
 class MediaJob:
     """One play or recognize. ``targets`` None means everyone in the call."""
@@ -84,6 +97,8 @@ class MediaJob:
     loop: bool = False
     # How long the operation may legitimately take: its prompts, and a recognize's timeouts.
     expected_seconds: float = 0.0
+    # Its request went unanswered: ACS may be performing it, or may never have had it.
+    unconfirmed: bool = False
 
     def __post_init__(self) -> None:
         # Submitters that fire and forget must not leave "exception never retrieved" noise.
@@ -204,6 +219,18 @@ class MediaScheduler:
                 await self._attempt(job)
                 return
             self._fail(job, exc)
+        except AcsUnavailable as exc:
+            if job.loop:
+                self._fail(job, exc)
+                return
+            # ACS keeps no repeatability for play and recognize: a request whose answer was lost
+            # may be playing now, and sending it again could play it twice. It keeps its audience
+            # until its completion event comes, or its bound passes with no sign of it.
+            logger.warning(
+                "media job %s: unanswered (%s); waiting for its events", job.operation_context, exc
+            )
+            job.unconfirmed = True
+            self._arm(job)
         except AcsError as exc:
             self._fail(job, exc)
         else:
@@ -224,6 +251,10 @@ class MediaScheduler:
 
     def _expire(self, job: MediaJob, bound: float) -> None:
         self._watchdogs.pop(job, None)
+        if job.unconfirmed:
+            logger.warning("media job %s: no sign of it within %g s", job.operation_context, bound)
+            self._release(job, MediaJobUnconfirmed(job.operation_context, bound))
+            return
         logger.warning(
             "media job %s in call %s: no completion event within %g s; releasing its audience",
             job.operation_context,

@@ -27,7 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from bot.acs import AcsError, AcsUnavailable
 from bot.events import CallDisconnected, CallEvent, PlayCanceled, PlayCompleted, PlayFailed, PlayStarted
 from bot.handlers import OPERATION_CONTEXT_SEPARATOR, BaseHandler, CallContext
-from bot.media.scheduler import DEFAULT_COMPLETION_TIMEOUT_SECONDS, CallEnded, MediaJob, MediaJobTimedOut
+from bot.media.scheduler import (
+    DEFAULT_COMPLETION_TIMEOUT_SECONDS,
+    CallEnded,
+    MediaJob,
+    MediaJobTimedOut,
+    MediaJobUnconfirmed,
+)
 from bot.messages import Announce
 from bot.services import BotServices
 from bot.state.base import CallRecord, CallState, StateStoreError
@@ -288,6 +294,13 @@ class AnnouncementsHandler(BaseHandler):
             sub_code = int(error.code) if error.code and error.code.isdigit() else None
             outcome = Outcome(error.status, sub_code, error.message)
             settle = self.announcements.settle(announcement_id, Status.FAILED, outcome)
+        elif isinstance(error, MediaJobUnconfirmed):
+            # Unanswered, and nothing came of it in its time: unless a PlayStarted said it runs,
+            # it did not start, and is sent again.
+            self._spawn(
+                self._resend_unless_started(announcement_id), f"announcements:resend:{announcement_id}"
+            )
+            return
         elif isinstance(error, MediaJobTimedOut):
             # ACS accepted the play and had it long enough to finish; only its events were lost.
             settle = self.announcements.settle(announcement_id, Status.COMPLETED, Outcome(message=UNSEEN_END))
@@ -322,6 +335,19 @@ class AnnouncementsHandler(BaseHandler):
                     self._overdue(announcement.id, due - time.time()), f"announcements:{announcement.id}"
                 )
 
+    async def _resend_unless_started(self, announcement_id: str) -> None:
+        """Once a play left unanswered had its time: played if it started (its end event was
+        lost), sent again if nothing came of it."""
+        current = await self.announcements.get(announcement_id)
+        if current is None or current.status is not Status.QUEUED:
+            if current is not None and current.status is Status.PLAYING and not current.loop:
+                await self.announcements.settle(
+                    announcement_id, Status.COMPLETED, Outcome(message=UNSEEN_END)
+                )
+            return
+        logger.warning("announcement %s: no sign that its play started; sending it again", announcement_id)
+        self._submit(current)
+
     async def _confirm_or_resend(self, announcement_id: str) -> None:
         """A play that was sent with no answer: wait as long as it could take; if nothing came of
         it meanwhile (no PlayStarted, no end), it did not start, and is sent again."""
@@ -332,12 +358,7 @@ class AnnouncementsHandler(BaseHandler):
             current.sent_at.timestamp() + current.prompt.longest_seconds + DEFAULT_COMPLETION_TIMEOUT_SECONDS
         )
         await asyncio.sleep(max(0.0, due - time.time()))
-        current = await self.announcements.get(announcement_id)
-        if current is not None and current.status is Status.QUEUED:
-            logger.warning(
-                "announcement %s: no sign that its play started; sending it again", announcement_id
-            )
-            self._submit(current)
+        await self._resend_unless_started(announcement_id)
 
     async def _overdue(self, announcement_id: str, delay: float) -> None:
         await asyncio.sleep(max(0.0, delay))

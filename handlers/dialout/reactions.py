@@ -41,6 +41,11 @@ HANGUP = "hangup"
 # a missing AddParticipant result is checked with ACS.
 DEFAULT_RING_SECONDS = 60
 RECONCILE_MARGIN_SECONDS = 15.0
+# A connected phone the call's participant list does not show yet is looked up in ACS after this
+# long, then at twice the interval each time (at most PRESENCE_CHECK_MAX_SECONDS): the
+# ParticipantsUpdated that would list it may be lost, and may be the call's last.
+PRESENCE_CHECK_SECONDS = 5.0
+PRESENCE_CHECK_MAX_SECONDS = 60.0
 UNANSWERED = DialOutResult(
     code=408,
     message="No result came for the invitation, and the phone was not in the call after the ring timeout.",
@@ -210,9 +215,39 @@ class DialOutReactions:
             if dialout.participant_raw_id in listed:
                 self._service.spawn(self._start_menu(dialout.id), name=f"dialout-menu:{dialout.id}")
             else:
+                if dialout.id not in waiting:
+                    self._service.spawn(
+                        self._check_presence(dialout.id, PRESENCE_CHECK_SECONDS),
+                        name=f"dialout-presence:{dialout.id}",
+                    )
                 waiting.add(dialout.id)
         if not waiting:
             del self._awaiting[call_id]
+
+    async def _check_presence(self, dialout_id: str, delay: float) -> None:
+        """Still waiting for the call to list a connected phone: ask ACS whether it is there."""
+        await asyncio.sleep(delay)
+        dialout = await self._service.store.get(dialout_id)
+        if dialout is None or dialout.status is not DialOutStatus.CONNECTED or dialout.menu_started:
+            return
+        if dialout_id not in self._awaiting.get(dialout.call_connection_id, set()):
+            return
+        try:
+            listed = await self._services.acs.list_participants(dialout.call_connection_id)
+        except AcsNotFound:
+            return  # the call is over; its CallDisconnected (or the reconcile of calls) settles it
+        except AcsError as exc:
+            logger.warning("dial-out %s: cannot check the call (%s); checking again later", dialout_id, exc)
+            listed = []
+        if dialout.participant_raw_id in {participant.raw_id for participant in listed}:
+            logger.warning(
+                "dial-out %s: the call's participant list never showed the phone; ACS does", dialout_id
+            )
+            self._awaiting.get(dialout.call_connection_id, set()).discard(dialout_id)
+            self._service.spawn(self._start_menu(dialout_id), name=f"dialout-menu:{dialout_id}")
+            return
+        later = min(PRESENCE_CHECK_MAX_SECONDS, delay * 2)
+        self._service.spawn(self._check_presence(dialout_id, later), name=f"dialout-presence:{dialout_id}")
 
     async def _restart_menu(self, dialout: DialOut) -> None:
         await self._run_menu(dialout, resuming=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.acs.types import AcsError
 from bot.bus import NoCommandHandler
-from bot.media.scheduler import CallEnded, MediaJob, MediaJobTimedOut
+from bot.media.scheduler import CallEnded, MediaJob, MediaJobTimedOut, MediaJobUnconfirmed
 from bot.messages import Announce as AnnounceCommand
 from bot.messages import EndForEveryone as EndCommand
 from bot.messages import MenuConfirmed, StartDialOut
@@ -35,6 +35,8 @@ from config.menus.model import (
 from config.prompts import Prompt
 
 logger = logging.getLogger(f"roombot.{__name__}")
+# A play left unanswered is sent again only once the scheduler saw nothing come of it.
+SAY_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class ActionRunner:
         """Carry out one action; errors are logged, never raised."""
         try:
             await self._run(action, scope)
-        except (AcsError, NoCommandHandler, CallEnded, MediaJobTimedOut) as exc:
+        except (AcsError, NoCommandHandler, CallEnded, MediaJobTimedOut, MediaJobUnconfirmed) as exc:
             logger.warning(
                 "menu action %s for %s in call %s failed: %s",
                 action.key,
@@ -143,11 +145,18 @@ class ActionRunner:
                 scope.call_connection_id, [prompt], to=to, operation_context=scope.tag
             )
 
-        job = MediaJob(
-            scope.call_connection_id,
-            scope.tag,
-            play,
-            targets=frozenset(to) if to is not None else None,
-            expected_seconds=prompt.longest_seconds,
-        )
-        await services.media.submit(job).done
+        for attempt in range(1, SAY_ATTEMPTS + 1):
+            job = MediaJob(
+                scope.call_connection_id,
+                scope.tag,
+                play,
+                targets=frozenset(to) if to is not None else None,
+                expected_seconds=prompt.longest_seconds,
+            )
+            try:
+                await services.media.submit(job).done
+                return
+            except MediaJobUnconfirmed:
+                # Unanswered and nothing came of it in its time: it did not start, send it again.
+                if attempt == SAY_ATTEMPTS:
+                    raise

@@ -22,7 +22,13 @@ from dataclasses import replace
 from typing import Any
 
 from bot.acs.types import AcsError
-from bot.media.scheduler import DEFAULT_COMPLETION_TIMEOUT_SECONDS, CallEnded, MediaJob, MediaJobTimedOut
+from bot.media.scheduler import (
+    DEFAULT_COMPLETION_TIMEOUT_SECONDS,
+    CallEnded,
+    MediaJob,
+    MediaJobTimedOut,
+    MediaJobUnconfirmed,
+)
 from bot.messages import MenuEnded, MenuRefused
 from bot.services import BotServices
 from bot.state.base import CallRecord
@@ -274,10 +280,12 @@ class MenuDriver:
             logger.warning("menu session %s: recognize refused: %s", session_id, exc)
             in_call = await self._participants(job.call_connection_id)
             await self.feed(session_id, attempt, engine.PromptFailed(), in_call=in_call)
-        except MediaJobTimedOut as exc:
-            # The recognize's completion event was lost: ask again without counting a try (the
-            # participant may have pressed a key; a lost event costs time, not the outcome), a
-            # bounded number of times, or end the session if the participant has left.
+        except (MediaJobTimedOut, MediaJobUnconfirmed) as exc:
+            # The recognize's completion event was lost, or its request went unanswered and
+            # nothing came of it (ACS keeps no repeatability for recognize, so it was not resent
+            # at once): ask again without counting a try (the participant may have pressed a
+            # key; a lost event costs time, not the outcome), a bounded number of times, or end
+            # the session if the participant has left.
             logger.warning("menu session %s: %s", session_id, exc)
             in_call = await self._participants(job.call_connection_id)
             await self.feed(session_id, attempt, engine.ResultLost(), in_call=in_call)

@@ -14,6 +14,9 @@ import aiohttp
 from tests.support.processes import OPS_KEY, ProcessBed, Reachable
 
 ROOMS = 4
+JOINED = "An interpreter joined."
+# The interpreter presses 1 every 4 simulated seconds (the emulator takes 50 steps at most).
+PRESSES = 50
 ANNOUNCEMENTS_PER_ROOM = 3
 FINAL = {"confirmed", "declined", "failed", "cancelled"}
 # A guard against a hung run, not an expectation about speed.
@@ -60,8 +63,12 @@ async def connected_rooms(bed: ProcessBed, bot: Reachable, *, connects: int = 1)
     raise AssertionError("the bot did not connect to every room")
 
 
-async def trigger_dialouts(bed: ProcessBed, bot: Reachable, rooms: list[str], count: int) -> dict[str, str]:
-    """Phone number → dial-out id, triggered a few at a time while the bot may be down."""
+async def trigger_dialouts(
+    bed: ProcessBed, bot: Reachable, rooms: list[str], count: int, *, repeats: int = 1
+) -> dict[str, str]:
+    """Phone number → dial-out id, triggered a few at a time while the bot may be down; each
+    trigger sent ``repeats`` times at once with its key (a backend retrying while the first is
+    still in flight), every answer naming the same dial-out."""
     found: dict[str, str] = {}
     rng = random.Random(7)  # noqa: S311 (answer delays, not secrets)
 
@@ -73,20 +80,26 @@ async def trigger_dialouts(bed: ProcessBed, bot: Reachable, rooms: list[str], co
             {
                 "answer": "accept",
                 "answerAfterSeconds": rng.uniform(1, 6),
-                "dtmf": [{"afterSeconds": 2 + 4 * n, "tones": "1"} for n in range(50)],
+                "dtmf": [{"afterSeconds": 2 + 4 * n, "tones": "1"} for n in range(PRESSES)],
             },
         )
         await asyncio.sleep(index * 0.15)
-        status, dialout = await retrying(
-            bed,
-            bot,
-            "POST",
-            f"/api/rooms/{rooms[index % ROOMS]}/dialouts",
-            {"phoneNumber": number, "confirmWithDtmf": True, "announcement": "An interpreter joined."},
-            **{"Idempotency-Key": f"interpreter-{index}"},
+        answers = await asyncio.gather(
+            *(
+                retrying(
+                    bed,
+                    bot,
+                    "POST",
+                    f"/api/rooms/{rooms[index % ROOMS]}/dialouts",
+                    {"phoneNumber": number, "confirmWithDtmf": True, "announcement": JOINED},
+                    **{"Idempotency-Key": f"interpreter-{index}"},
+                )
+                for _ in range(repeats)
+            )
         )
-        assert status in (200, 202), dialout
-        found[number] = dialout["id"]
+        assert all(status in (200, 202) for status, _ in answers), answers
+        assert len({dialout["id"] for _, dialout in answers}) == 1, answers
+        found[number] = answers[0][1]["id"]
 
     await asyncio.gather(*(one(index) for index in range(count)))
     return found

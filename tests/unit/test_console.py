@@ -70,11 +70,22 @@ def test_the_room_filter_matches_the_start_of_room_ids() -> None:
     assert page.total == 2
 
 
-@pytest.mark.parametrize("cursor", ["x", "bm90IGpzb24", encode_cursor(call(1))[:-3]])
-def test_a_cursor_that_no_page_gave_is_refused(cursor: str) -> None:
+@pytest.mark.parametrize(
+    ("cursor", "status"),
+    [
+        # Not of a cursor's shape (the OpenAPI pattern): a bad request.
+        ("not a cursor!", 400),
+        ("x" * 1001, 400),
+        # Of its shape, but no page gave it: no such page.
+        ("x", 404),
+        ("bm90IGpzb24", 404),
+        (encode_cursor(call(1))[:-3], 404),
+    ],
+)
+def test_a_cursor_that_no_page_gave_is_refused(cursor: str, status: int) -> None:
     with pytest.raises(ProblemError) as refused:
         decode_cursor(cursor)
-    assert refused.value.status == 400
+    assert refused.value.status == status
 
 
 async def test_a_listener_that_does_not_read_loses_its_oldest_notices() -> None:
