@@ -3,9 +3,9 @@
 The ```sh blocks run as a reader runs them: the one marked ``<!-- readme-test: server -->`` in a
 first shell (it starts the bot and stays up), all unmarked ones, in order, in one second shell.
 A block marked ``<!-- readme-test: skip: <reason> -->`` needs what this machine has not (an
-Azure subscription, Docker) or waits for a person, and is listed with its reason. The only change made to the blocks
-is the ports: free ones instead of 8080 and 8081, so that the test never meets a roombot already
-running here. Every HTTP answer the second shell shows must be 2xx.
+Azure subscription, Docker) or waits for a person, and is listed with its reason. The only
+change made to the blocks is the ports: free ones instead of 8080 and 8081, so that the test
+never meets a roombot already running here. Every HTTP answer the second shell shows must be 2xx.
 """
 
 from __future__ import annotations
