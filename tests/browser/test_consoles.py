@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.testing import BACKEND_KEY, OPS_KEY, RoomBot
+from bot.testing import BACKEND_KEY, OPS_KEY, RoomBot, eventually
 from emulator.config import EmulatorConfig
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed (pip install -e '.[test]')")
@@ -43,7 +43,10 @@ TIMEOUT_MS = 15_000
 async def bot(tmp_path: Path) -> AsyncIterator[RoomBot]:
     menus = tmp_path / "menus.yaml"
     menus.write_text(MENUS, encoding="utf-8")
-    async with RoomBot.start(EmulatorConfig(time_scale=TIME_SCALE), menus_file=menus) as harness:
+    recording = {"recording": {"consent": "This call is recorded."}}
+    async with RoomBot.start(
+        EmulatorConfig(time_scale=TIME_SCALE), menus_file=menus, handlers=recording
+    ) as harness:
         yield harness
 
 
@@ -85,7 +88,7 @@ async def test_an_operator_watches_a_call_live_plays_a_menu_and_ends_it(
     room = await bot.create_room(["Presenter", "Attendee"])
     presenter, attendee = room.members
     await bot.join(room.id, presenter)
-    await bot.connect(room.id)
+    call_id = str((await bot.connect(room.id))["callConnectionId"])
     row = console.get_by_role("row").filter(has_text=room.id)
     await expect(row).to_be_visible(timeout=TIMEOUT_MS)
     await expect(row).to_contain_text("connected")
@@ -128,6 +131,22 @@ async def test_an_operator_watches_a_call_live_plays_a_menu_and_ends_it(
     await expect(announcement).to_contain_text("completed", timeout=TIMEOUT_MS)
     await console.screenshot(path=str(screenshots / "operator-console.png"), full_page=True)
     await emulator.screenshot(path=str(screenshots / "emulator-console.png"), full_page=True)
+
+    # The backend records the call; the operator stops the recording from the console.
+    started = await bot.request("POST", f"/api/rooms/{room.id}/recording/start", key=BACKEND_KEY)
+    assert started.status == 202, started.text
+
+    async def recording_is(*statuses: str) -> dict[str, object] | None:
+        reply = await bot.request("GET", f"/ops/calls/{call_id}/recording", key=OPS_KEY)
+        return reply.body if reply.status == 200 and reply.body["status"] in statuses else None
+
+    await eventually(lambda: recording_is("active"), what="the recording to run")
+    await console.get_by_role("button", name="Stop recording…").click()
+    await console.get_by_role("dialog").get_by_role("button", name="Stop recording").click()
+    await expect(console.locator("#action-result")).to_contain_text(
+        "Stop recording: done, 202", timeout=TIMEOUT_MS
+    )
+    await eventually(lambda: recording_is("stopped"), what="the recording to stop")
 
     # End for everyone: cancelling the confirmation (Escape) does nothing; confirming ends the call.
     await console.get_by_role("button", name="End for everyone…").click()

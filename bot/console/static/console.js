@@ -414,7 +414,7 @@ async function itemAction(action) {
 async function detectRecording() {
   try {
     const document = (await request("GET", "/openapi.json")).body;
-    state.recordingStop = Boolean(document.paths["/ops/calls/{callConnectionId}/recording"]?.delete);
+    state.recordingStop = Boolean(document.paths["/ops/calls/{callConnectionId}/recording/{action}"]?.post);
   } catch {
     state.recordingStop = false;
   }
@@ -429,7 +429,7 @@ async function stopRecording() {
     ok: "Stop recording",
     danger: true,
   });
-  if (form) await run("Stop recording", "DELETE", `/ops/calls/${encodeURIComponent(call.callConnectionId)}/recording`);
+  if (form) await run("Stop recording", "POST", `/ops/calls/${encodeURIComponent(call.callConnectionId)}/recording/stop`);
 }
 
 // ---- wiring
