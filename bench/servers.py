@@ -49,6 +49,9 @@ class Target:
     async def register(self, calls: Sequence[dict[str, str]]) -> None:
         await self._control("POST", "/register", list(calls))
 
+    async def populate(self, first: int, count: int) -> None:
+        await self._control("POST", f"/populate?first={first}&count={count}")
+
     async def drain(self) -> None:
         await self._control("POST", "/drain")
 

@@ -13,7 +13,8 @@ KIND is what serves ``POST /api/callbacks``:
 Next to it, on a second port, a control site the load process uses between measurements (never
 during one): ``GET /cpu`` (this process's CPU seconds, all threads, user + system, and its RSS),
 ``POST /register`` (live calls, through the bot's registry, as if it had connected to them),
-``POST /drain`` (waits until the bot has processed every stored event). Once both listen, one
+``POST /drain`` (waits until the bot has processed every stored event), ``POST /populate?first&count``
+(live calls made through the registry, each connected with four participants). Once both listen, one
 line ``{"url": ..., "control": ...}`` is printed on stdout.
 """
 
@@ -33,6 +34,7 @@ import psutil
 from aiohttp import web
 
 from bench.common import serve
+from bench.traffic import Call
 
 PATH = "/api/callbacks"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -142,7 +144,24 @@ def control_app(bot: web.Application | None) -> web.Application:
             await bot[keys.INTAKE].drain()
         return web.json_response({})
 
+    async def populate(request: web.Request) -> web.Response:
+        from bot import keys
+        from bot.events import parse_event
+
+        assert bot is not None, "only the bot keeps calls"
+        registry = bot[keys.REGISTRY]
+        first, count = int(request.query["first"]), int(request.query["count"])
+        for index in range(first, first + count):
+            call = Call(index)
+            await registry.register_connecting(
+                call.room_id, call.id, call.server_call_id, call.correlation_id
+            )
+            for element in (call.event("CallConnected", {}), call.participants_updated()):
+                await registry.apply(parse_event(element))
+        return web.json_response({})
+
     app = web.Application()
+    app.router.add_post("/populate", populate)
     app.router.add_get("/cpu", cpu)
     app.router.add_post("/register", register)
     app.router.add_post("/drain", drain)
