@@ -35,6 +35,12 @@ class Target:
     url: str
     control: str
     session: aiohttp.ClientSession
+    process: asyncio.subprocess.Process
+
+    async def kill(self) -> None:
+        """SIGKILL, as in a crash or an OOM kill: no shutdown hook runs."""
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
 
     async def _control(self, method: str, path: str, body: Any = None) -> Any:
         async with self.session.request(method, self.control + path, json=body) as reply:
@@ -67,8 +73,11 @@ class Target:
 
 
 @asynccontextmanager
-async def target(kind: str, config: dict[str, Any], session: aiohttp.ClientSession) -> AsyncIterator[Target]:
-    """``python -m bench.target kind config`` in a child process, until the block ends."""
+async def target(
+    kind: str, config: dict[str, Any], session: aiohttp.ClientSession, *, lead: bool = True
+) -> AsyncIterator[Target]:
+    """``python -m bench.target kind config`` in a child process, until the block ends; a bot
+    first leads (``lead=False``: a second replica, which does not)."""
     with tempfile.TemporaryFile() as errors:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -89,12 +98,13 @@ async def target(kind: str, config: dict[str, Any], session: aiohttp.ClientSessi
                 errors.seek(0)
                 tail = errors.read().decode(errors="replace")[-2000:]
                 raise BenchError(f"the {kind} server did not start: {tail}") from exc
-            found = Target(kind, where["url"], where["control"], session)
-            if kind == "roombot":
+            found = Target(kind, where["url"], where["control"], session, process)
+            if kind == "roombot" and lead:
                 await found.wait_leading()
             yield found
-            process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), EXIT_TIMEOUT)
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(process.wait(), EXIT_TIMEOUT)
         finally:
             if process.returncode is None:
                 with suppress(ProcessLookupError):
