@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any

@@ -127,9 +127,13 @@ async def _quiet(acs: FakeAcs) -> None:
         await asyncio.sleep(QUIET_SECONDS / 4)
 
 
-async def _burst(server: Target, acs: FakeAcs, calls: Sequence[Call], contexts: dict[str, str]) -> list[float]:
+async def _burst(
+    server: Target, acs: FakeAcs, calls: Sequence[Call], contexts: dict[str, str]
+) -> list[float]:
     """Seconds from each call's RecognizeCompleted POST to its next request at the fake ACS."""
-    bodies = {call.id: json.dumps([call.recognized(contexts.get(call.id, "menus:x:1"), ["one"])]) for call in calls}
+    bodies = {
+        call.id: json.dumps([call.recognized(contexts.get(call.id, "menus:x:1"), ["one"])]) for call in calls
+    }
     tokens = {call.id: acs.token() for call in calls}
     seen = {call.id: len(acs.arrivals.get(call.id, [])) for call in calls}
     sent: dict[str, float] = {}
@@ -137,13 +141,17 @@ async def _burst(server: Target, acs: FakeAcs, calls: Sequence[Call], contexts: 
     async def fire(call: Call) -> None:
         headers = {"Authorization": f"Bearer {tokens[call.id]}", "Content-Type": "application/json"}
         sent[call.id] = time.perf_counter()
-        async with server.session.post(server.url + "/api/callbacks", data=bodies[call.id], headers=headers) as reply:
+        async with server.session.post(
+            server.url + "/api/callbacks", data=bodies[call.id], headers=headers
+        ) as reply:
             if reply.status != 200:
                 raise BenchError(f"{server.kind}: POST /api/callbacks answered {reply.status}")
 
     await asyncio.gather(*(fire(call) for call in calls))
     async with asyncio.timeout(STARTUP_TIMEOUT):
-        while any(len(acs.arrivals.get(call.id, [])) <= seen[call.id] for call in calls):
+        while True:
+            if all(len(acs.arrivals.get(call.id, [])) > seen[call.id] for call in calls):
+                break
             await asyncio.sleep(POLL_SECONDS)
     return [acs.arrivals[call.id][seen[call.id]].at - sent[call.id] for call in calls]
 

@@ -78,24 +78,27 @@ async def measure(*, counts: Sequence[int] = (1000, 10000), store: str = "memory
             result = await measure(counts=counts, store=f"sqlite:///{directory}/scale.db")
         return ScaleResult("sqlite", result.points)
     points = []
-    async with fake_acs() as acs, aiohttp.ClientSession() as session:
-        async with target("roombot", acs.bot_settings(state_url=store), session) as bot:
-            # One call first, so that what the first call loads once is not counted per call.
-            await bot.populate(0, 1)
-            await _timed(bot, PAGE)
-            await _timed(bot, "/metrics")
-            base = (await bot.usage()).rss
-            made = 1
-            for count in sorted(counts):
-                await bot.populate(made, count - made)
-                made = count
-                rss = (await bot.usage()).rss
-                points.append(
-                    ScalePoint(
-                        calls=count,
-                        rss_kib_per_call=(rss - base) / 1024 / max(count - 1, 1),
-                        page_ms=await _timed(bot, PAGE),
-                        metrics_ms=await _timed(bot, "/metrics"),
-                    )
+    async with (
+        fake_acs() as acs,
+        aiohttp.ClientSession() as session,
+        target("roombot", acs.bot_settings(state_url=store), session) as bot,
+    ):
+        # One call first, so that what the first call loads once is not counted per call.
+        await bot.populate(0, 1)
+        await _timed(bot, PAGE)
+        await _timed(bot, "/metrics")
+        base = (await bot.usage()).rss
+        made = 1
+        for count in sorted(counts):
+            await bot.populate(made, count - made)
+            made = count
+            rss = (await bot.usage()).rss
+            points.append(
+                ScalePoint(
+                    calls=count,
+                    rss_kib_per_call=(rss - base) / 1024 / max(count - 1, 1),
+                    page_ms=await _timed(bot, PAGE),
+                    metrics_ms=await _timed(bot, "/metrics"),
                 )
+            )
     return ScaleResult(store, points)

@@ -68,7 +68,9 @@ class Target:
     async def wait_leading(self) -> None:
         """Until the bot drives calls (with Redis, once it holds the lease)."""
         async with asyncio.timeout(STARTUP_TIMEOUT):
-            while not await self.leading():
+            while True:
+                if await self.leading():
+                    return
                 await asyncio.sleep(POLL_SECONDS)
 
 

@@ -54,7 +54,9 @@ class TakeoverResult:
             return [*lines, f"  skipped: {self.skipped}"]
         lines.append(f"  {'':26} {'survivor leads s':>17} {'callback processed s':>21}")
         for one in self.takeovers:
-            lines.append(f"  {f'lease {one.lease_seconds:g} s':26} {one.leading_s:>17.2f} {one.processed_s:>21.2f}")
+            lines.append(
+                f"  {f'lease {one.lease_seconds:g} s':26} {one.leading_s:>17.2f} {one.processed_s:>21.2f}"
+            )
         return lines
 
 
@@ -72,28 +74,30 @@ async def _once(acs: FakeAcs, session: aiohttp.ClientSession, lease: float) -> t
     config = acs.bot_settings(state_url=REDIS_URL, redis_prefix=prefix, lease_seconds=lease)
     call = Call(0)
     try:
-        async with target("roombot", config, session) as leader:
-            async with target("roombot", config, session, lead=False) as survivor:
-                await leader.register([call.registration()])
-                if await survivor.leading():
-                    raise BenchError("the second replica leads although the first does")
-                call.participants.append(f"8:acs:bench_{uuid.uuid4()}")
-                body = json.dumps([call.participants_updated()])
-                headers = {"Authorization": f"Bearer {acs.token()}", "Content-Type": "application/json"}
-                await leader.kill()
-                killed = time.perf_counter()
-                async with session.post(survivor.url + "/api/callbacks", data=body, headers=headers) as reply:
-                    if reply.status != 200:
-                        raise BenchError(f"the survivor answered the callback {reply.status}")
-                leading = processed = None
-                async with asyncio.timeout(STARTUP_TIMEOUT):
-                    while processed is None:
-                        if leading is None and await survivor.leading():
-                            leading = time.perf_counter() - killed
-                        if leading is not None and await _lists(survivor, call, call.participants[-1]):
-                            processed = time.perf_counter() - killed
-                        await asyncio.sleep(POLL_SECONDS)
-                return leading or 0.0, processed
+        async with (
+            target("roombot", config, session) as leader,
+            target("roombot", config, session, lead=False) as survivor,
+        ):
+            await leader.register([call.registration()])
+            if await survivor.leading():
+                raise BenchError("the second replica leads although the first does")
+            call.participants.append(f"8:acs:bench_{uuid.uuid4()}")
+            body = json.dumps([call.participants_updated()])
+            headers = {"Authorization": f"Bearer {acs.token()}", "Content-Type": "application/json"}
+            await leader.kill()
+            killed = time.perf_counter()
+            async with session.post(survivor.url + "/api/callbacks", data=body, headers=headers) as reply:
+                if reply.status != 200:
+                    raise BenchError(f"the survivor answered the callback {reply.status}")
+            leading = processed = None
+            async with asyncio.timeout(STARTUP_TIMEOUT):
+                while processed is None:
+                    if leading is None and await survivor.leading():
+                        leading = time.perf_counter() - killed
+                    if leading is not None and await _lists(survivor, call, call.participants[-1]):
+                        processed = time.perf_counter() - killed
+                    await asyncio.sleep(POLL_SECONDS)
+            return leading or 0.0, processed
     finally:
         await forget_prefix(REDIS_URL, prefix)
 
@@ -109,7 +113,5 @@ async def measure(*, leases: Sequence[float] = (3.0, 10.0), runs: int = 3) -> Ta
     async with fake_acs() as acs, aiohttp.ClientSession() as session:
         for lease in leases:
             measured = [await _once(acs, session, lease) for _ in range(runs)]
-            takeovers.append(
-                Takeover(lease, median(m[0] for m in measured), median(m[1] for m in measured))
-            )
+            takeovers.append(Takeover(lease, median(m[0] for m in measured), median(m[1] for m in measured)))
     return TakeoverResult(runs, takeovers)

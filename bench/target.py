@@ -168,7 +168,9 @@ def control_app(bot: web.Application | None) -> web.Application:
     return app
 
 
-async def _serve_bot(config: dict[str, Any], ready: Callable[[str, web.Application], Awaitable[None]]) -> None:
+async def _serve_bot(
+    config: dict[str, Any], ready: Callable[[str, web.Application], Awaitable[None]]
+) -> None:
     from bot.testing import serve_bot
     from bot.testing.serving import IsolatedSettings
 
