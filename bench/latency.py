@@ -10,17 +10,20 @@ lands. Both clocks are this process's ``time.perf_counter()``: the POST's start 
 For the bot (SQLite file, the default store), each of ``calls`` calls is registered as live, gets
 its ``ParticipantsUpdated`` through ``/api/callbacks``, and has the ``interpreter-confirm`` menu
 started for one participant through ``POST /ops/calls/{id}/menus``; the bot then asks ACS for a
-DTMF recognize, whose operation context the fake notes. When every menu is waiting, one
-``RecognizeCompleted`` per call ("1") is POSTed, all at once; the bot's next request for that call
-(the ``play`` of "Connecting you now.") ends its latency. The bare reactor parses the same POSTs
-and sends one ``play`` request per event on a shared session. p50 and p99 are over the calls of a
-run, medians over runs; every run starts both servers afresh.
+DTMF recognize, whose operation context the fake notes. When every menu is waiting (and the fake
+has heard nothing for ``QUIET_SECONDS``), each call gets one ``RecognizeCompleted`` ("1"), in a
+shuffled order, open loop at ``PRESSES_PER_SECOND``: "concurrent menu calls" is how many sessions
+wait at once, the rate is the same for every count. The bot's next request for that call (the
+``play`` of "Connecting you now.") ends its latency. The bare reactor takes the same POSTs at the
+same rate and sends one ``play`` request per event on a shared session. p50 and p99 are over the
+calls of a run, medians over runs; every run starts both servers afresh.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import statistics
 import tempfile
 import time
@@ -38,6 +41,10 @@ from bench.traffic import Call
 MENU = "interpreter-confirm"
 SETUP_CONCURRENCY = 16
 POLL_SECONDS = 0.01
+# Key presses arrive at this rate whatever the number of menus waiting, which sets the state the
+# bot carries (sessions, calls, heap), not the load: both sides keep up with it.
+PRESSES_PER_SECOND = 100.0
+WARM_UP = 16
 QUIET_SECONDS = 0.3
 
 
@@ -50,13 +57,14 @@ class Percentiles:
 @dataclass(frozen=True)
 class LatencyResult:
     runs: int
+    rate: float
     # Concurrent menu calls → (bare reactor, roombot).
     by_calls: dict[int, tuple[Percentiles, Percentiles]]
 
     def lines(self) -> list[str]:
         lines = [
-            "DTMF event-to-action: RecognizeCompleted POST to the next request at ACS, all calls at once, "
-            f"server in its own process, median of {self.runs} run(s)",
+            "DTMF event-to-action: RecognizeCompleted POST to the next request at ACS, one key press per "
+            f"call at {self.rate:g}/s, server in its own process, median of {self.runs} run(s)",
             f"  {'':46} {'p50 ms':>8} {'p99 ms':>8}",
         ]
         for calls, (bare, bot) in self.by_calls.items():
@@ -127,10 +135,13 @@ async def _quiet(acs: FakeAcs) -> None:
         await asyncio.sleep(QUIET_SECONDS / 4)
 
 
-async def _burst(
-    server: Target, acs: FakeAcs, calls: Sequence[Call], contexts: dict[str, str]
+async def _presses(
+    server: Target, acs: FakeAcs, calls: Sequence[Call], contexts: dict[str, str], rate: float
 ) -> list[float]:
-    """Seconds from each call's RecognizeCompleted POST to its next request at the fake ACS."""
+    """Seconds from each call's RecognizeCompleted POST to its next request at the fake ACS; the
+    POSTs start at ``rate`` per second, open loop (one does not wait for another), calls shuffled."""
+    order = list(calls)
+    random.Random(len(calls)).shuffle(order)
     bodies = {
         call.id: json.dumps([call.recognized(contexts.get(call.id, "menus:x:1"), ["one"])]) for call in calls
     }
@@ -147,7 +158,12 @@ async def _burst(
             if reply.status != 200:
                 raise BenchError(f"{server.kind}: POST /api/callbacks answered {reply.status}")
 
-    await asyncio.gather(*(fire(call) for call in calls))
+    started = time.perf_counter()
+    posts = []
+    for index, call in enumerate(order):
+        await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
+        posts.append(asyncio.create_task(fire(call)))
+    await asyncio.gather(*posts)
     async with asyncio.timeout(STARTUP_TIMEOUT):
         while True:
             if all(len(acs.arrivals.get(call.id, [])) > seen[call.id] for call in calls):
@@ -156,31 +172,33 @@ async def _burst(
     return [acs.arrivals[call.id][seen[call.id]].at - sent[call.id] for call in calls]
 
 
-async def _one_run(acs: FakeAcs, count: int, directory: Path) -> tuple[Percentiles, Percentiles]:
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
+async def _one_run(acs: FakeAcs, count: int, directory: Path, rate: float) -> tuple[Percentiles, Percentiles]:
+    async with aiohttp.ClientSession() as session:
         calls = [Call(index) for index in range(count)]
         async with target("reactor", acs.bot_settings(), session) as reactor:
-            # Warm-up: the reactor opens its connection to ACS.
-            await _burst(reactor, acs, calls[:1], {})
-            bare = percentiles(await _burst(reactor, acs, calls, {}))
+            # Warm-up: the reactor opens its connections to ACS, the client its own.
+            await _presses(reactor, acs, [Call(index) for index in range(WARM_UP)], {}, rate=1e6)
+            bare = percentiles(await _presses(reactor, acs, calls, {}, rate))
         calls = [Call(index) for index in range(count)]
         state = f"sqlite:///{directory / f'latency-{count}-{time.monotonic_ns()}.db'}"
         async with target("roombot", acs.bot_settings(state_url=state), session) as bot:
             contexts = await _menus_waiting(bot, acs, calls)
-            bot_figures = percentiles(await _burst(bot, acs, calls, contexts))
+            bot_figures = percentiles(await _presses(bot, acs, calls, contexts, rate))
     return bare, bot_figures
 
 
-async def measure(*, counts: Sequence[int] = (100, 1000), runs: int = 3) -> LatencyResult:
-    if runs < 1 or any(count < 1 for count in counts):
-        raise ValueError("runs and counts must be at least 1")
+async def measure(
+    *, counts: Sequence[int] = (100, 1000), runs: int = 3, rate: float = PRESSES_PER_SECOND
+) -> LatencyResult:
+    """Median p50 and p99 of both sides with each count of menu calls waiting at once."""
+    if runs < 1 or rate <= 0 or any(count < 1 for count in counts):
+        raise ValueError("runs, rate and counts must be positive")
     by_calls: dict[int, tuple[Percentiles, Percentiles]] = {}
     async with fake_acs() as acs:
         with tempfile.TemporaryDirectory(prefix="roombot-bench-") as directory:
             for count in counts:
-                results = [await _one_run(acs, count, Path(directory)) for _ in range(runs)]
+                results = [await _one_run(acs, count, Path(directory), rate) for _ in range(runs)]
                 bare = Percentiles(median(r[0].p50_ms for r in results), median(r[0].p99_ms for r in results))
                 bot = Percentiles(median(r[1].p50_ms for r in results), median(r[1].p99_ms for r in results))
                 by_calls[count] = (bare, bot)
-    return LatencyResult(runs, by_calls)
+    return LatencyResult(runs, rate, by_calls)
