@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiohttp
 import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bench import callbacks, facade, latency, scale
 from bench.common import machine
@@ -52,7 +53,10 @@ async def test_callback_benchmark_reports_cpu_per_event_of_baselines_and_bot() -
 async def test_the_floor_refuses_a_callback_without_a_valid_token() -> None:
     async with fake_acs() as acs, aiohttp.ClientSession() as session:
         async with target("bare-jwt", acs.bot_settings(), session) as floor:
-            forged = jwt.encode({"aud": "x"}, "not-the-key", algorithm="HS256")
+            # Claims as ACS would sign them, with the signing key's id, but another key.
+            claims = jwt.decode(acs.token(), options={"verify_signature": False})
+            other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            forged = jwt.encode(claims, other, algorithm="RS256", headers={"kid": acs.signer.kid})
             for authorization in ("", f"Bearer {forged}"):
                 headers = {"Authorization": authorization}
                 async with session.post(floor.url + "/api/callbacks", data=b"[]", headers=headers) as reply:
