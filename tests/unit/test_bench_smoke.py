@@ -51,19 +51,22 @@ async def test_callback_benchmark_reports_cpu_per_event_of_baselines_and_bot() -
 
 
 async def test_the_floor_refuses_a_callback_without_a_valid_token() -> None:
-    async with fake_acs() as acs, aiohttp.ClientSession() as session:
-        async with target("bare-jwt", acs.bot_settings(), session) as floor:
-            # Claims as ACS would sign them, with the signing key's id, but another key.
-            claims = jwt.decode(acs.token(), options={"verify_signature": False})
-            other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            forged = jwt.encode(claims, other, algorithm="RS256", headers={"kid": acs.signer.kid})
-            for authorization in ("", f"Bearer {forged}"):
-                headers = {"Authorization": authorization}
-                async with session.post(floor.url + "/api/callbacks", data=b"[]", headers=headers) as reply:
-                    assert reply.status == 401
-            headers = {"Authorization": f"Bearer {acs.token()}"}
+    async with (
+        fake_acs() as acs,
+        aiohttp.ClientSession() as session,
+        target("bare-jwt", acs.bot_settings(), session) as floor,
+    ):
+        # Claims as ACS would sign them, with the signing key's id, but another key.
+        claims = jwt.decode(acs.token(), options={"verify_signature": False})
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        forged = jwt.encode(claims, other, algorithm="RS256", headers={"kid": acs.signer.kid})
+        for authorization in ("", f"Bearer {forged}"):
+            headers = {"Authorization": authorization}
             async with session.post(floor.url + "/api/callbacks", data=b"[]", headers=headers) as reply:
-                assert reply.status == 200
+                assert reply.status == 401
+        headers = {"Authorization": f"Bearer {acs.token()}"}
+        async with session.post(floor.url + "/api/callbacks", data=b"[]", headers=headers) as reply:
+            assert reply.status == 200
 
 
 async def test_facade_benchmark_reports_costs_of_both_sides() -> None:
@@ -74,8 +77,7 @@ async def test_facade_benchmark_reports_costs_of_both_sides() -> None:
         assert min(cost.bare_wall_ms, cost.facade_wall_ms) > 0
     lines = result.lines()
     assert lines[0].startswith(
-        "one ACS action, emulator and client each in its own process: 2 actions per run, "
-        "median of 1 run(s)"
+        "one ACS action, emulator and client each in its own process: 2 actions per run, median of 1 run(s)"
     )
     assert re.fullmatch(r"\s+CPU ms/action\s+wall ms/action", lines[1])
     rows = lines[2:]
@@ -101,7 +103,8 @@ async def test_scale_benchmark_reports_each_count_of_live_calls() -> None:
     result = await scale.measure(counts=(3, 6))
     assert [point.calls for point in result.points] == [3, 6]
     assert all(point.page_ms > 0 and point.metrics_ms > 0 for point in result.points)
-    assert [line.split()[:3] for line in result.lines()[2:]] == [["3", "live", "calls"], ["6", "live", "calls"]]
+    rows = result.lines()[2:]
+    assert [row.split()[:3] for row in rows] == [["3", "live", "calls"], ["6", "live", "calls"]]
 
 
 def test_bare_requests_carry_the_signature_acs_checks() -> None:
@@ -131,7 +134,8 @@ async def test_python_m_bench_quick_prints_every_benchmark() -> None:
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("roombot benchmarks on ")
-    for start in ("callback ingestion: ", "one ACS action, ", "DTMF event-to-action: ", "scale: ", "takeover: "):
+    starts = ("callback ingestion: ", "one ACS action, ", "DTMF event-to-action: ", "scale: ", "takeover: ")
+    for start in starts:
         assert any(line.startswith(start) for line in lines), start
     assert sum(line.startswith("  roombot, ") for line in lines) >= 2
     assert sum(", facade/bare" in line for line in lines) == 2
