@@ -106,7 +106,18 @@ async def target(
             yield found
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
-                await asyncio.wait_for(process.wait(), EXIT_TIMEOUT)
+                try:
+                    await asyncio.wait_for(process.wait(), EXIT_TIMEOUT)
+                except TimeoutError:
+                    # Its figures are taken; a server that hangs on the way out is killed (below)
+                    # and reported, not a reason to lose the run.
+                    errors.seek(0)
+                    tail = errors.read().decode(errors="replace")[-2000:]
+                    print(
+                        f"bench: the {kind} server did not exit within {EXIT_TIMEOUT:g} s of SIGTERM; "
+                        f"killed. Its last output:\n{tail}",
+                        file=sys.stderr,
+                    )
         finally:
             if process.returncode is None:
                 with suppress(ProcessLookupError):
