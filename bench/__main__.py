@@ -62,20 +62,26 @@ QUICK = Plan(
 BENCHMARKS = ("callbacks", "facade", "latency", "scale", "takeover")
 DEFAULT_STORES = ("memory://", "sqlite", "redis")
 
-LEGEND = [
-    "what the figures mean:",
-    "  server CPU µs/event   CPU time of the server's process (all threads, user + system) per callback",
-    "                        event taken in; for roombot until every event is processed (drained)",
-    "  CPU vs bare / floor   that CPU against the bare handler's (json.loads only) and against the",
-    "                        bare handler that also verifies the callback JWT (the floor)",
-    "  events/s              throughput with the load generator on the same 2 cores (both sides alike)",
-    "  CPU ms/action         CPU of the client process per ACS action; wall ms: its latency",
-    "  p50 / p99 ms          RecognizeCompleted POST start to the server's next request at ACS",
-    "  RSS KiB/call          growth of the bot process's resident memory per live call",
-    "  page / metrics ms     wall time of GET /ops/calls?limit=100 and GET /metrics, median of 5",
-    "  takeover s            SIGKILL of the leading replica to: the other's /healthz leading, and the",
-    "                        callback it took in meanwhile processed",
-]
+# What the figures of each benchmark mean, printed after those that ran.
+LEGEND = {
+    "callbacks": [
+        "  server CPU µs/event   CPU time of the server's process (all threads, user + system) per callback",
+        "                        event taken in; for roombot until every event is processed (drained)",
+        "  CPU vs bare / floor   that CPU against the bare handler's (json.loads only) and against the",
+        "                        bare handler that also verifies the callback JWT (the floor)",
+        "  events/s              throughput with the load generator on the same 2 cores (both sides alike)",
+    ],
+    "facade": ["  CPU ms/action         CPU of the client process per ACS action; wall ms: its latency"],
+    "latency": ["  p50 / p99 ms          RecognizeCompleted POST start to the server's next request at ACS"],
+    "scale": [
+        "  RSS KiB/call          growth of the bot process's resident memory per live call",
+        "  page / metrics ms     wall time of GET /ops/calls?limit=100 and GET /metrics, median of 5",
+    ],
+    "takeover": [
+        "  takeover s            SIGKILL of the leading replica to: the other's /healthz leading, and the",
+        "                        callback it took in meanwhile processed",
+    ],
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,7 +125,7 @@ async def run(plan: Plan, only: Sequence[str], stores: Sequence[str] = DEFAULT_S
             show((await scale.measure(counts=plan.live_calls, store=store)).lines())
     if "takeover" in only:
         show((await takeover.measure(leases=plan.leases, runs=plan.takeover_runs)).lines())
-    show(LEGEND)
+    show(["what the figures mean:", *(line for name in BENCHMARKS if name in only for line in LEGEND[name])])
     return lines
 
 
