@@ -1,42 +1,60 @@
-"""Callback ingestion throughput: the bot's ``POST /api/callbacks`` against a bare aiohttp handler.
+"""Callback ingestion: server CPU per event and throughput of ``POST /api/callbacks``.
 
-Both servers run in this process, on the same event loop, behind the same client session, in the
-same run. The bare handler only parses the JSON body. The bot verifies the RS256 JWT, parses every
-CloudEvent into typed models, de-duplicates by event id in its state store, and dispatches to the
-handlers; its clock stops only when the dispatcher has drained, so queued work is counted too.
-Bodies are realistic arrays of mid-call events (participant lists, media and DTMF outcomes) for a
-few live calls; each POST carries a token minted by the emulator's callback signer.
+Every server under test runs alone in a child process (``bench.target``); this process is the
+load generator, an aiohttp client with ``concurrency`` POSTs in flight over loopback. Each server's
+CPU time (``time.process_time()`` of its process: every thread, user and system, read before and
+after the POSTs) divided by the events it took in is the figure to read; throughput is beside it.
+On two cores the client competes with the server for CPU, so throughput understates every side
+alike; CPU per event does not depend on it.
+
+Measured in the same run, interleaved (each run starts every server afresh, in the same order):
+
+- ``bare``: ``json.loads`` of the body and nothing else;
+- ``bare + JWT``: the same after verifying the callback's RS256 token as every receiver of ACS
+  callbacks must: the floor of this work;
+- ``roombot`` with each state store: JWT verification, parsing into typed events, durable intake
+  (the events stored atomically with the duplicate check before the answer) and processing by the
+  handlers; its clock and CPU reading stop when the bot has drained what it took in.
+
+Every POST carries its own token, minted in advance by the signer the emulator uses (RS256, the
+real service's issuer, a fresh ``jti``): a server cannot profit from seeing a token twice, which
+ACS never does. Within a run every server gets the same bodies. State is fixed per run: each
+server process starts with an empty store (a new SQLite file, a new Redis key prefix, removed
+after), so ``--runs`` repeats the same measurement instead of growing the store.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import os
 import tempfile
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from functools import partial
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
+import redis.asyncio as aioredis
 
-from bench.common import BenchError, median, serve, times
-from bot import keys
-from bot.testing import RunningBot, bot_settings, serve_bot
-from emulator.app import mint_callback_token
-from emulator.config import EmulatorConfig
-from emulator.server import RunningEmulator, start_emulator
+from bench.common import BenchError, median, times
+from bench.fake_acs import FakeAcs, fake_acs
+from bench.servers import Target, target
+from bench.traffic import Call, bodies
 
 PATH = "/api/callbacks"
 CALLS = 8
-# Verification costs the same for a reused token (the bot caches keys, not tokens), and minting
-# a fresh RS256 token for every POST would make the client, not the servers, the bottleneck.
-TOKEN_POOL = 32
+REDIS_URL = os.environ.get("ROOMBOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+BARE = "bare aiohttp handler (json.loads only)"
+FLOOR = "bare handler + JWT verification (floor)"
+
+
+@dataclass(frozen=True)
+class Side:
+    label: str
+    events_per_second: float
+    cpu_us_per_event: float
 
 
 @dataclass(frozen=True)
@@ -45,127 +63,38 @@ class CallbackResult:
     events: int
     concurrency: int
     runs: int
-    bare_events_per_second: float
-    # By state store: "memory://", "sqlite (file)".
-    bot_events_per_second: dict[str, float] = field(default_factory=dict)
+    sides: list[Side]
+    skipped: list[str]
+
+    def side(self, label: str) -> Side:
+        return next(side for side in self.sides if side.label == label)
 
     def lines(self) -> list[str]:
-        per_post = self.events / self.posts
+        bare, floor = self.side(BARE), self.side(FLOOR)
         lines = [
-            f"callback ingestion: {self.posts} POSTs ({self.events} events, {per_post:.1f} per POST), "
-            f"{self.concurrency} in flight, median of {self.runs} run(s)",
-            f"  {'bare aiohttp handler (json.loads only)':44} {self.bare_events_per_second:>10,.0f} events/s",
+            f"callback ingestion: {self.posts} POSTs ({self.events} events, "
+            f"{self.events / self.posts:.1f} per POST), {self.concurrency} in flight, server in its own "
+            f"process, median of {self.runs} run(s)",
+            f"  {'':48} {'events/s':>9} {'server CPU':>11} {'CPU vs':>7} {'CPU vs':>7}",
+            f"  {'':48} {'':>9} {'µs/event':>11} {'bare':>7} {'floor':>7}",
         ]
-        for store, rate in self.bot_events_per_second.items():
-            label = f"roombot /api/callbacks, state {store}"
-            ratio = times(self.bare_events_per_second, rate)
-            lines.append(f"  {label:44} {rate:>10,.0f} events/s   bare/roombot = {ratio}")
+        for side in self.sides:
+            lines.append(
+                f"  {side.label:48} {side.events_per_second:>9,.0f} {side.cpu_us_per_event:>11,.1f} "
+                f"{times(side.cpu_us_per_event, bare.cpu_us_per_event):>7} "
+                f"{times(side.cpu_us_per_event, floor.cpu_us_per_event):>7}"
+            )
+        lines += [f"  {note}" for note in self.skipped]
         return lines
 
 
-def _identifier(raw_id: str) -> dict[str, Any]:
-    if raw_id.startswith("4:"):
-        return {"rawId": raw_id, "kind": "phoneNumber", "phoneNumber": {"value": raw_id[2:]}}
-    return {"rawId": raw_id, "kind": "communicationUser", "communicationUser": {"id": raw_id}}
-
-
-class _Call:
-    """One live call and the mid-call traffic ACS would send about it."""
-
-    def __init__(self, index: int) -> None:
-        self.id = str(uuid.uuid4())
-        self.room_id = str(10**16 + index)
-        self.server_call_id = f"bench-server-call-{index}"
-        self.correlation_id = str(uuid.uuid4())
-        self.participants = [f"8:acs:bench_{uuid.uuid4()}" for _ in range(3)] + ["4:+14255550123"]
-        self.sequence = 0
-
-    def event(self, name: str, data: dict[str, Any]) -> dict[str, Any]:
-        subject = f"calling/callConnections/{self.id}"
-        return {
-            "id": str(uuid.uuid4()),
-            "source": subject,
-            "type": f"Microsoft.Communication.{name}",
-            "data": {
-                "callConnectionId": self.id,
-                "serverCallId": self.server_call_id,
-                "correlationId": self.correlation_id,
-                "resultInformation": {"code": 200, "subCode": 0, "message": "Action completed successfully."},
-                **data,
-            },
-            "time": datetime.now(UTC).isoformat(),
-            "specversion": "1.0",
-            "datacontenttype": "application/json",
-            "subject": subject,
-        }
-
-    def participants_updated(self) -> dict[str, Any]:
-        self.sequence += 1
-        listed = [
-            {
-                "identifier": {"rawId": raw_id, "kind": "communicationUser"},
-                "isMuted": False,
-                "isOnHold": False,
-            }
-            for raw_id in self.participants
-        ]
-        return self.event("ParticipantsUpdated", {"sequenceNumber": self.sequence, "participants": listed})
-
-    def batch(self, turn: int) -> list[dict[str, Any]]:
-        """The ``turn``-th callback body of this call: one to three events, as ACS batches them."""
-        phone = _identifier(self.participants[-1])
-        match turn % 5:
-            case 0:
-                return [self.participants_updated()]
-            case 1:
-                return [self.event("PlayStarted", {"operationContext": "announcements:bench"})]
-            case 2:
-                return [
-                    self.event("PlayCompleted", {"operationContext": "announcements:bench"}),
-                    self.event(
-                        "RecognizeCompleted",
-                        {
-                            "operationContext": "menus:bench",
-                            "recognitionType": "dtmf",
-                            "dtmfResult": {"tones": ["one"]},
-                        },
-                    ),
-                ]
-            case 3:
-                return [
-                    self.event(
-                        "AddParticipantSucceeded", {"operationContext": "dialout:bench", "participant": phone}
-                    ),
-                    self.participants_updated(),
-                    self.event("ContinuousDtmfRecognitionToneReceived", {"tone": "five", "sequenceId": turn}),
-                ]
-            case _:
-                return [
-                    self.event("ContinuousDtmfRecognitionToneReceived", {"tone": "pound", "sequenceId": turn})
-                ]
-
-
-def _bodies(calls: Sequence[_Call], posts: int) -> tuple[list[bytes], int]:
-    """``posts`` bodies spread over the calls, each call's in order; and how many events they hold."""
-    bodies: list[bytes] = []
-    events = 0
-    for turn in range(posts):
-        batch = calls[turn % len(calls)].batch(turn // len(calls))
-        events += len(batch)
-        bodies.append(json.dumps(batch).encode())
-    return bodies, events
-
-
 async def _post_all(
-    session: aiohttp.ClientSession, url: str, bodies: list[bytes], tokens: list[str], concurrency: int
+    session: aiohttp.ClientSession, url: str, posts: Sequence[bytes], tokens: Sequence[str], concurrency: int
 ) -> None:
     async def worker(offset: int) -> None:
-        for index in range(offset, len(bodies), concurrency):
-            headers = {
-                "Authorization": f"Bearer {tokens[index % len(tokens)]}",
-                "Content-Type": "application/json",
-            }
-            async with session.post(url, data=bodies[index], headers=headers) as response:
+        for index in range(offset, len(posts), concurrency):
+            headers = {"Authorization": f"Bearer {tokens[index]}", "Content-Type": "application/json"}
+            async with session.post(url, data=posts[index], headers=headers) as response:
                 await response.read()
                 if response.status != 200:
                     raise BenchError(f"POST {url} answered {response.status}")
@@ -173,52 +102,74 @@ async def _post_all(
     await asyncio.gather(*(worker(offset) for offset in range(concurrency)))
 
 
-def _bare_app() -> web.Application:
-    async def receive(request: web.Request) -> web.Response:
-        events = json.loads(await request.read())
-        return web.json_response({"received": len(events)})
-
-    app = web.Application()
-    app.router.add_post(PATH, receive)
-    return app
-
-
-async def _register(bot: RunningBot, calls: Sequence[_Call]) -> None:
-    # The calls the events belong to are live, as if the bot had connected to their rooms.
-    registry = bot.app[keys.REGISTRY]
-    for call in calls:
-        await registry.register_connecting(call.room_id, call.id, call.server_call_id, call.correlation_id)
-
-
-async def _seconds(
-    session: aiohttp.ClientSession, url: str, bodies: list[bytes], tokens: list[str], concurrency: int
-) -> float:
-    """Seconds to deliver ``bodies`` to the bare handler."""
-    started = time.perf_counter()
-    await _post_all(session, url, bodies, tokens, concurrency)
-    return time.perf_counter() - started
-
-
-async def _bots(emulator: RunningEmulator, stores: Sequence[str], directory: Path) -> dict[str, RunningBot]:
-    bots: dict[str, RunningBot] = {}
+async def redis_reachable(url: str) -> str | None:
+    """None when Redis answers at ``url``; otherwise why not."""
+    client = aioredis.Redis.from_url(url)
     try:
-        for store in stores:
-            state_url = f"sqlite:///{directory / 'bench.db'}" if store == "sqlite" else store
-            bots[store] = await serve_bot(partial(bot_settings, emulator, state_url=state_url))
-    except BaseException:
-        for bot in bots.values():
-            await bot.close()
-        raise
-    return bots
+        await client.ping()
+    except (OSError, aioredis.RedisError) as exc:
+        return f"{exc}"
+    finally:
+        await client.aclose()
+    return None
 
 
-async def _bot_seconds(
-    session: aiohttp.ClientSession, bot: RunningBot, bodies: list[bytes], tokens: list[str], concurrency: int
-) -> float:
+async def forget_prefix(url: str, prefix: str) -> None:
+    """Delete every key under ``prefix`` (a benchmark's Redis state)."""
+    client = aioredis.Redis.from_url(url)
+    try:
+        found = [key async for key in client.scan_iter(match=prefix + "*", count=1000)]
+        for start in range(0, len(found), 1000):
+            await client.delete(*found[start : start + 1000])
+    finally:
+        await client.aclose()
+
+
+def store_label(store: str) -> str:
+    if store == "sqlite":
+        return "roombot, SQLite file (the default store)"
+    if store.startswith("redis"):
+        return "roombot, Redis on loopback"
+    return f"roombot, {store}"
+
+
+def store_settings(store: str, directory: Path) -> tuple[dict[str, Any], str | None]:
+    """The Settings fields of a fresh store, and the Redis key prefix to remove after (if any)."""
+    if store == "sqlite":
+        return {"state_url": f"sqlite:///{directory / f'bench-{uuid.uuid4().hex}.db'}"}, None
+    if store == "redis":
+        store = REDIS_URL
+    if store.startswith("redis"):
+        prefix = f"roombot-bench:{uuid.uuid4().hex}:"
+        return {"state_url": store, "redis_prefix": prefix}, prefix
+    return {"state_url": store}, None
+
+
+async def _one(
+    server: Target,
+    calls: Sequence[Call],
+    warm: tuple[list[bytes], list[str]],
+    load: tuple[list[bytes], list[str]],
+    concurrency: int,
+) -> tuple[float, float]:
+    """(wall seconds, server CPU seconds) to take in ``load`` after warming up with ``warm``."""
+    if server.kind == "roombot":
+        await server.register([call.registration() for call in calls])
+    # Warm-up: the server loads the signing keys, the client opens its connections.
+    await _post_all(server.session, server.url + PATH, *warm, concurrency)
+    await server.drain()
+    before = await server.usage()
     started = time.perf_counter()
-    await _post_all(session, bot.url + PATH, bodies, tokens, concurrency)
-    await bot.app[keys.INTAKE].drain()
-    return time.perf_counter() - started
+    await _post_all(server.session, server.url + PATH, *load, concurrency)
+    await server.drain()
+    seconds = time.perf_counter() - started
+    after = await server.usage()
+    return seconds, after.cpu - before.cpu
+
+
+def _traffic(acs: FakeAcs, calls: Sequence[Call], posts: int) -> tuple[list[bytes], list[str], int]:
+    made, events = bodies(calls, posts)
+    return made, [acs.token() for _ in made], events
 
 
 async def measure(
@@ -226,50 +177,54 @@ async def measure(
     posts: int = 2000,
     runs: int = 5,
     concurrency: int = 16,
-    stores: Sequence[str] = ("memory://", "sqlite"),
+    stores: Sequence[str] = ("memory://", "sqlite", "redis"),
 ) -> CallbackResult:
-    """Median events/s of the bare handler and of the bot with each state store (``sqlite``: a
-    file in a temporary directory, the default kind of store)."""
+    """Median events/s and server CPU µs/event of the baselines and of the bot on each store
+    (``sqlite``: a file in a temporary directory; ``redis``: ``ROOMBOT_BENCH_REDIS_URL``)."""
     if posts < 1 or runs < 1 or concurrency < 1:
         raise ValueError("posts, runs and concurrency must be at least 1")
-    emulator = await start_emulator(EmulatorConfig())
-    try:
-        tokens = [mint_callback_token(emulator.app) for _ in range(TOKEN_POOL)]
-        calls = [_Call(i) for i in range(CALLS)]
+    skipped = []
+    measured = []
+    for store in stores:
+        url = REDIS_URL if store == "redis" else store
+        why = await redis_reachable(url) if url.startswith("redis") else None
+        if why is None:
+            measured.append(store)
+        else:
+            skipped.append(f"{store_label(store)}: skipped, no Redis at {url} ({why})")
+    labels = [BARE, FLOOR, *(store_label(store) for store in measured)]
+    walls: dict[str, list[float]] = {label: [] for label in labels}
+    cpus: dict[str, list[float]] = {label: [] for label in labels}
+    calls = [Call(index) for index in range(CALLS)]
+    events = 0
+    async with fake_acs() as acs, aiohttp.ClientSession() as session:
         with tempfile.TemporaryDirectory(prefix="roombot-bench-") as directory:
-            bots = await _bots(emulator, stores, Path(directory))
-            try:
-                async with serve(_bare_app()) as bare_url, aiohttp.ClientSession() as session:
-                    for bot in bots.values():
-                        await _register(bot, calls)
-                    # Warm-up: the bot loads the signing keys, both servers open connections.
-                    warm, _ = _bodies(calls, concurrency)
-                    for url in [bare_url + PATH, *(bot.url + PATH for bot in bots.values())]:
-                        await _post_all(session, url, warm, tokens, concurrency)
-                    bare: list[float] = []
-                    rates: dict[str, list[float]] = {store: [] for store in bots}
-                    for _ in range(runs):
-                        # Fresh event ids every run, or the bots would drop them all as duplicates;
-                        # within a run every server gets the very same bodies.
-                        bodies, events = _bodies(calls, posts)
-                        bare.append(
-                            events / await _seconds(session, bare_url + PATH, bodies, tokens, concurrency)
-                        )
-                        for store, bot in bots.items():
-                            seconds = await _bot_seconds(session, bot, bodies, tokens, concurrency)
-                            rates[store].append(events / seconds)
-            finally:
-                for bot in bots.values():
-                    await bot.close()
-    finally:
-        await emulator.close()
-    return CallbackResult(
-        posts=posts,
-        events=events,
-        concurrency=concurrency,
-        runs=runs,
-        bare_events_per_second=median(bare),
-        bot_events_per_second={
-            ("sqlite (file)" if s == "sqlite" else s): median(r) for s, r in rates.items()
-        },
-    )
+            for _ in range(runs):
+                warm_bodies, warm_tokens, _ = _traffic(acs, calls, concurrency)
+                load_bodies, load_tokens, events = _traffic(acs, calls, posts)
+                plan: list[tuple[str, str, dict[str, Any], str | None]] = [
+                    (BARE, "bare", acs.bot_settings(), None),
+                    (FLOOR, "bare-jwt", acs.bot_settings(), None),
+                ]
+                for store in measured:
+                    fields, prefix = store_settings(store, Path(directory))
+                    plan.append((store_label(store), "roombot", acs.bot_settings(**fields), prefix))
+                for label, kind, config, prefix in plan:
+                    try:
+                        async with target(kind, config, session) as server:
+                            wall, cpu = await _one(
+                                server,
+                                calls,
+                                (warm_bodies, warm_tokens),
+                                (load_bodies, load_tokens),
+                                concurrency,
+                            )
+                    finally:
+                        if prefix is not None:
+                            await forget_prefix(config["state_url"], prefix)
+                    walls[label].append(wall)
+                    cpus[label].append(cpu)
+    sides = [
+        Side(label, events / median(walls[label]), median(cpus[label]) * 1e6 / events) for label in labels
+    ]
+    return CallbackResult(posts, events, concurrency, runs, sides, skipped)

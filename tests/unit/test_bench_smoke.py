@@ -7,8 +7,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import callbacks, facade
+import aiohttp
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bench import callbacks, facade, latency, scale
 from bench.common import machine
+from bench.fake_acs import fake_acs
+from bench.servers import target
 from emulator.config import DEV_ACCESS_KEY
 from emulator.protocol.hmac_auth import verify
 from tests.support.cli_process import run_to_completion
@@ -20,25 +26,47 @@ NUMBER = r"[\d,]+(?:\.\d+)?"
 RATIO = r"(?:\d+\.\dx|n/a)"
 
 
-async def test_callback_benchmark_reports_rates_for_both_sides() -> None:
-    result = await callbacks.measure(posts=6, runs=1, concurrency=2)
+async def test_callback_benchmark_reports_cpu_per_event_of_baselines_and_bot() -> None:
+    result = await callbacks.measure(posts=6, runs=1, concurrency=2, stores=["memory://", "sqlite"])
     assert result.posts == 6
     assert result.events >= result.posts
-    assert result.bare_events_per_second > 0
-    assert set(result.bot_events_per_second) == {"memory://", "sqlite (file)"}
-    assert all(rate > 0 for rate in result.bot_events_per_second.values())
-    header, bare, *bots = result.lines()
+    assert [side.label for side in result.sides] == [
+        callbacks.BARE,
+        callbacks.FLOOR,
+        "roombot, memory://",
+        "roombot, SQLite file (the default store)",
+    ]
+    assert all(side.events_per_second > 0 and side.cpu_us_per_event > 0 for side in result.sides)
+    header, columns, units, *rows = result.lines()
     assert re.fullmatch(
-        r"callback ingestion: 6 POSTs \(\d+ events, [\d.]+ per POST\), 2 in flight, median of 1 run\(s\)",
+        r"callback ingestion: 6 POSTs \(\d+ events, [\d.]+ per POST\), 2 in flight, server in its own "
+        r"process, median of 1 run\(s\)",
         header,
     )
-    assert re.fullmatch(rf"  bare aiohttp handler \(json\.loads only\)\s+{NUMBER} events/s", bare)
-    for line in bots:
-        assert re.fullmatch(
-            rf"  roombot /api/callbacks, state \S+(?: \(file\))?\s+{NUMBER} events/s"
-            rf"   bare/roombot = {RATIO}",
-            line,
-        )
+    assert columns.split() == ["events/s", "server", "CPU", "CPU", "vs", "CPU", "vs"]
+    assert units.split() == ["µs/event", "bare", "floor"]
+    assert len(rows) == 4
+    for row in rows:
+        assert re.fullmatch(rf"  .+?\s+{NUMBER}\s+{NUMBER}\s+{RATIO}\s+{RATIO}", row)
+
+
+async def test_the_floor_refuses_a_callback_without_a_valid_token() -> None:
+    async with (
+        fake_acs() as acs,
+        aiohttp.ClientSession() as session,
+        target("bare-jwt", acs.bot_settings(), session) as floor,
+    ):
+        # Claims as ACS would sign them, with the signing key's id, but another key.
+        claims = jwt.decode(acs.token(), options={"verify_signature": False})
+        other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        forged = jwt.encode(claims, other, algorithm="RS256", headers={"kid": acs.signer.kid})
+        for authorization in ("", f"Bearer {forged}"):
+            headers = {"Authorization": authorization}
+            async with session.post(floor.url + "/api/callbacks", data=b"[]", headers=headers) as reply:
+                assert reply.status == 401
+        headers = {"Authorization": f"Bearer {acs.token()}"}
+        async with session.post(floor.url + "/api/callbacks", data=b"[]", headers=headers) as reply:
+            assert reply.status == 200
 
 
 async def test_facade_benchmark_reports_costs_of_both_sides() -> None:
@@ -49,7 +77,7 @@ async def test_facade_benchmark_reports_costs_of_both_sides() -> None:
         assert min(cost.bare_wall_ms, cost.facade_wall_ms) > 0
     lines = result.lines()
     assert lines[0].startswith(
-        "one ACS action, emulator in its own process: 2 actions per run, median of 1 run(s)"
+        "one ACS action, emulator and client each in its own process: 2 actions per run, median of 1 run(s)"
     )
     assert re.fullmatch(r"\s+CPU ms/action\s+wall ms/action", lines[1])
     rows = lines[2:]
@@ -59,6 +87,24 @@ async def test_facade_benchmark_reports_costs_of_both_sides() -> None:
         assert re.fullmatch(rf"  {action}, bare aiohttp \+ HMAC\s+{NUMBER}\s+{NUMBER}", bare)
         assert re.fullmatch(rf"  {action}, roombot facade \(SDK\)\s+{NUMBER}\s+{NUMBER}", through_facade)
         assert re.fullmatch(rf"  {action}, facade/bare\s+{RATIO}\s+{RATIO}", ratio)
+
+
+async def test_latency_benchmark_times_each_call_of_both_sides() -> None:
+    result = await latency.measure(counts=(3,), runs=1)
+    bare, bot = result.by_calls[3]
+    assert 0 < bare.p50_ms <= bare.p99_ms
+    assert 0 < bot.p50_ms <= bot.p99_ms
+    rows = result.lines()[2:]
+    assert [row.split(",")[0].strip() for row in rows] == ["3 calls"] * 3
+    assert rows[2].split()[-2:] == [f"{bot.p50_ms / bare.p50_ms:.1f}x", f"{bot.p99_ms / bare.p99_ms:.1f}x"]
+
+
+async def test_scale_benchmark_reports_each_count_of_live_calls() -> None:
+    result = await scale.measure(counts=(3, 6))
+    assert [point.calls for point in result.points] == [3, 6]
+    assert all(point.page_ms > 0 and point.metrics_ms > 0 for point in result.points)
+    rows = result.lines()[2:]
+    assert [row.split()[:3] for row in rows] == [["3", "live", "calls"], ["6", "live", "calls"]]
 
 
 def test_bare_requests_carry_the_signature_acs_checks() -> None:
@@ -88,10 +134,13 @@ async def test_python_m_bench_quick_prints_every_benchmark() -> None:
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("roombot benchmarks on ")
-    assert any(line.startswith("callback ingestion: ") for line in lines)
-    assert any(line.startswith("one ACS action, ") for line in lines)
-    assert sum("bare/roombot = " in line for line in lines) == 2
+    starts = ("callback ingestion: ", "one ACS action, ", "DTMF event-to-action: ", "scale: ", "takeover: ")
+    for start in starts:
+        assert any(line.startswith(start) for line in lines), start
+    assert sum(line.startswith("  roombot, ") for line in lines) >= 2
     assert sum(", facade/bare" in line for line in lines) == 2
+    assert sum(", roombot/bare" in line for line in lines) == 1
+    assert "what the figures mean:" in lines
 
 
 async def test_python_m_bench_refuses_zero_runs() -> None:
@@ -117,7 +166,7 @@ async def test_python_m_bench_measures_the_stores_it_is_given() -> None:
         within=RUN_TIMEOUT,
     )
     assert code == 0, err
-    measured = [line for line in out.splitlines() if "bare/roombot = " in line]
+    measured = [line for line in out.splitlines() if line.startswith("  roombot, ")]
+    assert measured == [line for line in measured if "roombot, memory://" in line]
     assert len(measured) == 1
-    assert "state memory://" in measured[0]
     assert not any(line.startswith("one ACS action, ") for line in out.splitlines())

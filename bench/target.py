@@ -1,0 +1,213 @@
+"""``python -m bench.target KIND CONFIG_JSON``: one server under test, alone in its process.
+
+KIND is what serves ``POST /api/callbacks``:
+
+- ``bare``: an aiohttp handler that only ``json.loads`` the body;
+- ``bare-jwt``: the same, after verifying the ``Authorization: Bearer`` JWT as every ACS callback
+  must be (RS256 with the key of the JWKS named by the OpenID configuration, loaded once; ``iss``,
+  ``aud`` and ``exp`` required and checked, PyJWT): the floor of callback ingestion;
+- ``reactor``: the bare handler that, for each ``RecognizeCompleted``, sends one request to ACS
+  (``POST .../callConnections/{id}:play``) on a shared session: the floor of event-to-action latency;
+- ``roombot``: the bot (``bot.app.create_app``) with the Settings fields of CONFIG_JSON.
+
+Next to it, on a second port, a control site the load process uses between measurements (never
+during one): ``GET /cpu`` (this process's CPU seconds, all threads, user + system, and its RSS),
+``POST /register`` (live calls, through the bot's registry, as if it had connected to them),
+``POST /drain`` (waits until the bot has processed every stored event), ``POST /populate?first&count``
+(live calls made through the registry, each connected with four participants). Once both listen, one
+line ``{"url": ..., "control": ...}`` is printed on stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import jwt
+import psutil
+from aiohttp import web
+
+from bench.common import serve
+from bench.traffic import Call
+
+PATH = "/api/callbacks"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def bare_app() -> web.Application:
+    async def receive(request: web.Request) -> web.Response:
+        events = json.loads(await request.read())
+        return web.json_response({"received": len(events)})
+
+    app = web.Application()
+    app.router.add_post(PATH, receive)
+    return app
+
+
+async def signing_keys(session: aiohttp.ClientSession, openid_url: str) -> tuple[str, dict[str, jwt.PyJWK]]:
+    """The issuer and the signing keys (by kid) the OpenID configuration names."""
+    async with session.get(openid_url) as reply:
+        configuration = await reply.json()
+    async with session.get(configuration["jwks_uri"]) as reply:
+        keys = jwt.PyJWKSet.from_dict(await reply.json())
+    return configuration["issuer"], {str(key.key_id): key for key in keys.keys}
+
+
+async def bare_jwt_app(config: dict[str, Any]) -> web.Application:
+    async with aiohttp.ClientSession() as session:
+        issuer, keys = await signing_keys(session, config["acs_openid_url"])
+    audience = config["acs_resource_id"]
+
+    async def receive(request: web.Request) -> web.Response:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        try:
+            if scheme != "Bearer":
+                raise jwt.InvalidTokenError("no bearer token")
+            key = keys[jwt.get_unverified_header(token)["kid"]]
+            jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                audience=audience,
+                issuer=issuer,
+                leeway=60,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except (jwt.InvalidTokenError, KeyError):
+            return web.json_response({"error": "unauthorized"}, status=401)
+        events = json.loads(await request.read())
+        return web.json_response({"received": len(events)})
+
+    app = web.Application()
+    app.router.add_post(PATH, receive)
+    return app
+
+
+def reactor_app(config: dict[str, Any]) -> web.Application:
+    acs = config["acs_connection_string"].split(";")[0].removeprefix("endpoint=").rstrip("/")
+    sending: set[asyncio.Task[None]] = set()
+    session_key = web.AppKey("session", aiohttp.ClientSession)
+
+    async def act(session: aiohttp.ClientSession, call_id: str) -> None:
+        body = {"playSources": [{"kind": "text", "text": {"text": "Connecting you now."}}]}
+        async with session.post(f"{acs}/calling/callConnections/{call_id}:play", json=body) as reply:
+            await reply.read()
+
+    async def receive(request: web.Request) -> web.Response:
+        events = json.loads(await request.read())
+        for event in events:
+            if event["type"].endswith(".RecognizeCompleted"):
+                task = asyncio.create_task(act(request.app[session_key], event["data"]["callConnectionId"]))
+                sending.add(task)
+                task.add_done_callback(sending.discard)
+        return web.json_response({"received": len(events)})
+
+    async def session(app: web.Application) -> Any:
+        async with aiohttp.ClientSession() as client:
+            app[session_key] = client
+            yield
+
+    app = web.Application()
+    app.cleanup_ctx.append(session)
+    app.router.add_post(PATH, receive)
+    return app
+
+
+def control_app(bot: web.Application | None) -> web.Application:
+    process = psutil.Process()
+
+    async def cpu(request: web.Request) -> web.Response:
+        return web.json_response({"cpu": time.process_time(), "rss": process.memory_info().rss})
+
+    async def register(request: web.Request) -> web.Response:
+        from bot import keys
+
+        assert bot is not None, "only the bot registers calls"
+        registry = bot[keys.REGISTRY]
+        for call in await request.json():
+            _, early = await registry.register_connecting(
+                call["roomId"], call["callConnectionId"], call["serverCallId"], call["correlationId"]
+            )
+            bot[keys.INTAKE].submit(early)
+        return web.json_response({})
+
+    async def drain(request: web.Request) -> web.Response:
+        from bot import keys
+
+        if bot is not None:
+            await bot[keys.INTAKE].drain()
+        return web.json_response({})
+
+    async def populate(request: web.Request) -> web.Response:
+        from bot import keys
+        from bot.events import parse_event
+
+        assert bot is not None, "only the bot keeps calls"
+        registry = bot[keys.REGISTRY]
+        first, count = int(request.query["first"]), int(request.query["count"])
+        for index in range(first, first + count):
+            call = Call(index)
+            await registry.register_connecting(
+                call.room_id, call.id, call.server_call_id, call.correlation_id
+            )
+            for element in (call.event("CallConnected", {}), call.participants_updated()):
+                await registry.apply(parse_event(element))
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/populate", populate)
+    app.router.add_get("/cpu", cpu)
+    app.router.add_post("/register", register)
+    app.router.add_post("/drain", drain)
+    return app
+
+
+async def _serve_bot(
+    config: dict[str, Any], ready: Callable[[str, web.Application], Awaitable[None]]
+) -> None:
+    from bot.testing import serve_bot
+    from bot.testing.serving import IsolatedSettings
+
+    bot = await serve_bot(lambda url: IsolatedSettings(**{"callback_base_url": url, **config}))
+    try:
+        await ready(bot.url, bot.app)
+    finally:
+        await bot.close()
+
+
+async def main(kind: str, config: dict[str, Any]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    async def ready(url: str, bot: web.Application | None) -> None:
+        async with serve(control_app(bot)) as control:
+            print(json.dumps({"url": url, "control": control}), flush=True)
+            await stop.wait()
+
+    if kind == "roombot":
+        await _serve_bot(config, ready)
+        return
+    makers: dict[str, Callable[[], Awaitable[web.Application]]] = {
+        "bare": lambda: asyncio.sleep(0, bare_app()),
+        "bare-jwt": lambda: bare_jwt_app(config),
+        "reactor": lambda: asyncio.sleep(0, reactor_app(config)),
+    }
+    async with serve(await makers[kind]()) as url:
+        await ready(url, None)
+
+
+if __name__ == "__main__":
+    import logging
+
+    from bot.logs import configure_logging
+
+    configure_logging(logging.WARNING)
+    asyncio.run(main(sys.argv[1], json.loads(sys.argv[2])))
