@@ -3,8 +3,10 @@ context so that teardown runs in reverse order, and only for what started."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from contextlib import suppress
 
 import aiohttp
 from aiohttp import web
@@ -31,6 +33,7 @@ from bot.problems import problem_middleware
 from bot.registry import CallRegistry
 from bot.routes import setup_routes
 from bot.state import open_store
+from bot.state.housekeeping import housekeep_forever
 from config.settings import Settings
 
 
@@ -47,13 +50,18 @@ async def _state_store(app: web.Application) -> AsyncIterator[None]:
         redis_prefix=settings.redis_prefix,
         redis_pool_size=settings.redis_pool_size,
         redis_pool_timeout=settings.redis_pool_timeout_seconds,
+        retention_seconds=settings.retention_days * 86_400,
     )
     app[keys.STORE] = store
     # Only the leading replica writes call records, and it forgets them when a term begins.
     app[keys.REGISTRY] = CallRegistry(store, cache_records=True)
+    housekeeping = asyncio.create_task(housekeep_forever(store), name="state-housekeeping")
     try:
         yield
     finally:
+        housekeeping.cancel()
+        with suppress(asyncio.CancelledError):
+            await housekeeping
         await store.close()
 
 

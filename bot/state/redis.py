@@ -1,12 +1,8 @@
 """Redis state store: shared by several bot processes behind one callback URL.
 
-Keys (all under the prefix, `roombot:` by default):
-  call:{id}          the call record as JSON
-  calls              sorted set of every call id, scored by start time
-  calls:live         sorted set of the live call ids (the live-call index)
-  room:{id}:live     sorted set of the room's live call ids
-  events:{id}        the call's history, a list capped with LTRIM
-  seen:{eventId}     duplicate marker, SET NX with a one-day expiry
+Keys (all under the prefix, `roombot:` by default): those of call records and histories are
+described in `bot.state.rediscalls`, which writes them behind; then
+  seen:{eventId}     duplicate marker, SET NX with a one-day expiry (Redis forgets it by itself)
   inbox              sorted set of the unprocessed event ids, scored by arrival (inbox:seq)
   inbox:call:{id}    the same, for one call
   inbox:events       hash of event id -> the CloudEvent as JSON
@@ -21,24 +17,25 @@ with replicas), not Redis Cluster.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Collection, Coroutine, Iterable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from bot.state import redis_lua as lua
 from bot.state.base import (
     DEFAULT_MAX_EVENTS,
+    DEFAULT_RETENTION_SECONDS,
     SEEN_EVENT_TTL_SECONDS,
     CallRecord,
     InboxEvent,
     StateStoreError,
-    check_limit,
     dump_doc,
     load_doc,
 )
+from bot.state.rediscalls import RedisCalls
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -72,12 +69,13 @@ class RedisStateStore:
         prefix: str = DEFAULT_PREFIX,
         max_events: int = DEFAULT_MAX_EVENTS,
         seen_ttl_seconds: float = SEEN_EVENT_TTL_SECONDS,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
     ) -> None:
         """Wrap a client created with `decode_responses=True`; use `RedisStateStore.connect(url)`."""
         self._redis = client
         self._prefix = prefix
-        self._max_events = max_events
         self._seen_ttl = seen_ttl_seconds
+        self._calls = RedisCalls(client, prefix, max_events=max_events, retention_seconds=retention_seconds)
         self._closed = False
         self._ingest = client.register_script(lua.INGEST)
         self._complete = client.register_script(lua.COMPLETE)
@@ -92,6 +90,7 @@ class RedisStateStore:
         prefix: str = DEFAULT_PREFIX,
         max_events: int = DEFAULT_MAX_EVENTS,
         seen_ttl_seconds: float = SEEN_EVENT_TTL_SECONDS,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
         pool_size: int | None = None,
         pool_timeout: float | None = None,
     ) -> RedisStateStore:
@@ -108,7 +107,13 @@ class RedisStateStore:
         )
         # from_pool: the client owns the pool and closes it with itself.
         client = aioredis.Redis.from_pool(pool)
-        store = cls(client, prefix=prefix, max_events=max_events, seen_ttl_seconds=seen_ttl_seconds)
+        store = cls(
+            client,
+            prefix=prefix,
+            max_events=max_events,
+            seen_ttl_seconds=seen_ttl_seconds,
+            retention_seconds=retention_seconds,
+        )
         try:
             await store.ping()
         except StateStoreError:
@@ -126,77 +131,59 @@ class RedisStateStore:
 
     @_translated
     async def put_call(self, record: CallRecord) -> None:
-        async with self._client().pipeline(transaction=True) as pipe:
-            self._queue_put_call(pipe, record)
-            await pipe.execute()
+        self._client()
+        await self._calls.put(record)
 
-    @_translated
     async def put_call_with_event(self, record: CallRecord, entry: dict[str, Any]) -> None:
-        serialized = dump_doc(entry)
-        async with self._client().pipeline(transaction=True) as pipe:
-            self._queue_put_call(pipe, record)
-            self._queue_append(pipe, record.call_connection_id, serialized)
-            await pipe.execute()
+        self._client()
+        self._calls.defer(record, record.call_connection_id, entry)
 
-    def _queue_put_call(self, pipe: Pipeline, record: CallRecord) -> None:
-        cid = record.call_connection_id
-        score = {cid: record.started_at.timestamp()}
-        pipe.set(self._key("call", cid), record.to_json())
-        pipe.zadd(self._key("calls"), score)
-        if record.is_live:
-            pipe.zadd(self._key("calls", "live"), score)
-            pipe.zadd(self._key("room", record.room_id, "live"), score)
-        else:
-            pipe.zrem(self._key("calls", "live"), cid)
-            pipe.zrem(self._key("room", record.room_id, "live"), cid)
-
-    def _queue_append(self, pipe: Pipeline, call_connection_id: str, serialized: str) -> None:
-        key = self._key("events", call_connection_id)
-        pipe.rpush(key, serialized)
-        pipe.ltrim(key, -self._max_events, -1)
+    async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
+        self._client()
+        self._calls.defer(None, call_connection_id, entry)
 
     @_translated
     async def get_call(self, call_connection_id: str) -> CallRecord | None:
-        stored = await self._client().get(self._key("call", call_connection_id))
-        return CallRecord.from_json(stored) if stored is not None else None
-
-    async def _records(self, ids: list[str]) -> list[CallRecord]:
-        if not ids:
-            return []
-        stored = await self._client().mget([self._key("call", cid) for cid in ids])
-        return [CallRecord.from_json(text) for text in stored if text is not None]
+        self._client()
+        return await self._calls.get(call_connection_id)
 
     @_translated
     async def list_calls(self, live_only: bool = True) -> list[CallRecord]:
-        index = self._key("calls", "live") if live_only else self._key("calls")
-        ids = _texts(await self._client().zrange(index, 0, -1))
-        records = await self._records(ids)
-        # A record written by put_call is authoritative over an index entry a crash left behind.
-        return [r for r in records if r.is_live or not live_only]
+        self._client()
+        return await self._calls.listing(live_only)
+
+    @_translated
+    async def page_calls(
+        self,
+        *,
+        limit: int,
+        after: tuple[float, str] | None = None,
+        room_prefix: str | None = None,
+        live_only: bool = True,
+    ) -> list[CallRecord]:
+        self._client()
+        return await self._calls.page(limit=limit, after=after, room_prefix=room_prefix, live_only=live_only)
+
+    @_translated
+    async def count_calls(self, *, room_prefix: str | None = None, live_only: bool = True) -> int:
+        self._client()
+        return await self._calls.count(room_prefix=room_prefix, live_only=live_only)
 
     @_translated
     async def find_live_call_by_room(self, room_id: str) -> CallRecord | None:
-        ids = _texts(await self._client().zrange(self._key("room", room_id, "live"), 0, -1, desc=True))
-        for record in await self._records(ids):
-            if record.is_live and record.room_id == room_id:
-                return record
-        return None
-
-    @_translated
-    async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
-        serialized = dump_doc(entry)
-        async with self._client().pipeline(transaction=True) as pipe:
-            self._queue_append(pipe, call_connection_id, serialized)
-            await pipe.execute()
+        self._client()
+        return await self._calls.live_in_room(room_id)
 
     @_translated
     async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-        limit = check_limit(limit)
-        if limit == 0:
-            return []
-        start = 0 if limit is None else -limit
-        entries = await self._client().lrange(self._key("events", call_connection_id), start, -1)
-        return [load_doc(entry) for entry in entries]
+        self._client()
+        return await self._calls.events(call_connection_id, limit)
+
+    @_translated
+    async def housekeep(self, now: float | None = None) -> int:
+        # Seen ids and inbox entries need none: the former expire, the latter are deleted.
+        self._client()
+        return await self._calls.housekeep(time.time() if now is None else now)
 
     @_translated
     async def mark_event_seen(self, event_id: str) -> bool:
@@ -234,6 +221,8 @@ class RedisStateStore:
     async def complete_events(self, event_ids: Sequence[str]) -> None:
         if event_ids:
             self._client()
+            # Never before the history entries of these events are written.
+            await self._calls.settle()
             await self._complete(keys=[self._prefix], args=list(dict.fromkeys(event_ids)))
 
     @_translated
@@ -340,7 +329,12 @@ class RedisStateStore:
         if self._closed:
             return
         self._closed = True
-        await self._redis.aclose()
+        try:
+            await self._calls.settle()
+        except (RedisError, OSError):
+            pass
+        finally:
+            await self._redis.aclose()
 
 
 def _text(value: object) -> str:
