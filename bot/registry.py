@@ -225,6 +225,15 @@ class CallRegistry:
     async def live_calls(self) -> list[CallRecord]:
         return await self._store.list_calls(live_only=True)
 
+    async def live_page(
+        self, *, limit: int, after: tuple[float, str] | None = None, room_prefix: str | None = None
+    ) -> list[CallRecord]:
+        """A page of the live calls in start order (see `StateStore.page_calls`)."""
+        return await self._store.page_calls(limit=limit, after=after, room_prefix=room_prefix)
+
+    async def count_live(self, room_prefix: str | None = None) -> int:
+        return await self._store.count_calls(room_prefix=room_prefix)
+
     async def live_call_for_room(self, room_id: str) -> CallRecord | None:
         return await self._store.find_live_call_by_room(room_id)
 
