@@ -27,7 +27,7 @@ from bot.console.roles import RoleBook
 from bot.handlers import HandlerFactory
 from bot.intake import EventIntake
 from bot.logs import log_context_middleware
-from bot.metrics import Metrics
+from bot.metrics import Metrics, count_acs_actions, http_metrics
 from bot.plugins import discover, handler_configs, instantiate
 from bot.problems import problem_middleware
 from bot.registry import CallRegistry
@@ -70,6 +70,7 @@ async def _acs(app: web.Application) -> AsyncIterator[None]:
     if settings.acs_connection_string is None:
         raise RuntimeError("ROOMBOT_ACS_CONNECTION_STRING is not set")
     facade = AcsFacade.from_settings(settings)
+    count_acs_actions(facade, app[keys.METRICS])
     app[keys.ACS] = facade
     try:
         yield
@@ -145,13 +146,14 @@ def create_app(
     handlers = instantiate(factories, handler_configs(factories, settings))
     check_references(handlers)
     check_speech(handlers, settings)
+    metrics = Metrics()
     app = web.Application(
-        middlewares=[log_context_middleware, problem_middleware, forward_middleware],
+        middlewares=[http_metrics(metrics), log_context_middleware, problem_middleware, forward_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[keys.SETTINGS] = settings
     app[keys.HANDLERS] = handlers
-    app[keys.METRICS] = Metrics()
+    app[keys.METRICS] = metrics
     app[keys.API_KEYS] = ApiKeys(backend=set(settings.backend_api_keys), ops=set(settings.ops_api_keys))
     app[keys.FEED] = LiveFeed()
     app[keys.ROLES] = RoleBook(lambda room_id: app[keys.ACS].list_room_participants(room_id))
