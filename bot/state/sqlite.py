@@ -1,5 +1,8 @@
 """SQLite state store (the default): one file, durable across restarts, single node.
 
+Documents are cached (`bot.state.doccache`): the store is used by one process, which writes all
+of them, so a handler reading the same document on every event reads it from memory.
+
 Every operation is one function run on the store's own connection thread (`SqliteWorker`), and
 operations queued together share one transaction and one commit (group commit): an operation
 returns once it is committed. Several statements of one operation (a call record with its history
@@ -31,6 +34,7 @@ from bot.state.base import (
     dump_doc,
     load_doc,
 )
+from bot.state.doccache import CachedDocs
 from bot.state.sqlite_worker import SqliteWorker, Statement
 
 _GET_CALL = "SELECT record FROM calls WHERE call_connection_id = ?"
@@ -75,6 +79,7 @@ class SqliteStateStore:
         self._retention = retention_seconds
         self._appends: dict[str, int] = {}
         self._closed = False
+        self._docs = CachedDocs(_SqliteDocs(self))
 
     @classmethod
     async def open(
@@ -310,46 +315,19 @@ class SqliteStateStore:
         return str(rows[0][0]) if rows else None
 
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
-        rows = await self._rows(_GET_DOC, (namespace, key))
-        return load_doc(rows[0][0]) if rows else None
+        return await self._docs.get(namespace, key)
 
     async def put_doc(self, namespace: str, key: str, doc: dict[str, Any]) -> None:
-        serialized = dump_doc(doc)
-        await self._run(
-            lambda db: db.execute(
-                "INSERT OR REPLACE INTO docs (namespace, key, doc) VALUES (?, ?, ?)",
-                (namespace, key, serialized),
-            )
-        )
+        await self._docs.put(namespace, key, doc)
 
     async def put_doc_if_absent(self, namespace: str, key: str, doc: dict[str, Any]) -> dict[str, Any] | None:
-        serialized = dump_doc(doc)
-
-        def put(db: sqlite3.Connection) -> str | None:
-            cursor = db.execute(
-                "INSERT INTO docs (namespace, key, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (namespace, key, serialized),
-            )
-            if cursor.rowcount == 1:
-                return None
-            row = db.execute(
-                "SELECT doc FROM docs WHERE namespace = ? AND key = ?", (namespace, key)
-            ).fetchone()
-            if row is None:
-                raise StateStoreError(f"document {namespace}/{key} vanished inside a transaction")
-            return str(row[0])
-
-        existing = await self._run(put, atomic=True)
-        return None if existing is None else load_doc(existing)
+        return await self._docs.put_if_absent(namespace, key, doc)
 
     async def delete_doc(self, namespace: str, key: str) -> None:
-        await self._run(
-            lambda db: db.execute("DELETE FROM docs WHERE namespace = ? AND key = ?", (namespace, key))
-        )
+        await self._docs.delete(namespace, key)
 
     async def list_docs(self, namespace: str) -> list[dict[str, Any]]:
-        rows = await self._rows("SELECT doc FROM docs WHERE namespace = ? ORDER BY key", (namespace,))
-        return [load_doc(row[0]) for row in rows]
+        return await self._docs.listing(namespace)
 
     async def ping(self) -> None:
         await self._rows("SELECT 1")
@@ -366,3 +344,41 @@ def _page_params(after: tuple[float, str] | None, room_prefix: str | None) -> tu
     if room_prefix:
         params += (len(room_prefix), room_prefix)
     return params
+
+
+class _SqliteDocs:
+    """The documents table, uncached (`CachedDocs` caches it)."""
+
+    def __init__(self, store: SqliteStateStore) -> None:
+        self._store = store
+
+    async def get_text(self, namespace: str, key: str) -> str | None:
+        rows = await self._store._rows(_GET_DOC, (namespace, key))
+        return str(rows[0][0]) if rows else None
+
+    async def put_text(self, namespace: str, key: str, text: str) -> None:
+        sql_text = "INSERT OR REPLACE INTO docs (namespace, key, doc) VALUES (?, ?, ?)"
+        await self._store._run(lambda db: db.execute(sql_text, (namespace, key, text)))
+
+    async def put_text_if_absent(self, namespace: str, key: str, text: str) -> str | None:
+        def put(db: sqlite3.Connection) -> str | None:
+            cursor = db.execute(
+                "INSERT INTO docs (namespace, key, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (namespace, key, text),
+            )
+            if cursor.rowcount == 1:
+                return None
+            row = db.execute(_GET_DOC, (namespace, key)).fetchone()
+            if row is None:
+                raise StateStoreError(f"document {namespace}/{key} vanished inside a transaction")
+            return str(row[0])
+
+        return await self._store._run(put, atomic=True)  # type: ignore[no-any-return]
+
+    async def delete_text(self, namespace: str, key: str) -> None:
+        sql_text = "DELETE FROM docs WHERE namespace = ? AND key = ?"
+        await self._store._run(lambda db: db.execute(sql_text, (namespace, key)))
+
+    async def list_texts(self, namespace: str) -> dict[str, str]:
+        rows = await self._store._rows("SELECT key, doc FROM docs WHERE namespace = ?", (namespace,))
+        return {str(row[0]): str(row[1]) for row in rows}
