@@ -170,9 +170,11 @@ class CallRegistry:
         return updated
 
     def forget_cached(self) -> None:
-        """Drop the cached records: someone else may have written the store meanwhile."""
+        """Drop the cached records (and the store's cached documents): someone else may have
+        written the store meanwhile."""
         if self._cache is not None:
             self._cache.clear()
+        self._store.forget_cached()
 
     async def _read(self, call_connection_id: str) -> CallRecord | None:
         if self._cache is not None:

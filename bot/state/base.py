@@ -268,6 +268,10 @@ class StateStore(Protocol):
     async def list_docs(self, namespace: str) -> list[dict[str, Any]]:
         """Every document of the namespace, ordered by key."""
 
+    def forget_cached(self) -> None:
+        """Drop cached documents: called when this process starts leading, as others may have
+        written meanwhile (see `bot.state.doccache`)."""
+
     async def ping(self) -> None:
         """Return when the store answers; raise StateStoreError otherwise."""
 

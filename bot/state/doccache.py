@@ -2,8 +2,11 @@
 
 Handlers read documents on many events (is this operation context an announcement of mine? which
 menu sessions does this call have?), and most answers do not change between two events. A store
-that only this process writes (SQLite: one bot process per file) can answer them from memory.
-Redis is not cached: replicas read what others write (the leader's address, for one).
+that only this process writes (SQLite: one bot process per file) can answer them from memory. So
+can a Redis store for the leading replica: it alone runs the handlers, and every other replica
+passes API requests on to it, so nobody else writes their documents while it leads; when a term
+begins, `forget` empties the cache (others wrote meanwhile). The namespaces that replicas share
+(``cluster``: who leads, where) are never cached.
 
 A read fills the cache only if no write to the cache happened while it ran (``generation``), so a
 read that raced with a write never leaves the older value behind. A write empties its key before
@@ -25,6 +28,8 @@ LISTING_LIMIT = 10_000
 LISTING_SIZE = 200
 
 _Key = tuple[str, str]
+# Namespaces several replicas write (`bot.cluster`): read from the store every time.
+SHARED_NAMESPACES = frozenset({"cluster"})
 
 
 class DocCache:
@@ -75,6 +80,11 @@ class DocCache:
         self._set(namespace, key, text)
         self._listings.pop(namespace, None)
 
+    def forget(self) -> None:
+        self._generation += 1
+        self._docs.clear()
+        self._listings.clear()
+
     def _set(self, namespace: str, key: str, text: str | None) -> None:
         self._docs[(namespace, key)] = text
         self._docs.move_to_end((namespace, key))
@@ -100,11 +110,15 @@ class RawDocs(Protocol):
 class CachedDocs:
     """The document half of `StateStore` over a store's `RawDocs`, through a `DocCache`."""
 
-    def __init__(self, raw: RawDocs) -> None:
+    def __init__(self, raw: RawDocs, *, shared: frozenset[str] = frozenset()) -> None:
         self._raw = raw
+        self._shared = shared
         self.cache = DocCache()
 
     async def get(self, namespace: str, key: str) -> dict[str, Any] | None:
+        if namespace in self._shared:
+            text = await self._raw.get_text(namespace, key)
+            return load_doc(text) if text is not None else None
         hit, text = self.cache.get(namespace, key)
         if not hit:
             generation = self.cache.generation
@@ -131,7 +145,7 @@ class CachedDocs:
         self.cache.written(namespace, key, None)
 
     async def listing(self, namespace: str) -> list[dict[str, Any]]:
-        texts = self.cache.listing(namespace)
+        texts = None if namespace in self._shared else self.cache.listing(namespace)
         if texts is None:
             generation = self.cache.generation
             texts = await self._raw.list_texts(namespace)

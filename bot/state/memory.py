@@ -296,6 +296,9 @@ class MemoryStateStore:
         docs = self._docs.get(namespace, {})
         return [load_doc(docs[key]) for key in sorted(docs)]
 
+    def forget_cached(self) -> None:
+        """Nothing is cached: every read is of the store itself."""
+
     async def ping(self) -> None:
         self._check_open()
 

@@ -32,9 +32,8 @@ from bot.state.base import (
     CallRecord,
     InboxEvent,
     StateStoreError,
-    dump_doc,
-    load_doc,
 )
+from bot.state.doccache import SHARED_NAMESPACES, CachedDocs
 from bot.state.rediscalls import RedisCalls
 
 P = ParamSpec("P")
@@ -76,6 +75,8 @@ class RedisStateStore:
         self._prefix = prefix
         self._seen_ttl = seen_ttl_seconds
         self._calls = RedisCalls(client, prefix, max_events=max_events, retention_seconds=retention_seconds)
+        # Cached for the leader (see `bot.state.doccache`); `get_text` and the like are uncached.
+        self._docs = CachedDocs(self, shared=SHARED_NAMESPACES)
         self._closed = False
         self._ingest = client.register_script(lua.INGEST)
         self._complete = client.register_script(lua.COMPLETE)
@@ -292,32 +293,54 @@ class RedisStateStore:
 
     @_translated
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
-        stored = await self._client().hget(self._key("docs", namespace), key)
-        return load_doc(stored) if stored is not None else None
+        self._client()
+        return await self._docs.get(namespace, key)
 
     @_translated
     async def put_doc(self, namespace: str, key: str, doc: dict[str, Any]) -> None:
-        await self._client().hset(self._key("docs", namespace), key, dump_doc(doc))
+        self._client()
+        await self._docs.put(namespace, key, doc)
 
     @_translated
     async def put_doc_if_absent(self, namespace: str, key: str, doc: dict[str, Any]) -> dict[str, Any] | None:
-        docs = self._key("docs", namespace)
-        async with self._client().pipeline(transaction=True) as pipe:
-            pipe.hsetnx(docs, key, dump_doc(doc))
-            pipe.hget(docs, key)
-            created, current = await pipe.execute()
-        if created:
-            return None
-        return load_doc(current)
+        self._client()
+        return await self._docs.put_if_absent(namespace, key, doc)
 
     @_translated
     async def delete_doc(self, namespace: str, key: str) -> None:
-        await self._client().hdel(self._key("docs", namespace), key)
+        self._client()
+        await self._docs.delete(namespace, key)
 
     @_translated
     async def list_docs(self, namespace: str) -> list[dict[str, Any]]:
-        docs = {_text(k): v for k, v in (await self._client().hgetall(self._key("docs", namespace))).items()}
-        return [load_doc(docs[key]) for key in sorted(docs)]
+        self._client()
+        return await self._docs.listing(namespace)
+
+    def forget_cached(self) -> None:
+        self._docs.cache.forget()
+
+    async def get_text(self, namespace: str, key: str) -> str | None:
+        stored = await self._redis.hget(self._key("docs", namespace), key)
+        return _text(stored) if stored is not None else None
+
+    async def put_text(self, namespace: str, key: str, text: str) -> None:
+        await self._redis.hset(self._key("docs", namespace), key, text)
+
+    async def put_text_if_absent(self, namespace: str, key: str, text: str) -> str | None:
+        docs = self._key("docs", namespace)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(docs, key, text)
+            pipe.hget(docs, key)
+            created, current = await pipe.execute()
+        return None if created else _text(current)
+
+    async def delete_text(self, namespace: str, key: str) -> None:
+        await self._redis.hdel(self._key("docs", namespace), key)
+
+    async def list_texts(self, namespace: str) -> dict[str, str]:
+        return {
+            _text(k): _text(v) for k, v in (await self._redis.hgetall(self._key("docs", namespace))).items()
+        }
 
     async def ping(self) -> None:
         try:

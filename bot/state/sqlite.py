@@ -329,6 +329,9 @@ class SqliteStateStore:
     async def list_docs(self, namespace: str) -> list[dict[str, Any]]:
         return await self._docs.listing(namespace)
 
+    def forget_cached(self) -> None:
+        self._docs.cache.forget()
+
     async def ping(self) -> None:
         await self._rows("SELECT 1")
 
