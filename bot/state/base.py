@@ -28,7 +28,7 @@ DEFAULT_RETENTION_SECONDS = 7 * 24 * 60 * 60
 
 # Rows (ids, history entries, calls) one housekeeping step removes at most: a step stays short
 # (a few milliseconds) however much is due; the rest goes in the next steps.
-HOUSEKEEPING_BATCH = 500
+HOUSEKEEPING_BATCH = 200
 
 
 class StateStoreError(Exception):

@@ -17,7 +17,7 @@ logger = logging.getLogger(f"roombot.{__name__}")
 
 INTERVAL_SECONDS = 60.0
 # Between two steps that found work: other work gets the loop (and the store) meanwhile.
-PAUSE_SECONDS = 0.01
+PAUSE_SECONDS = 0.02
 
 
 async def housekeep_forever(store: StateStore, *, interval: float = INTERVAL_SECONDS) -> None:
