@@ -74,7 +74,7 @@ class MemoryStateStore:
         cid = record.call_connection_id
         self._unindex(cid)
         key = (record.started_at.timestamp(), cid)
-        ended = record.ended_at.timestamp() if record.ended_at and not record.is_live else None
+        ended = None if record.is_live else (record.ended_at or record.started_at).timestamp()
         self._calls[cid] = record.to_json()
         self._meta[cid] = (key, record.room_id, ended)
         insort(self._all, key)

@@ -57,7 +57,8 @@ def _call_params(record: CallRecord) -> tuple[Any, ...]:
         int(record.is_live),
         record.started_at.timestamp(),
         record.to_json(),
-        record.ended_at.timestamp() if record.ended_at is not None and not record.is_live else None,
+        # Retention counts from the end (from the start for a call that never said when it ended).
+        None if record.is_live else (record.ended_at or record.started_at).timestamp(),
     )
 
 

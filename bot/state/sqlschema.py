@@ -59,9 +59,13 @@ DROP INDEX IF EXISTS calls_live_room;
 CREATE INDEX IF NOT EXISTS calls_room_live ON calls (room_id, live, started_ts, call_connection_id);
 """
 
+# An upsert, not INSERT OR REPLACE: updating a record in place touches only the indexes whose
+# columns changed (most updates change the JSON only), where a replace rewrites them all.
 PUT_CALL = (
-    "INSERT OR REPLACE INTO calls (call_connection_id, room_id, live, started_ts, record, ended_ts)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO calls (call_connection_id, room_id, live, started_ts, record, ended_ts)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (call_connection_id) DO UPDATE SET"
+    " room_id = excluded.room_id, live = excluded.live, started_ts = excluded.started_ts,"
+    " record = excluded.record, ended_ts = excluded.ended_ts"
 )
 APPEND = "INSERT INTO events (call_connection_id, entry) VALUES (?, ?)"
 # Lazy: run every few appends of a call, so the subquery is not paid on each insert.
