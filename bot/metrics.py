@@ -90,6 +90,9 @@ def count_acs_actions(facade: Any, metrics: Metrics) -> None:
 def http_metrics(metrics: Metrics) -> Middleware:
     """The middleware timing every request, labelled by route template (never by raw path)."""
 
+    # One histogram child per (route, status class), looked up once: `labels()` takes a lock.
+    children: dict[tuple[str, int], Any] = {}
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
@@ -104,8 +107,10 @@ def http_metrics(metrics: Metrics) -> Middleware:
         finally:
             resource = request.match_info.route.resource
             route = resource.canonical if resource is not None else "unmatched"
-            metrics.http_latency.labels(route=route, status=f"{status // 100}xx").observe(
-                time.perf_counter() - started
-            )
+            child = children.get((route, status // 100))
+            if child is None:
+                child = metrics.http_latency.labels(route=route, status=f"{status // 100}xx")
+                children[(route, status // 100)] = child
+            child.observe(time.perf_counter() - started)
 
     return middleware
