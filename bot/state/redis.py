@@ -34,6 +34,7 @@ from bot.state.base import (
     StateStoreError,
 )
 from bot.state.doccache import SHARED_NAMESPACES, CachedDocs
+from bot.state.grouped import Grouped
 from bot.state.rediscalls import RedisCalls
 
 P = ParamSpec("P")
@@ -79,6 +80,7 @@ class RedisStateStore:
         self._docs = CachedDocs(self, shared=SHARED_NAMESPACES)
         self._closed = False
         self._ingest = client.register_script(lua.INGEST)
+        self._grouped_ingest = Grouped(self._ingest_many)
         self._complete = client.register_script(lua.COMPLETE)
         self._acquire = client.register_script(lua.ACQUIRE)
         self._release = client.register_script(lua.RELEASE)
@@ -211,12 +213,16 @@ class RedisStateStore:
         unique = list({event.event_id: event for event in reversed(events)}.values())[::-1]
         if not unique:
             return []
-        args: list[str | int] = [max(1, round(self._seen_ttl * 1000))]
-        for event in unique:
-            args += (event.event_id, event.call_connection_id, event.body)
         self._client()
-        fresh = set(_texts(await self._ingest(keys=[self._prefix], args=args)))
-        return [event for event in unique if event.event_id in fresh]
+        # With the ingests of other POSTs made meanwhile: one script call for all.
+        fresh = await self._grouped_ingest(unique)
+        return [event for event, new in zip(unique, fresh, strict=True) if new]
+
+    async def _ingest_many(self, events: list[InboxEvent]) -> list[bool]:
+        args: list[str | int] = [max(1, round(self._seen_ttl * 1000))]
+        for event in events:
+            args += (event.event_id, event.call_connection_id, event.body)
+        return [bool(flag) for flag in await self._ingest(keys=[self._prefix], args=args)]
 
     @_translated
     async def complete_events(self, event_ids: Sequence[str]) -> None:

@@ -5,7 +5,8 @@ store needs one Redis server (or a primary with replicas), not Redis Cluster.
 """
 
 # The duplicate check and the inbox insert in one atomic step: ARGV = ttl_ms, then (id, call, body)
-# triples. Returns the ids that were new.
+# triples. Returns, per triple, 1 when the id was new (stored) and 0 when it was seen before: an id
+# repeated among the triples is new at its first place only.
 INGEST = """
 local prefix = KEYS[1]
 local fresh = {}
@@ -17,7 +18,9 @@ for i = 2, #ARGV, 3 do
         redis.call('ZADD', prefix .. 'inbox:call:' .. call, seq, id)
         redis.call('HSET', prefix .. 'inbox:events', id, body)
         redis.call('HSET', prefix .. 'inbox:calls', id, call)
-        fresh[#fresh + 1] = id
+        fresh[#fresh + 1] = 1
+    else
+        fresh[#fresh + 1] = 0
     end
 end
 return fresh

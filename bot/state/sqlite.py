@@ -1,7 +1,9 @@
 """SQLite state store (the default): one file, durable across restarts, single node.
 
-Documents are cached (`bot.state.doccache`): the store is used by one process, which writes all
-of them, so a handler reading the same document on every event reads it from memory.
+Documents are cached (`bot.state.doccache`): one bot process uses a file and writes all of them,
+so a handler reading the same document on every event reads it from memory. Another process on
+the same file (a tool, a test) still gets atomic operations, and sees a write-behind once the
+writer has asked anything more of its store; documents it changes are not seen by a running bot.
 
 Every operation is one function run on the store's own connection thread (`SqliteWorker`), and
 operations queued together share one transaction and one commit (group commit): an operation

@@ -364,6 +364,8 @@ async def test_two_sqlite_stores_on_one_file_share_state_and_atomicity(tmp_path:
         assert await two.mark_event_seen("evt") is False
         assert await two.mark_events_seen(["evt", "evt-2"]) == {"evt-2"}
         await two.put_call_with_event(record("c2"), {"id": "e1"})
+        # Written behind: durable once the writer asks anything more of its store.
+        await two.ping()
         assert await one.get_call("c2") == record("c2")
         assert await one.events("c2") == [{"id": "e1"}]
     finally:
