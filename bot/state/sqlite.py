@@ -37,6 +37,7 @@ from bot.state.base import (
     load_doc,
 )
 from bot.state.doccache import CachedDocs
+from bot.state.grouped import Grouped
 from bot.state.sqlite_worker import SqliteWorker, Statement
 
 _GET_CALL = "SELECT record FROM calls WHERE call_connection_id = ?"
@@ -50,18 +51,6 @@ _CHUNK = 400
 TRIM_EVERY = 64
 # Calls whose append count is tracked at once; past it the counts start again (trims come later).
 _TRACKED_CALLS = 10_000
-
-
-def _call_params(record: CallRecord) -> tuple[Any, ...]:
-    return (
-        record.call_connection_id,
-        record.room_id,
-        int(record.is_live),
-        record.started_at.timestamp(),
-        record.to_json(),
-        # Retention counts from the end (from the start for a call that never said when it ended).
-        None if record.is_live else (record.ended_at or record.started_at).timestamp(),
-    )
 
 
 class SqliteStateStore:
@@ -83,6 +72,7 @@ class SqliteStateStore:
         self._appends: dict[str, int] = {}
         self._closed = False
         self._docs = CachedDocs(_SqliteDocs(self))
+        self._grouped_ingest = Grouped(self._ingest_many)
 
     @classmethod
     async def open(
@@ -128,7 +118,7 @@ class SqliteStateStore:
         return await self._run(lambda db: db.execute(sql_text, params).fetchall())  # type: ignore[no-any-return]
 
     async def put_call(self, record: CallRecord) -> None:
-        params = _call_params(record)
+        params = sql.call_params(record)
         await self._run(lambda db: db.execute(sql.PUT_CALL, params))
 
     async def get_call(self, call_connection_id: str) -> CallRecord | None:
@@ -150,12 +140,12 @@ class SqliteStateStore:
         query = sql.page_sql(
             live_only=live_only, after=after is not None, room_prefix=bool(room_prefix), count=False
         )
-        rows = await self._rows(query, (*_page_params(after, room_prefix), limit))
+        rows = await self._rows(query, (*sql.page_params(after, room_prefix), limit))
         return [CallRecord.from_json(row[0]) for row in rows]
 
     async def count_calls(self, *, room_prefix: str | None = None, live_only: bool = True) -> int:
         query = sql.page_sql(live_only=live_only, after=False, room_prefix=bool(room_prefix), count=True)
-        rows = await self._rows(query, _page_params(None, room_prefix))
+        rows = await self._rows(query, sql.page_params(None, room_prefix))
         return int(rows[0][0])
 
     async def find_live_call_by_room(self, room_id: str) -> CallRecord | None:
@@ -184,7 +174,7 @@ class SqliteStateStore:
 
     async def put_call_with_event(self, record: CallRecord, entry: dict[str, Any]) -> None:
         statements = self._append_statements(record.call_connection_id, entry)
-        self._defer((sql.PUT_CALL, _call_params(record)), *statements)
+        self._defer((sql.PUT_CALL, sql.call_params(record)), *statements)
 
     async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         limit = check_limit(limit)
@@ -221,20 +211,31 @@ class SqliteStateStore:
         return await self._run(self._mark_op(event_ids), atomic=True)  # type: ignore[no-any-return]
 
     async def ingest(self, events: Sequence[InboxEvent]) -> list[InboxEvent]:
+        if not events:
+            return []
+        # With the ingests of other POSTs made meanwhile: one operation, two statements for all.
+        fresh = await self._grouped_ingest(events)
+        return [event for event, new in zip(events, fresh, strict=True) if new]
+
+    async def _ingest_many(self, events: list[InboxEvent]) -> list[bool]:
         mark = self._mark_op([event.event_id for event in events])
 
-        def ingest(db: sqlite3.Connection) -> list[InboxEvent]:
+        def ingest(db: sqlite3.Connection) -> list[bool]:
             first = mark(db)
-            fresh = []
+            flags = []
             for event in events:
-                if event.event_id in first:
-                    first.discard(event.event_id)
-                    fresh.append(event)
+                # An id repeated among the events is new at its first place only.
+                flags.append(event.event_id in first)
+                first.discard(event.event_id)
             db.executemany(
                 "INSERT OR IGNORE INTO inbox (event_id, call_connection_id, body) VALUES (?, ?, ?)",
-                [(event.event_id, event.call_connection_id, event.body) for event in fresh],
+                [
+                    (event.event_id, event.call_connection_id, event.body)
+                    for event, new in zip(events, flags, strict=True)
+                    if new
+                ],
             )
-            return fresh
+            return flags
 
         return await self._run(ingest, atomic=True)  # type: ignore[no-any-return]
 
@@ -343,13 +344,6 @@ class SqliteStateStore:
             return
         self._closed = True
         await self._worker.close()
-
-
-def _page_params(after: tuple[float, str] | None, room_prefix: str | None) -> tuple[Any, ...]:
-    params: tuple[Any, ...] = after if after is not None else ()
-    if room_prefix:
-        params += (len(room_prefix), room_prefix)
-    return params
 
 
 class _SqliteDocs:

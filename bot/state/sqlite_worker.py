@@ -151,26 +151,18 @@ class SqliteWorker:
             raise sqlite3.ProgrammingError("the SQLite connection is closed")
         self.batches += 1
         self.operations += len(batch)
-        outcomes: list[tuple[bool, Any]] = []
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for queued in batch:
-                if isinstance(queued, _Deferred):
-                    self._run_deferred(connection, queued)
-                    outcomes.append((True, None))
-                    continue
-                if queued.atomic:
-                    connection.execute("SAVEPOINT operation")
-                try:
-                    value = queued.operation(connection)
-                except Exception as exc:
-                    if queued.atomic:
-                        connection.execute("ROLLBACK TO operation")
-                    outcomes.append((False, exc))
-                else:
-                    outcomes.append((True, value))
-                if queued.atomic:
-                    connection.execute("RELEASE operation")
+            try:
+                # Optimistic: no savepoints, as nearly every batch succeeds whole.
+                outcomes = [self._run_plain(connection, queued) for queued in batch]
+            except Exception:
+                # Something failed: undo the batch and run it again, each operation in its own
+                # savepoint, so that only the failing one fails (operations are functions of the
+                # connection: running one again does the same).
+                connection.execute("ROLLBACK")
+                connection.execute("BEGIN IMMEDIATE")
+                outcomes = [self._run_isolated(connection, queued) for queued in batch]
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
@@ -178,25 +170,34 @@ class SqliteWorker:
             raise
         return outcomes
 
-    def _run_deferred(self, connection: sqlite3.Connection, deferred: _Deferred) -> None:
-        connection.execute("SAVEPOINT deferred")
-        # One executemany per statement text, in the order the texts first came: each table's
-        # rows keep their order, and a statement never runs before one queued ahead of it of
-        # another text that it depends on (an insert comes before the trim after it).
-        grouped: dict[str, list[tuple[Any, ...]]] = {}
-        for sql, params in deferred.statements:
-            grouped.setdefault(sql, []).append(params)
+    def _run_plain(self, connection: sqlite3.Connection, queued: _Queued | _Deferred) -> tuple[bool, Any]:
+        if isinstance(queued, _Deferred):
+            _execute_grouped(connection, queued.statements)
+            return True, None
+        return True, queued.operation(connection)
+
+    def _run_isolated(self, connection: sqlite3.Connection, queued: _Queued | _Deferred) -> tuple[bool, Any]:
+        if isinstance(queued, _Deferred):
+            connection.execute("SAVEPOINT deferred")
+            try:
+                _execute_grouped(connection, queued.statements)
+            except sqlite3.Error as exc:
+                connection.execute("ROLLBACK TO deferred")
+                if self.deferred_error is None:
+                    self.deferred_error = exc
+            connection.execute("RELEASE deferred")
+            return True, None
+        if queued.atomic:
+            connection.execute("SAVEPOINT operation")
         try:
-            for sql, rows in grouped.items():
-                if len(rows) == 1:
-                    connection.execute(sql, rows[0])
-                else:
-                    connection.executemany(sql, rows)
-        except sqlite3.Error as exc:
-            connection.execute("ROLLBACK TO deferred")
-            if self.deferred_error is None:
-                self.deferred_error = exc
-        connection.execute("RELEASE deferred")
+            outcome: tuple[bool, Any] = (True, queued.operation(connection))
+        except Exception as exc:
+            if queued.atomic:
+                connection.execute("ROLLBACK TO operation")
+            outcome = (False, exc)
+        if queued.atomic:
+            connection.execute("RELEASE operation")
+        return outcome
 
     async def close(self) -> None:
         """Finish what is queued, then close the connection and stop the thread."""
@@ -214,3 +215,17 @@ def _copy(exc: BaseException) -> BaseException:
     if isinstance(exc, sqlite3.Error):
         return type(exc)(*exc.args)
     return sqlite3.OperationalError(str(exc) or type(exc).__name__)
+
+
+def _execute_grouped(connection: sqlite3.Connection, statements: list[Statement]) -> None:
+    """One executemany per statement text, in the order the texts first came: each table's rows
+    keep their order, and a statement never runs before one queued ahead of it of another text
+    that it depends on (an insert comes before the trim after it)."""
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    for sql, params in statements:
+        grouped.setdefault(sql, []).append(params)
+    for sql, rows in grouped.items():
+        if len(rows) == 1:
+            connection.execute(sql, rows[0])
+        else:
+            connection.executemany(sql, rows)

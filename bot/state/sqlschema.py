@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from typing import Any
+
+from bot.state.base import CallRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -126,3 +129,22 @@ def upgrade(connection: sqlite3.Connection) -> None:
         # their start instead (such a call goes at most its own length early).
         connection.execute("UPDATE calls SET ended_ts = started_ts WHERE live = 0")
     connection.executescript(INDEXES)
+
+
+def call_params(record: CallRecord) -> tuple[Any, ...]:
+    return (
+        record.call_connection_id,
+        record.room_id,
+        int(record.is_live),
+        record.started_at.timestamp(),
+        record.to_json(),
+        # Retention counts from the end (from the start for a call that never said when it ended).
+        None if record.is_live else (record.ended_at or record.started_at).timestamp(),
+    )
+
+
+def page_params(after: tuple[float, str] | None, room_prefix: str | None) -> tuple[Any, ...]:
+    params: tuple[Any, ...] = after if after is not None else ()
+    if room_prefix:
+        params += (len(room_prefix), room_prefix)
+    return params
