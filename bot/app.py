@@ -32,7 +32,7 @@ from bot.plugins import discover, handler_configs, instantiate
 from bot.problems import problem_middleware
 from bot.registry import CallRegistry
 from bot.routes import setup_routes
-from bot.state import open_store
+from bot.state import RedisStateStore, open_store
 from bot.state.housekeeping import housekeep_forever
 from config.settings import Settings
 
@@ -124,6 +124,10 @@ async def _leadership(app: web.Application) -> AsyncIterator[None]:
     app[keys.ELECTION] = election
     # A replica that is not sure it leads must not act on ACS (see `bot.cluster.election`).
     app[keys.ACS].guard = election.acting
+    store = app[keys.STORE]
+    if isinstance(store, RedisStateStore):
+        # Its writes behind that failed are retried only while this replica leads.
+        store.guard = election.acting
     await election.start()
     try:
         yield

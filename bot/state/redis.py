@@ -325,6 +325,15 @@ class RedisStateStore:
     def forget_cached(self) -> None:
         self._docs.cache.forget()
 
+    @property
+    def guard(self) -> Callable[[], bool]:
+        """True while this replica leads: writes behind that failed are retried only then."""
+        return self._calls.guard
+
+    @guard.setter
+    def guard(self, guard: Callable[[], bool]) -> None:
+        self._calls.guard = guard
+
     async def get_text(self, namespace: str, key: str) -> str | None:
         stored = await self._redis.hget(self._key("docs", namespace), key)
         return _text(stored) if stored is not None else None

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import ResponseError
 
 from bot.state.base import HOUSEKEEPING_BATCH, CallRecord, check_limit, dump_doc, load_doc
 
@@ -52,6 +54,9 @@ class RedisCalls:
         self._entries: dict[str, list[str]] = {}
         self._appends: dict[str, int] = {}
         self._writer: asyncio.Task[None] | None = None
+        self._failed = False
+        # True while this process leads (set by the app, as the ACS facade's guard is).
+        self.guard: Callable[[], bool] = lambda: True
 
     def _key(self, *parts: str) -> str:
         return self._prefix + ":".join(parts)
@@ -79,7 +84,16 @@ class RedisCalls:
             logger.warning("cannot write call histories yet: %s", exc)
 
     async def flush(self) -> None:
-        """Write what is gathered, in one MULTI/EXEC; on failure it stays gathered and raises."""
+        """Write what is gathered, in one MULTI/EXEC; on failure it stays gathered and raises.
+
+        What a failed write left is tried again only while `guard` says this replica still
+        leads: a deposed leader's records must not overwrite its successor's (the events they
+        came from are still in the inbox, and the successor processes them again)."""
+        if self._failed and not self.guard():
+            logger.warning("dropping call writes of a term that ended: %d calls", len(self._entries))
+            self._records.clear()
+            self._entries.clear()
+            self._failed = False
         while self._records or self._entries:
             records, self._records = self._records, {}
             entries, self._entries = self._entries, {}
@@ -90,8 +104,15 @@ class RedisCalls:
                     for cid, serialized in entries.items():
                         self._queue_append(pipe, cid, serialized, records.get(cid))
                     await pipe.execute()
+                self._failed = False
+            except ResponseError:
+                # Refused by the server (a key of the wrong type): trying again cannot help, and
+                # must not block every later write. These are lost; the error says so.
+                logger.error("Redis refused call writes for %d calls; they are dropped", len(entries))
+                raise
             except BaseException:
-                # Back in front of whatever was gathered meanwhile, which is newer.
+                # Connection trouble: kept, in front of what was gathered meanwhile (newer).
+                self._failed = True
                 self._records = {**records, **self._records}
                 for cid, newer in self._entries.items():
                     entries[cid] = entries.get(cid, []) + newer

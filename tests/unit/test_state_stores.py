@@ -467,3 +467,21 @@ async def test_an_exhausted_redis_pool_waits_then_fails_as_the_store() -> None:
         assert await store.get_doc("ns", "k") is None
     finally:
         await store.close()
+
+
+@pytest.mark.redis
+async def test_a_redis_write_behind_the_server_refuses_does_not_block_later_ones(
+    store_factory: StoreFactory,
+) -> None:
+    store = await store_factory()
+    if not isinstance(store, RedisStateStore):
+        pytest.skip("Redis only")
+    # A key of the wrong type where the history goes: the server refuses the append.
+    await store._redis.set(store._key("events", "broken"), "not a list")
+    await store.append_event("broken", {"id": "e1"})
+    with pytest.raises(StateStoreError):
+        await store.events("broken")
+
+    await store.append_event("fine", {"id": "e2"})
+
+    assert await store.events("fine") == [{"id": "e2"}]
