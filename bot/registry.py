@@ -127,7 +127,8 @@ class CallRegistry:
     async def apply(self, event: CallEvent) -> CallRecord | None:
         """Update the call's record from one event; None (and nothing stored) for an unknown call."""
         async with self._locks[event.call_connection_id]:
-            record = await self._read(event.call_connection_id)
+            # Not a copy: `_apply_to` only reads it, and answers with a copy of its own.
+            record = await self._read(event.call_connection_id, copy=False)
             if record is None:
                 self._hold_early(event)
                 return None
@@ -176,12 +177,12 @@ class CallRegistry:
             self._cache.clear()
         self._store.forget_cached()
 
-    async def _read(self, call_connection_id: str) -> CallRecord | None:
+    async def _read(self, call_connection_id: str, *, copy: bool = True) -> CallRecord | None:
         if self._cache is not None:
             cached = self._cache.get(call_connection_id)
             if cached is not None:
                 self._cache.move_to_end(call_connection_id)
-                return cached.copy()
+                return cached.copy() if copy else cached
         record = await self._store.get_call(call_connection_id)
         if record is not None:
             self._remember(record)
