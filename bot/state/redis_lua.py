@@ -54,3 +54,46 @@ for i = 1, #ARGV do
 end
 return 0
 """
+
+# Call records and history entries written behind (`bot.state.rediscalls`), all in one step.
+# KEYS[1] = prefix. ARGV = retention_ms, max_events, record count, then 6 per record (id, JSON,
+# start score, live 1/0, room id, end score), then per call with entries: id, trim 1/0, expire
+# 1/0 (the call is over: its history expires with it), entry count, the entries.
+WRITE_CALLS = """
+local p = KEYS[1]
+local retention, cap = ARGV[1], tonumber(ARGV[2])
+local i = 4
+for _ = 1, tonumber(ARGV[3]) do
+    local id, json, started, room = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 4]
+    redis.call('ZADD', p .. 'calls', started, id)
+    if ARGV[i + 3] == '1' then
+        redis.call('SET', p .. 'call:' .. id, json)
+        redis.call('ZADD', p .. 'calls:live', started, id)
+        redis.call('ZADD', p .. 'room:' .. room .. ':live', started, id)
+    else
+        redis.call('SET', p .. 'call:' .. id, json, 'PX', retention)
+        redis.call('PEXPIRE', p .. 'events:' .. id, retention)
+        redis.call('ZADD', p .. 'calls:ended', ARGV[i + 5], id)
+        redis.call('ZREM', p .. 'calls:live', id)
+        redis.call('ZREM', p .. 'room:' .. room .. ':live', id)
+    end
+    i = i + 6
+end
+while i <= #ARGV do
+    local key = p .. 'events:' .. ARGV[i]
+    local trim, expire, count = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+    local first = i + 4
+    -- In slices: unpack is bounded by Lua's stack.
+    for start = first, first + count - 1, 1000 do
+        redis.call('RPUSH', key, unpack(ARGV, start, math.min(start + 999, first + count - 1)))
+    end
+    if trim == '1' then
+        redis.call('LTRIM', key, -cap, -1)
+    end
+    if expire == '1' then
+        redis.call('PEXPIRE', key, retention)
+    end
+    i = first + count
+end
+return 0
+"""

@@ -9,12 +9,13 @@ Keys (under the store's prefix):
   events:{id}        the call's history, a list trimmed back to the cap every few appends
 
 History entries and the records they come with are not written one MULTI per event: they gather
-in this process and go as one MULTI/EXEC for everything gathered (`flush`), started as soon as the
-event loop is free. Every other call operation of this process first waits for that write
-(`settle`), so it sees what was written before it, and the inbox completion of an event never
-goes before the event's entry. Only the leading replica writes calls and histories, so nothing is
-lost to a race with another process. A write that fails stays gathered and `settle` raises: the
-caller's operation fails as the store's would.
+in this process and go as one Lua script call for everything gathered (`flush`, atomic as a
+script is), started as soon as the event loop is free. Every other call operation of this
+process first waits for that write (`settle`), so it sees what was written before it, and the
+inbox completion of an event never goes before the event's entry. Only the leading replica
+writes calls and histories. A write that fails for want of a connection stays gathered and
+`settle` raises (the caller's operation fails as the store's would); it is tried again only while
+this replica leads (`guard`). One the server refuses is dropped.
 """
 
 from __future__ import annotations
@@ -25,15 +26,17 @@ from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
+from bot.state import redis_lua as lua
 from bot.state.base import HOUSEKEEPING_BATCH, CallRecord, check_limit, dump_doc, load_doc
 
 logger = logging.getLogger(f"roombot.{__name__}")
 
 # A call's history is trimmed back to the cap after this many appends (lazily, as in SQLite).
 TRIM_EVERY = 64
+# Calls whose append count is tracked at once; past it the counts start again.
+_TRACKED_CALLS = 10_000
 # How long history entries gather before they are written (0: one turn of the event loop;
 # longer measured no better).
 GATHER_SECONDS = 0.0
@@ -54,6 +57,7 @@ class RedisCalls:
         self._entries: dict[str, list[str]] = {}
         self._appends: dict[str, int] = {}
         self._writer: asyncio.Task[None] | None = None
+        self._write = client.register_script(lua.WRITE_CALLS)
         self._failed = False
         # True while this process leads (set by the app, as the ACS facade's guard is).
         self.guard: Callable[[], bool] = lambda: True
@@ -84,7 +88,7 @@ class RedisCalls:
             logger.warning("cannot write call histories yet: %s", exc)
 
     async def flush(self) -> None:
-        """Write what is gathered, in one MULTI/EXEC; on failure it stays gathered and raises.
+        """Write what is gathered, in one script call; on failure it stays gathered and raises.
 
         What a failed write left is tried again only while `guard` says this replica still
         leads: a deposed leader's records must not overwrite its successor's (the events they
@@ -98,12 +102,7 @@ class RedisCalls:
             records, self._records = self._records, {}
             entries, self._entries = self._entries, {}
             try:
-                async with self._redis.pipeline(transaction=True) as pipe:
-                    for record in records.values():
-                        self._queue_put(pipe, record)
-                    for cid, serialized in entries.items():
-                        self._queue_append(pipe, cid, serialized, records.get(cid))
-                    await pipe.execute()
+                await self._write(keys=[self._prefix], args=self._args(records, entries))
                 self._failed = False
             except ResponseError:
                 # Refused by the server (a key of the wrong type): trying again cannot help, and
@@ -127,43 +126,33 @@ class RedisCalls:
             await asyncio.wait([writer])
         await self.flush()
 
-    def _queue_put(self, pipe: Pipeline, record: CallRecord) -> None:
-        cid = record.call_connection_id
-        score = {cid: record.started_at.timestamp()}
-        pipe.zadd(self._key("calls"), score)
-        room = self._key("room", record.room_id, "live")
-        if record.is_live:
-            pipe.set(self._key("call", cid), record.to_json())
-            pipe.zadd(self._key("calls", "live"), score)
-            pipe.zadd(room, score)
-        else:
-            # Redis forgets a finished call by itself; housekeeping takes it out of the indexes.
-            pipe.set(self._key("call", cid), record.to_json(), px=self._retention_ms)
-            pipe.pexpire(self._key("events", cid), self._retention_ms)
+    def _args(self, records: dict[str, CallRecord], entries: dict[str, list[str]]) -> list[str | int | float]:
+        args: list[str | int | float] = [self._retention_ms, self._max_events, len(records)]
+        for cid, record in records.items():
             ended = (record.ended_at or record.started_at).timestamp()
-            pipe.zadd(self._key("calls", "ended"), {cid: ended})
-            pipe.zrem(self._key("calls", "live"), cid)
-            pipe.zrem(room, cid)
-
-    def _queue_append(
-        self, pipe: Pipeline, cid: str, serialized: list[str], record: CallRecord | None
-    ) -> None:
-        key = self._key("events", cid)
-        pipe.rpush(key, *serialized)
-        count = self._appends.get(cid, 0) + len(serialized)
-        if count >= TRIM_EVERY or len(self._appends) >= 10_000:
-            self._appends.pop(cid, None)
-            pipe.ltrim(key, -self._max_events, -1)
-        else:
-            self._appends[cid] = count
-        if record is not None and not record.is_live:
-            pipe.pexpire(key, self._retention_ms)
+            args += (
+                cid,
+                record.to_json(),
+                record.started_at.timestamp(),
+                int(record.is_live),
+                record.room_id,
+                ended,
+            )
+        for cid, serialized in entries.items():
+            count = self._appends.get(cid, 0) + len(serialized)
+            trim = count >= TRIM_EVERY or len(self._appends) >= _TRACKED_CALLS
+            if trim:
+                self._appends.pop(cid, None)
+            else:
+                self._appends[cid] = count
+            written = records.get(cid)
+            over = written is not None and not written.is_live
+            args += (cid, int(trim), int(over), len(serialized), *serialized)
+        return args
 
     async def put(self, record: CallRecord) -> None:
         await self.settle()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            self._queue_put(pipe, record)
-            await pipe.execute()
+        await self._write(keys=[self._prefix], args=self._args({record.call_connection_id: record}, {}))
 
     # --- reads --------------------------------------------------------------------------------
 
