@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -485,3 +486,39 @@ async def test_a_redis_write_behind_the_server_refuses_does_not_block_later_ones
     await store.append_event("fine", {"id": "e2"})
 
     assert await store.events("fine") == [{"id": "e2"}]
+
+
+async def test_a_sqlite_file_of_the_previous_schema_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    # The calls table as files written before retention had it: no end time of its own.
+    old.executescript(
+        "CREATE TABLE calls (call_connection_id TEXT PRIMARY KEY, room_id TEXT NOT NULL,"
+        " live INTEGER NOT NULL, started_ts REAL NOT NULL, record TEXT NOT NULL);"
+        "CREATE INDEX calls_live_room ON calls (live, room_id, started_ts);"
+    )
+    over = record("over", state=CallState.DISCONNECTED)
+    for call in (record("live"), over):
+        old.execute(
+            "INSERT INTO calls VALUES (?, ?, ?, ?, ?)",
+            (
+                call.call_connection_id,
+                call.room_id,
+                int(call.is_live),
+                call.started_at.timestamp(),
+                call.to_json(),
+            ),
+        )
+    old.commit()
+    old.close()
+
+    store = await SqliteStateStore.open(path)
+    try:
+        assert await store.find_live_call_by_room("room-1") == record("live")
+        assert await store.get_call("over") == over
+        # Retention counts from its start: long past, so housekeeping forgets it.
+        assert await store.housekeep() >= 1
+        assert await store.get_call("over") is None
+        assert await store.count_calls() == 1
+    finally:
+        await store.close()
