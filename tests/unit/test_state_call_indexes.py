@@ -1,8 +1,13 @@
-"""Menu sessions are found through their call's index, in every store."""
+"""Menu sessions and announcements are found through their call's index, in every store."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from bot.state import StateStore
+from config.prompts import Prompt
+from handlers.announcements.model import Announcement, Audience, Role, Status
+from handlers.announcements.store import AnnouncementStore
 from handlers.menus.engine import Session
 from handlers.menus.sessions import NAMESPACE, SessionRecord, Sessions
 
@@ -51,3 +56,42 @@ async def test_sessions_stored_before_the_index_are_found_after_a_restart(store:
 
     assert [record.id for record in await restarted.all()] == ["old"]
     assert [record.id for record in await restarted.of_call("c1")] == ["old"]
+
+
+def announcement(index: int, call: str) -> Announcement:
+    return Announcement(
+        id=f"{index:032d}",
+        room_id="99",
+        call_connection_id=call,
+        prompt=Prompt(text="Hello"),
+        audience=Audience(kind="roles", roles=(Role.CONSUMER,)),
+        targets=None,
+        loop=False,
+        interrupt=False,
+        status=Status.QUEUED,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=index),
+    )
+
+
+async def test_a_call_reads_its_own_announcements_and_its_unfinished_ones(store: StateStore) -> None:
+    announcements = AnnouncementStore(store, keep_finished=timedelta(days=1))
+    for index in range(40):
+        await announcements.add(announcement(index, call="busy-call"))
+    for index in (100, 101, 102):
+        await announcements.add(announcement(index, call="c1"))
+    await announcements.settle(f"{101:032d}", Status.COMPLETED)
+
+    assert [a.id for a in await announcements.of_call("c1")] == [f"{i:032d}" for i in (100, 101, 102)]
+    assert [a.id for a in await announcements.unfinished("c1")] == [f"{i:032d}" for i in (100, 102)]
+    assert len(await announcements.unfinished()) == 42
+
+
+async def test_unfinished_announcements_stored_before_the_index_are_found_after_a_restart(
+    store: StateStore,
+) -> None:
+    old = announcement(7, call="c1")
+    await store.put_doc("announcements", old.id, old.to_doc())
+    restarted = AnnouncementStore(store, keep_finished=timedelta(days=1))
+
+    assert [a.id for a in await restarted.unfinished()] == [old.id]
+    assert [a.id for a in await restarted.unfinished("c1")] == [old.id]
