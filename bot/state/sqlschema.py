@@ -1,6 +1,9 @@
 """The SQLite store's schema, its upgrade from earlier files, and the statements on the event path.
 
-Every cost that grows with what is kept goes through an index: expired event ids are found by
+Files created now keep seen ids in a WITHOUT ROWID table (one B-tree per id instead of two) and
+history rows without AUTOINCREMENT (a new row's seq is still above every kept one's, which is all
+the order of a history needs); files of earlier versions keep their tables, the statements work
+on both. Every cost that grows with what is kept goes through an index: expired event ids are found by
 ``seen_expiry``, finished calls by ``calls_ended``, pages of live calls by ``calls_live_start``, a
 room's live call by ``calls_room_live`` (whose columns cover its ORDER BY, so that the planner
 never prefers walking ``calls_live_start`` instead).
@@ -24,7 +27,7 @@ CREATE TABLE IF NOT EXISTS calls (
     ended_ts REAL
 );
 CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     call_connection_id TEXT NOT NULL,
     entry TEXT NOT NULL
 );
@@ -32,7 +35,7 @@ CREATE INDEX IF NOT EXISTS events_call ON events (call_connection_id, seq);
 CREATE TABLE IF NOT EXISTS seen_events (
     event_id TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS inbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id TEXT NOT NULL UNIQUE,
@@ -78,8 +81,8 @@ TRIM = (
 )
 # Housekeeping, a few rows at a time through the indexes (never a scan of the table).
 EXPIRE_SEEN = (
-    "DELETE FROM seen_events WHERE rowid IN"
-    " (SELECT rowid FROM seen_events WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
+    "DELETE FROM seen_events WHERE event_id IN"
+    " (SELECT event_id FROM seen_events WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)"
 )
 ENDED_BEFORE = (
     "SELECT call_connection_id FROM calls WHERE ended_ts IS NOT NULL AND ended_ts <= ?"
