@@ -3,8 +3,10 @@ context so that teardown runs in reverse order, and only for what started."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from contextlib import suppress
 
 import aiohttp
 from aiohttp import web
@@ -25,12 +27,13 @@ from bot.console.roles import RoleBook
 from bot.handlers import HandlerFactory
 from bot.intake import EventIntake
 from bot.logs import log_context_middleware
-from bot.metrics import Metrics
+from bot.metrics import Metrics, count_acs_actions, http_metrics
 from bot.plugins import discover, handler_configs, instantiate
 from bot.problems import problem_middleware
 from bot.registry import CallRegistry
 from bot.routes import setup_routes
-from bot.state import open_store
+from bot.state import RedisStateStore, open_store
+from bot.state.housekeeping import housekeep_forever
 from config.settings import Settings
 
 
@@ -47,13 +50,18 @@ async def _state_store(app: web.Application) -> AsyncIterator[None]:
         redis_prefix=settings.redis_prefix,
         redis_pool_size=settings.redis_pool_size,
         redis_pool_timeout=settings.redis_pool_timeout_seconds,
+        retention_seconds=settings.retention_days * 86_400,
     )
     app[keys.STORE] = store
     # Only the leading replica writes call records, and it forgets them when a term begins.
     app[keys.REGISTRY] = CallRegistry(store, cache_records=True)
+    housekeeping = asyncio.create_task(housekeep_forever(store), name="state-housekeeping")
     try:
         yield
     finally:
+        housekeeping.cancel()
+        with suppress(asyncio.CancelledError):
+            await housekeeping
         await store.close()
 
 
@@ -62,6 +70,7 @@ async def _acs(app: web.Application) -> AsyncIterator[None]:
     if settings.acs_connection_string is None:
         raise RuntimeError("ROOMBOT_ACS_CONNECTION_STRING is not set")
     facade = AcsFacade.from_settings(settings)
+    count_acs_actions(facade, app[keys.METRICS])
     app[keys.ACS] = facade
     try:
         yield
@@ -115,6 +124,10 @@ async def _leadership(app: web.Application) -> AsyncIterator[None]:
     app[keys.ELECTION] = election
     # A replica that is not sure it leads must not act on ACS (see `bot.cluster.election`).
     app[keys.ACS].guard = election.acting
+    store = app[keys.STORE]
+    if isinstance(store, RedisStateStore):
+        # Its writes behind that failed are retried only while this replica leads.
+        store.guard = election.acting
     await election.start()
     try:
         yield
@@ -137,13 +150,14 @@ def create_app(
     handlers = instantiate(factories, handler_configs(factories, settings))
     check_references(handlers)
     check_speech(handlers, settings)
+    metrics = Metrics()
     app = web.Application(
-        middlewares=[log_context_middleware, problem_middleware, forward_middleware],
+        middlewares=[http_metrics(metrics), log_context_middleware, problem_middleware, forward_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[keys.SETTINGS] = settings
     app[keys.HANDLERS] = handlers
-    app[keys.METRICS] = Metrics()
+    app[keys.METRICS] = metrics
     app[keys.API_KEYS] = ApiKeys(backend=set(settings.backend_api_keys), ops=set(settings.ops_api_keys))
     app[keys.FEED] = LiveFeed()
     app[keys.ROLES] = RoleBook(lambda room_id: app[keys.ACS].list_room_participants(room_id))

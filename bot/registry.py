@@ -127,7 +127,8 @@ class CallRegistry:
     async def apply(self, event: CallEvent) -> CallRecord | None:
         """Update the call's record from one event; None (and nothing stored) for an unknown call."""
         async with self._locks[event.call_connection_id]:
-            record = await self._read(event.call_connection_id)
+            # Not a copy: `_apply_to` only reads it, and answers with a copy of its own.
+            record = await self._read(event.call_connection_id, copy=False)
             if record is None:
                 self._hold_early(event)
                 return None
@@ -170,16 +171,18 @@ class CallRegistry:
         return updated
 
     def forget_cached(self) -> None:
-        """Drop the cached records: someone else may have written the store meanwhile."""
+        """Drop the cached records (and the store's cached documents): someone else may have
+        written the store meanwhile."""
         if self._cache is not None:
             self._cache.clear()
+        self._store.forget_cached()
 
-    async def _read(self, call_connection_id: str) -> CallRecord | None:
+    async def _read(self, call_connection_id: str, *, copy: bool = True) -> CallRecord | None:
         if self._cache is not None:
             cached = self._cache.get(call_connection_id)
             if cached is not None:
                 self._cache.move_to_end(call_connection_id)
-                return cached.copy()
+                return cached.copy() if copy else cached
         record = await self._store.get_call(call_connection_id)
         if record is not None:
             self._remember(record)
@@ -224,6 +227,15 @@ class CallRegistry:
 
     async def live_calls(self) -> list[CallRecord]:
         return await self._store.list_calls(live_only=True)
+
+    async def live_page(
+        self, *, limit: int, after: tuple[float, str] | None = None, room_prefix: str | None = None
+    ) -> list[CallRecord]:
+        """A page of the live calls in start order (see `StateStore.page_calls`)."""
+        return await self._store.page_calls(limit=limit, after=after, room_prefix=room_prefix)
+
+    async def count_live(self, room_prefix: str | None = None) -> int:
+        return await self._store.count_calls(room_prefix=room_prefix)
 
     async def live_call_for_room(self, room_id: str) -> CallRecord | None:
         return await self._store.find_live_call_by_room(room_id)

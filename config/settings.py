@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     redis_pool_timeout_seconds: float = Field(
         default=5.0, gt=0, le=60, description="How long a request waits for a free Redis connection."
     )
+    retention_days: float = Field(
+        default=7.0,
+        gt=0,
+        le=3650,
+        description="How long a finished call's record and event history are kept after it "
+        "ended (then housekeeping deletes them; with Redis they also expire).",
+    )
     replica_url: AnyHttpUrl | None = Field(
         default=None,
         description="With several replicas: the URL at which the others reach this one (its own "

@@ -42,8 +42,9 @@ async def list_calls(request: web.Request) -> web.Response:
     request.app[keys.API_KEYS].require(request, "ops")
     limit = limit_of(request)
     room_filter = request.query.get("roomId", "").strip() or None
-    calls = await request.app[keys.REGISTRY].live_calls()
-    page = page_of(calls, limit=limit, cursor=request.query.get("cursor"), room_filter=room_filter)
+    page = await page_of(
+        request.app[keys.REGISTRY], limit=limit, cursor=request.query.get("cursor"), room_filter=room_filter
+    )
     roles = await request.app[keys.ROLES].of_rooms(call.room_id for call in page.calls)
     return web.json_response(
         [call_json(call, roles[call.room_id]) for call in page.calls],

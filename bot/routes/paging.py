@@ -2,6 +2,8 @@
 
 Live calls are listed oldest first. A cursor is opaque to clients: the start time and id of the
 last call of the page before, so a page stays right while calls start and end between requests.
+The store reads only the page and counts the rest through its indexes (`StateStore.page_calls`),
+so a page costs the same at 10 or 10,000 live calls.
 The answer is the array of the page; ``X-Total-Count`` is the number of calls that match (all
 pages), and ``Link: <...>; rel="next"`` is where the next page is, when there is one.
 """
@@ -12,7 +14,6 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
@@ -20,6 +21,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from bot.problems import ProblemError
+from bot.registry import CallRegistry
 from bot.state.base import CallRecord
 
 DEFAULT_LIMIT = 100
@@ -41,10 +43,6 @@ class Page:
                 query["roomId"] = room_filter
             headers["Link"] = f'<{path}?{urlencode(query)}>; rel="next"'
         return headers
-
-
-def _key(call: CallRecord) -> tuple[datetime, str]:
-    return call.started_at, call.call_connection_id
 
 
 # What encode_cursor makes: unpadded base64url (empty: the first page).
@@ -77,15 +75,15 @@ def limit_of(request: web.Request) -> int:
     return int(raw)
 
 
-def page_of(calls: Sequence[CallRecord], *, limit: int, cursor: str | None, room_filter: str | None) -> Page:
-    """The page after ``cursor`` of the calls whose room id starts with ``room_filter``."""
-    matching = sorted(
-        (call for call in calls if not room_filter or call.room_id.startswith(room_filter)), key=_key
-    )
-    after = matching
+async def page_of(registry: CallRegistry, *, limit: int, cursor: str | None, room_filter: str | None) -> Page:
+    """The page after ``cursor`` of the live calls whose room id starts with ``room_filter``."""
+    after = None
     if cursor:
-        last = decode_cursor(cursor)
-        after = [call for call in matching if _key(call) > last]
-    page = after[:limit]
-    next_cursor = encode_cursor(page[-1]) if len(after) > limit else None
-    return Page(page, len(matching), next_cursor)
+        started_at, call_id = decode_cursor(cursor)
+        after = (started_at.timestamp(), call_id)
+    # One more than the page: whether there is a next one.
+    calls = await registry.live_page(limit=limit + 1, after=after, room_prefix=room_filter)
+    total = await registry.count_live(room_filter)
+    page = calls[:limit]
+    next_cursor = encode_cursor(page[-1]) if len(calls) > limit else None
+    return Page(page, total, next_cursor)

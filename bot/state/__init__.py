@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from bot.state.base import (
+    DEFAULT_RETENTION_SECONDS,
     CallRecord,
     CallState,
     InboxEvent,
@@ -50,16 +51,23 @@ async def open_store(
     redis_prefix: str = DEFAULT_PREFIX,
     redis_pool_size: int | None = None,
     redis_pool_timeout: float | None = None,
+    retention_seconds: float = DEFAULT_RETENTION_SECONDS,
 ) -> StateStore:
-    """Open the store a URL names, connected and ready: `memory://`, `sqlite:///path`, `redis://h:p/db`."""
+    """Open the store a URL names, connected and ready: `memory://`, `sqlite:///path`, `redis://h:p/db`.
+
+    ``retention_seconds``: how long a finished call and its history are kept after it ended."""
     scheme = urlsplit(url).scheme.lower()
     if scheme == "memory":
-        return MemoryStateStore()
+        return MemoryStateStore(retention_seconds=retention_seconds)
     if scheme == "sqlite":
-        return await SqliteStateStore.open(sqlite_path(url))
+        return await SqliteStateStore.open(sqlite_path(url), retention_seconds=retention_seconds)
     if scheme in ("redis", "rediss"):
         return await RedisStateStore.connect(
-            url, prefix=redis_prefix, pool_size=redis_pool_size, pool_timeout=redis_pool_timeout
+            url,
+            prefix=redis_prefix,
+            pool_size=redis_pool_size,
+            pool_timeout=redis_pool_timeout,
+            retention_seconds=retention_seconds,
         )
     # Only the scheme is named: the rest of a URL may hold a password.
     raise ValueError(

@@ -23,6 +23,13 @@ SEEN_EVENT_TTL_SECONDS = 24 * 60 * 60
 # Events kept per call: a long call with media and DTMF emits a few hundred; older ones drop off.
 DEFAULT_MAX_EVENTS = 1000
 
+# How long a finished call (its record and history) is kept after it ended (`retention_days`).
+DEFAULT_RETENTION_SECONDS = 7 * 24 * 60 * 60
+
+# Rows (ids, history entries, calls) one housekeeping step removes at most: a step stays short
+# (a few milliseconds) however much is due; the rest goes in the next steps.
+HOUSEKEEPING_BATCH = 200
+
 
 class StateStoreError(Exception):
     """The store cannot serve requests: closed, or its backend does not answer."""
@@ -172,14 +179,34 @@ class StateStore(Protocol):
     async def list_calls(self, live_only: bool = True) -> list[CallRecord]:
         """Records ordered by `started_at`, oldest first; only live ones by default."""
 
+    async def page_calls(
+        self,
+        *,
+        limit: int,
+        after: tuple[float, str] | None = None,
+        room_prefix: str | None = None,
+        live_only: bool = True,
+    ) -> list[CallRecord]:
+        """At most ``limit`` records in `list_calls` order, only those after ``after`` (the
+        ``started_at`` timestamp and id of the last one of the page before) and of rooms whose id
+        starts with ``room_prefix``. Reads only the page, not every record."""
+
+    async def count_calls(self, *, room_prefix: str | None = None, live_only: bool = True) -> int:
+        """How many records `page_calls` pages through, counted without reading them."""
+
     async def find_live_call_by_room(self, room_id: str) -> CallRecord | None:
         """The most recently started live call of the room, if any."""
 
     async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
-        """Add an entry to the call's history; the oldest entries drop beyond the store's cap."""
+        """Add an entry to the call's history; the oldest entries drop beyond the store's cap.
+
+        May return before the entry is durable (a write-behind): it is written before anything
+        this process asks of the store afterwards (reads see it; `complete_events` of the event
+        it came from fails rather than outlive a lost write, so the event is processed again)."""
 
     async def put_call_with_event(self, record: CallRecord, entry: dict[str, Any]) -> None:
-        """`put_call(record)` and `append_event(record.call_connection_id, entry)` as one atomic write."""
+        """`put_call(record)` and `append_event(record.call_connection_id, entry)` as one atomic
+        write, deferred as `append_event` is."""
 
     async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         """The call's history, oldest first; with `limit`, only the newest `limit` entries."""
@@ -210,6 +237,12 @@ class StateStore(Protocol):
         and the cursor to pass next time. Entries become visible in the order of their cursor
         positions, so a reader that follows the cursor misses none."""
 
+    async def housekeep(self, now: float | None = None) -> int:
+        """One short step of housekeeping: forget expired event ids, and the calls (with their
+        histories) that ended longer than the retention ago, at most `HOUSEKEEPING_BATCH` rows
+        found through indexes; return how many went (repeat while it is not 0). ``now``: epoch
+        seconds, for tests."""
+
     async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
         """Take the lease ``name`` for ``owner`` for ``ttl_seconds``, or extend it if ``owner``
         holds it already; False while someone else holds it. Atomic across processes."""
@@ -234,6 +267,10 @@ class StateStore(Protocol):
 
     async def list_docs(self, namespace: str) -> list[dict[str, Any]]:
         """Every document of the namespace, ordered by key."""
+
+    def forget_cached(self) -> None:
+        """Drop cached documents: called when this process starts leading, as others may have
+        written meanwhile (see `bot.state.doccache`)."""
 
     async def ping(self) -> None:
         """Return when the store answers; raise StateStoreError otherwise."""

@@ -3,17 +3,25 @@
 No method awaits between reading and writing, so on one event loop every operation is atomic.
 Values are stored serialized, as the other backends store them: callers get copies, and a value
 JSON cannot hold fails here exactly as it would in production.
+
+Indexes keep every cost flat: calls in start order (all, live, and live per room) for lists,
+pages and room lookups; seen event ids in expiry order (a deque: the expiry is a fixed time after
+marking); finished calls in end order (a heap) for retention.
 """
 
 from __future__ import annotations
 
+import heapq
 import time
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from bot.state.base import (
     DEFAULT_MAX_EVENTS,
+    DEFAULT_RETENTION_SECONDS,
+    HOUSEKEEPING_BATCH,
     SEEN_EVENT_TTL_SECONDS,
     CallRecord,
     InboxEvent,
@@ -23,19 +31,33 @@ from bot.state.base import (
     load_doc,
 )
 
+# What the indexes know of a call: (started_at timestamp, id), room, end timestamp when over.
+_Key = tuple[float, str]
+
 
 class MemoryStateStore:
     shared = False
 
     def __init__(
-        self, *, max_events: int = DEFAULT_MAX_EVENTS, seen_ttl_seconds: float = SEEN_EVENT_TTL_SECONDS
+        self,
+        *,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        seen_ttl_seconds: float = SEEN_EVENT_TTL_SECONDS,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
     ) -> None:
         self._max_events = max_events
         self._seen_ttl = seen_ttl_seconds
+        self._retention = retention_seconds
         self._calls: dict[str, str] = {}
+        self._meta: dict[str, tuple[_Key, str, float | None]] = {}
+        # Sorted lists (bisect): calls start in about time order, so inserts land at the end.
+        self._all: list[_Key] = []
+        self._live: list[_Key] = []
+        self._rooms: dict[str, set[_Key]] = {}
+        self._ended: list[tuple[float, str]] = []
         self._events: dict[str, deque[str]] = {}
         self._seen: dict[str, float] = {}
-        self._marks = 0
+        self._expiry: deque[tuple[float, str]] = deque()
         self._docs: dict[str, dict[str, str]] = {}
         # Insertion-ordered: arrival order across calls.
         self._inbox: dict[str, InboxEvent] = {}
@@ -48,26 +70,83 @@ class MemoryStateStore:
         if self._closed:
             raise StateStoreError("memory state store is closed")
 
+    def _store_call(self, record: CallRecord) -> None:
+        cid = record.call_connection_id
+        self._unindex(cid)
+        key = (record.started_at.timestamp(), cid)
+        ended = None if record.is_live else (record.ended_at or record.started_at).timestamp()
+        self._calls[cid] = record.to_json()
+        self._meta[cid] = (key, record.room_id, ended)
+        insort(self._all, key)
+        if ended is None:
+            insort(self._live, key)
+            self._rooms.setdefault(record.room_id, set()).add(key)
+        else:
+            heapq.heappush(self._ended, (ended, cid))
+
+    def _unindex(self, cid: str) -> None:
+        meta = self._meta.pop(cid, None)
+        if meta is None:
+            return
+        key, room_id, ended = meta
+        _remove(self._all, key)
+        if ended is None:
+            _remove(self._live, key)
+            room = self._rooms.get(room_id)
+            if room is not None:
+                room.discard(key)
+                if not room:
+                    del self._rooms[room_id]
+
     async def put_call(self, record: CallRecord) -> None:
         self._check_open()
-        self._calls[record.call_connection_id] = record.to_json()
+        self._store_call(record)
 
     async def get_call(self, call_connection_id: str) -> CallRecord | None:
         self._check_open()
         stored = self._calls.get(call_connection_id)
         return CallRecord.from_json(stored) if stored is not None else None
 
+    def _records(self, keys: Iterable[_Key]) -> list[CallRecord]:
+        return [CallRecord.from_json(self._calls[cid]) for _, cid in keys]
+
     async def list_calls(self, live_only: bool = True) -> list[CallRecord]:
         self._check_open()
-        records = [CallRecord.from_json(stored) for stored in self._calls.values()]
-        return sorted(
-            (r for r in records if r.is_live or not live_only),
-            key=lambda r: (r.started_at, r.call_connection_id),
-        )
+        return self._records(list(self._live if live_only else self._all))
+
+    def _matching(self, after: _Key | None, room_prefix: str | None, live_only: bool) -> Iterable[_Key]:
+        index = self._live if live_only else self._all
+        keys: Iterable[_Key] = index if after is None else index[bisect_right(index, after) :]
+        if room_prefix:
+            keys = (key for key in keys if self._meta[key[1]][1].startswith(room_prefix))
+        return keys
+
+    async def page_calls(
+        self,
+        *,
+        limit: int,
+        after: tuple[float, str] | None = None,
+        room_prefix: str | None = None,
+        live_only: bool = True,
+    ) -> list[CallRecord]:
+        self._check_open()
+        page: list[_Key] = []
+        for key in self._matching(after, room_prefix, live_only):
+            if len(page) >= limit:
+                break
+            page.append(key)
+        return self._records(page)
+
+    async def count_calls(self, *, room_prefix: str | None = None, live_only: bool = True) -> int:
+        self._check_open()
+        if not room_prefix:
+            return len(self._live if live_only else self._all)
+        return sum(1 for _ in self._matching(None, room_prefix, live_only))
 
     async def find_live_call_by_room(self, room_id: str) -> CallRecord | None:
-        live = [r for r in await self.list_calls(live_only=True) if r.room_id == room_id]
-        return live[-1] if live else None
+        self._check_open()
+        live = self._rooms.get(room_id)
+        return self._records([max(live)])[0] if live else None
 
     async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
         self._check_open()
@@ -79,7 +158,7 @@ class MemoryStateStore:
         self._check_open()
         serialized = dump_doc(entry)
         # Both writes happen without an await in between, after the only step that can fail.
-        self._calls[record.call_connection_id] = record.to_json()
+        self._store_call(record)
         history = self._events.setdefault(record.call_connection_id, deque(maxlen=self._max_events))
         history.append(serialized)
 
@@ -100,16 +179,42 @@ class MemoryStateStore:
         return {event_id for event_id in event_ids if self._mark(event_id)}
 
     def _mark(self, event_id: str) -> bool:
-        now = time.monotonic()
+        now = time.time()
         expires = self._seen.get(event_id)
         if expires is not None and expires > now:
             return False
-        self._seen[event_id] = now + self._seen_ttl
-        self._marks += 1
-        # Expired ids are swept now and then so a long-running bot does not grow without bound.
-        if self._marks % 1024 == 0:
-            self._seen = {k: v for k, v in self._seen.items() if v > now}
+        expires = self._seen[event_id] = now + self._seen_ttl
+        self._expiry.append((expires, event_id))
+        # Two expired ids go for each new one: the set stays bounded without a housekeeper.
+        self._expire(now, 2)
         return True
+
+    def _expire(self, now: float, most: int) -> int:
+        removed = 0
+        expiry = self._expiry
+        while removed < most and expiry and expiry[0][0] <= now:
+            expires, event_id = expiry.popleft()
+            # An id marked again after it expired has a later entry: only that one counts.
+            if self._seen.get(event_id) == expires:
+                del self._seen[event_id]
+            removed += 1
+        return removed
+
+    async def housekeep(self, now: float | None = None) -> int:
+        self._check_open()
+        moment = time.time() if now is None else now
+        removed = self._expire(moment, HOUSEKEEPING_BATCH)
+        cutoff = moment - self._retention
+        while self._ended and self._ended[0][0] <= cutoff and removed < HOUSEKEEPING_BATCH:
+            ended, cid = heapq.heappop(self._ended)
+            meta = self._meta.get(cid)
+            # Stale when the call was stored again since (it cannot end twice, but be sure).
+            if meta is not None and meta[2] == ended:
+                self._unindex(cid)
+                del self._calls[cid]
+                self._events.pop(cid, None)
+            removed += 1
+        return removed
 
     async def ingest(self, events: Sequence[InboxEvent]) -> list[InboxEvent]:
         self._check_open()
@@ -191,8 +296,17 @@ class MemoryStateStore:
         docs = self._docs.get(namespace, {})
         return [load_doc(docs[key]) for key in sorted(docs)]
 
+    def forget_cached(self) -> None:
+        """Nothing is cached: every read is of the store itself."""
+
     async def ping(self) -> None:
         self._check_open()
 
     async def close(self) -> None:
         self._closed = True
+
+
+def _remove(keys: list[_Key], key: _Key) -> None:
+    index = bisect_left(keys, key)
+    if index < len(keys) and keys[index] == key:
+        del keys[index]

@@ -1,12 +1,8 @@
 """Redis state store: shared by several bot processes behind one callback URL.
 
-Keys (all under the prefix, `roombot:` by default):
-  call:{id}          the call record as JSON
-  calls              sorted set of every call id, scored by start time
-  calls:live         sorted set of the live call ids (the live-call index)
-  room:{id}:live     sorted set of the room's live call ids
-  events:{id}        the call's history, a list capped with LTRIM
-  seen:{eventId}     duplicate marker, SET NX with a one-day expiry
+Keys (all under the prefix, `roombot:` by default): those of call records and histories are
+described in `bot.state.rediscalls`, which writes them behind; then
+  seen:{eventId}     duplicate marker, SET NX with a one-day expiry (Redis forgets it by itself)
   inbox              sorted set of the unprocessed event ids, scored by arrival (inbox:seq)
   inbox:call:{id}    the same, for one call
   inbox:events       hash of event id -> the CloudEvent as JSON
@@ -21,24 +17,25 @@ with replicas), not Redis Cluster.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Collection, Coroutine, Iterable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from bot.state import redis_lua as lua
 from bot.state.base import (
     DEFAULT_MAX_EVENTS,
+    DEFAULT_RETENTION_SECONDS,
     SEEN_EVENT_TTL_SECONDS,
     CallRecord,
     InboxEvent,
     StateStoreError,
-    check_limit,
-    dump_doc,
-    load_doc,
 )
+from bot.state.doccache import SHARED_NAMESPACES, CachedDocs
+from bot.state.grouped import Grouped
+from bot.state.rediscalls import RedisCalls
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -72,14 +69,18 @@ class RedisStateStore:
         prefix: str = DEFAULT_PREFIX,
         max_events: int = DEFAULT_MAX_EVENTS,
         seen_ttl_seconds: float = SEEN_EVENT_TTL_SECONDS,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
     ) -> None:
         """Wrap a client created with `decode_responses=True`; use `RedisStateStore.connect(url)`."""
         self._redis = client
         self._prefix = prefix
-        self._max_events = max_events
         self._seen_ttl = seen_ttl_seconds
+        self._calls = RedisCalls(client, prefix, max_events=max_events, retention_seconds=retention_seconds)
+        # Cached for the leader (see `bot.state.doccache`); `get_text` and the like are uncached.
+        self._docs = CachedDocs(self, shared=SHARED_NAMESPACES)
         self._closed = False
         self._ingest = client.register_script(lua.INGEST)
+        self._grouped_ingest = Grouped(self._ingest_many)
         self._complete = client.register_script(lua.COMPLETE)
         self._acquire = client.register_script(lua.ACQUIRE)
         self._release = client.register_script(lua.RELEASE)
@@ -92,6 +93,7 @@ class RedisStateStore:
         prefix: str = DEFAULT_PREFIX,
         max_events: int = DEFAULT_MAX_EVENTS,
         seen_ttl_seconds: float = SEEN_EVENT_TTL_SECONDS,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
         pool_size: int | None = None,
         pool_timeout: float | None = None,
     ) -> RedisStateStore:
@@ -108,7 +110,13 @@ class RedisStateStore:
         )
         # from_pool: the client owns the pool and closes it with itself.
         client = aioredis.Redis.from_pool(pool)
-        store = cls(client, prefix=prefix, max_events=max_events, seen_ttl_seconds=seen_ttl_seconds)
+        store = cls(
+            client,
+            prefix=prefix,
+            max_events=max_events,
+            seen_ttl_seconds=seen_ttl_seconds,
+            retention_seconds=retention_seconds,
+        )
         try:
             await store.ping()
         except StateStoreError:
@@ -126,77 +134,59 @@ class RedisStateStore:
 
     @_translated
     async def put_call(self, record: CallRecord) -> None:
-        async with self._client().pipeline(transaction=True) as pipe:
-            self._queue_put_call(pipe, record)
-            await pipe.execute()
+        self._client()
+        await self._calls.put(record)
 
-    @_translated
     async def put_call_with_event(self, record: CallRecord, entry: dict[str, Any]) -> None:
-        serialized = dump_doc(entry)
-        async with self._client().pipeline(transaction=True) as pipe:
-            self._queue_put_call(pipe, record)
-            self._queue_append(pipe, record.call_connection_id, serialized)
-            await pipe.execute()
+        self._client()
+        self._calls.defer(record, record.call_connection_id, entry)
 
-    def _queue_put_call(self, pipe: Pipeline, record: CallRecord) -> None:
-        cid = record.call_connection_id
-        score = {cid: record.started_at.timestamp()}
-        pipe.set(self._key("call", cid), record.to_json())
-        pipe.zadd(self._key("calls"), score)
-        if record.is_live:
-            pipe.zadd(self._key("calls", "live"), score)
-            pipe.zadd(self._key("room", record.room_id, "live"), score)
-        else:
-            pipe.zrem(self._key("calls", "live"), cid)
-            pipe.zrem(self._key("room", record.room_id, "live"), cid)
-
-    def _queue_append(self, pipe: Pipeline, call_connection_id: str, serialized: str) -> None:
-        key = self._key("events", call_connection_id)
-        pipe.rpush(key, serialized)
-        pipe.ltrim(key, -self._max_events, -1)
+    async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
+        self._client()
+        self._calls.defer(None, call_connection_id, entry)
 
     @_translated
     async def get_call(self, call_connection_id: str) -> CallRecord | None:
-        stored = await self._client().get(self._key("call", call_connection_id))
-        return CallRecord.from_json(stored) if stored is not None else None
-
-    async def _records(self, ids: list[str]) -> list[CallRecord]:
-        if not ids:
-            return []
-        stored = await self._client().mget([self._key("call", cid) for cid in ids])
-        return [CallRecord.from_json(text) for text in stored if text is not None]
+        self._client()
+        return await self._calls.get(call_connection_id)
 
     @_translated
     async def list_calls(self, live_only: bool = True) -> list[CallRecord]:
-        index = self._key("calls", "live") if live_only else self._key("calls")
-        ids = _texts(await self._client().zrange(index, 0, -1))
-        records = await self._records(ids)
-        # A record written by put_call is authoritative over an index entry a crash left behind.
-        return [r for r in records if r.is_live or not live_only]
+        self._client()
+        return await self._calls.listing(live_only)
+
+    @_translated
+    async def page_calls(
+        self,
+        *,
+        limit: int,
+        after: tuple[float, str] | None = None,
+        room_prefix: str | None = None,
+        live_only: bool = True,
+    ) -> list[CallRecord]:
+        self._client()
+        return await self._calls.page(limit=limit, after=after, room_prefix=room_prefix, live_only=live_only)
+
+    @_translated
+    async def count_calls(self, *, room_prefix: str | None = None, live_only: bool = True) -> int:
+        self._client()
+        return await self._calls.count(room_prefix=room_prefix, live_only=live_only)
 
     @_translated
     async def find_live_call_by_room(self, room_id: str) -> CallRecord | None:
-        ids = _texts(await self._client().zrange(self._key("room", room_id, "live"), 0, -1, desc=True))
-        for record in await self._records(ids):
-            if record.is_live and record.room_id == room_id:
-                return record
-        return None
-
-    @_translated
-    async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
-        serialized = dump_doc(entry)
-        async with self._client().pipeline(transaction=True) as pipe:
-            self._queue_append(pipe, call_connection_id, serialized)
-            await pipe.execute()
+        self._client()
+        return await self._calls.live_in_room(room_id)
 
     @_translated
     async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-        limit = check_limit(limit)
-        if limit == 0:
-            return []
-        start = 0 if limit is None else -limit
-        entries = await self._client().lrange(self._key("events", call_connection_id), start, -1)
-        return [load_doc(entry) for entry in entries]
+        self._client()
+        return await self._calls.events(call_connection_id, limit)
+
+    @_translated
+    async def housekeep(self, now: float | None = None) -> int:
+        # Seen ids and inbox entries need none: the former expire, the latter are deleted.
+        self._client()
+        return await self._calls.housekeep(time.time() if now is None else now)
 
     @_translated
     async def mark_event_seen(self, event_id: str) -> bool:
@@ -223,17 +213,23 @@ class RedisStateStore:
         unique = list({event.event_id: event for event in reversed(events)}.values())[::-1]
         if not unique:
             return []
-        args: list[str | int] = [max(1, round(self._seen_ttl * 1000))]
-        for event in unique:
-            args += (event.event_id, event.call_connection_id, event.body)
         self._client()
-        fresh = set(_texts(await self._ingest(keys=[self._prefix], args=args)))
-        return [event for event in unique if event.event_id in fresh]
+        # With the ingests of other POSTs made meanwhile: one script call for all.
+        fresh = await self._grouped_ingest(unique)
+        return [event for event, new in zip(unique, fresh, strict=True) if new]
+
+    async def _ingest_many(self, events: list[InboxEvent]) -> list[bool]:
+        args: list[str | int] = [max(1, round(self._seen_ttl * 1000))]
+        for event in events:
+            args += (event.event_id, event.call_connection_id, event.body)
+        return [bool(flag) for flag in await self._ingest(keys=[self._prefix], args=args)]
 
     @_translated
     async def complete_events(self, event_ids: Sequence[str]) -> None:
         if event_ids:
             self._client()
+            # Never before the history entries of these events are written.
+            await self._calls.settle()
             await self._complete(keys=[self._prefix], args=list(dict.fromkeys(event_ids)))
 
     @_translated
@@ -303,32 +299,63 @@ class RedisStateStore:
 
     @_translated
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
-        stored = await self._client().hget(self._key("docs", namespace), key)
-        return load_doc(stored) if stored is not None else None
+        self._client()
+        return await self._docs.get(namespace, key)
 
     @_translated
     async def put_doc(self, namespace: str, key: str, doc: dict[str, Any]) -> None:
-        await self._client().hset(self._key("docs", namespace), key, dump_doc(doc))
+        self._client()
+        await self._docs.put(namespace, key, doc)
 
     @_translated
     async def put_doc_if_absent(self, namespace: str, key: str, doc: dict[str, Any]) -> dict[str, Any] | None:
-        docs = self._key("docs", namespace)
-        async with self._client().pipeline(transaction=True) as pipe:
-            pipe.hsetnx(docs, key, dump_doc(doc))
-            pipe.hget(docs, key)
-            created, current = await pipe.execute()
-        if created:
-            return None
-        return load_doc(current)
+        self._client()
+        return await self._docs.put_if_absent(namespace, key, doc)
 
     @_translated
     async def delete_doc(self, namespace: str, key: str) -> None:
-        await self._client().hdel(self._key("docs", namespace), key)
+        self._client()
+        await self._docs.delete(namespace, key)
 
     @_translated
     async def list_docs(self, namespace: str) -> list[dict[str, Any]]:
-        docs = {_text(k): v for k, v in (await self._client().hgetall(self._key("docs", namespace))).items()}
-        return [load_doc(docs[key]) for key in sorted(docs)]
+        self._client()
+        return await self._docs.listing(namespace)
+
+    def forget_cached(self) -> None:
+        self._docs.cache.forget()
+
+    @property
+    def guard(self) -> Callable[[], bool]:
+        """True while this replica leads: writes behind that failed are retried only then."""
+        return self._calls.guard
+
+    @guard.setter
+    def guard(self, guard: Callable[[], bool]) -> None:
+        self._calls.guard = guard
+
+    async def get_text(self, namespace: str, key: str) -> str | None:
+        stored = await self._redis.hget(self._key("docs", namespace), key)
+        return _text(stored) if stored is not None else None
+
+    async def put_text(self, namespace: str, key: str, text: str) -> None:
+        await self._redis.hset(self._key("docs", namespace), key, text)
+
+    async def put_text_if_absent(self, namespace: str, key: str, text: str) -> str | None:
+        docs = self._key("docs", namespace)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(docs, key, text)
+            pipe.hget(docs, key)
+            created, current = await pipe.execute()
+        return None if created else _text(current)
+
+    async def delete_text(self, namespace: str, key: str) -> None:
+        await self._redis.hdel(self._key("docs", namespace), key)
+
+    async def list_texts(self, namespace: str) -> dict[str, str]:
+        return {
+            _text(k): _text(v) for k, v in (await self._redis.hgetall(self._key("docs", namespace))).items()
+        }
 
     async def ping(self) -> None:
         try:
@@ -340,7 +367,12 @@ class RedisStateStore:
         if self._closed:
             return
         self._closed = True
-        await self._redis.aclose()
+        try:
+            await self._calls.settle()
+        except (RedisError, OSError):
+            pass
+        finally:
+            await self._redis.aclose()
 
 
 def _text(value: object) -> str:

@@ -1,5 +1,10 @@
 """SQLite state store (the default): one file, durable across restarts, single node.
 
+Documents are cached (`bot.state.doccache`): one bot process uses a file and writes all of them,
+so a handler reading the same document on every event reads it from memory. Another process on
+the same file (a tool, a test) still gets atomic operations, and sees a write-behind once the
+writer has asked anything more of its store; documents it changes are not seen by a running bot.
+
 Every operation is one function run on the store's own connection thread (`SqliteWorker`), and
 operations queued together share one transaction and one commit (group commit): an operation
 returns once it is committed. Several statements of one operation (a call record with its history
@@ -12,15 +17,17 @@ deleted in the same transaction, and reads never return more than the cap.
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 import time
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot.state import sqlschema as sql
 from bot.state.base import (
     DEFAULT_MAX_EVENTS,
+    DEFAULT_RETENTION_SECONDS,
+    HOUSEKEEPING_BATCH,
     SEEN_EVENT_TTL_SECONDS,
     CallRecord,
     InboxEvent,
@@ -29,60 +36,12 @@ from bot.state.base import (
     dump_doc,
     load_doc,
 )
-from bot.state.sqlite_worker import SqliteWorker
+from bot.state.doccache import CachedDocs
+from bot.state.grouped import Grouped
+from bot.state.sqlite_worker import SqliteWorker, Statement
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS calls (
-    call_connection_id TEXT PRIMARY KEY,
-    room_id TEXT NOT NULL,
-    live INTEGER NOT NULL,
-    started_ts REAL NOT NULL,
-    record TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS calls_live_room ON calls (live, room_id, started_ts);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    call_connection_id TEXT NOT NULL,
-    entry TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_call ON events (call_connection_id, seq);
-CREATE TABLE IF NOT EXISTS seen_events (
-    event_id TEXT PRIMARY KEY,
-    expires_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS inbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE,
-    call_connection_id TEXT NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS inbox_call ON inbox (call_connection_id, seq);
-CREATE TABLE IF NOT EXISTS leases (
-    name TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
-    expires_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS docs (
-    namespace TEXT NOT NULL,
-    key TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    PRIMARY KEY (namespace, key)
-);
-"""
-
-_PUT_CALL = (
-    "INSERT OR REPLACE INTO calls (call_connection_id, room_id, live, started_ts, record)"
-    " VALUES (?, ?, ?, ?, ?)"
-)
-_APPEND = "INSERT INTO events (call_connection_id, entry) VALUES (?, ?)"
-_TRIM = (
-    "DELETE FROM events WHERE call_connection_id = ?1 AND seq <= (SELECT seq FROM events"
-    " WHERE call_connection_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)"
-)
 _GET_CALL = "SELECT record FROM calls WHERE call_connection_id = ?"
 _GET_DOC = "SELECT doc FROM docs WHERE namespace = ? AND key = ?"
-_RELEASE_LEASE = "DELETE FROM leases WHERE name = ? AND owner = ?"
-_DELETE_DOC = "DELETE FROM docs WHERE namespace = ? AND key = ?"
 _LIST_ALL = "SELECT record FROM calls ORDER BY started_ts, call_connection_id"
 _LIST_LIVE = "SELECT record FROM calls WHERE live = 1 ORDER BY started_ts, call_connection_id"
 
@@ -94,28 +53,6 @@ TRIM_EVERY = 64
 _TRACKED_CALLS = 10_000
 
 
-@functools.cache
-def _mark_sql(count: int) -> str:
-    rows = ", ".join(["(?, ?)"] * count)
-    # Only placeholders are formatted in; every value is bound. Inserted (first sighting) or
-    # refreshed (the old mark expired): RETURNING names exactly the ids seen for the first time.
-    return (
-        f"INSERT INTO seen_events (event_id, expires_at) VALUES {rows}"  # noqa: S608
-        " ON CONFLICT (event_id) DO UPDATE SET expires_at = excluded.expires_at"
-        " WHERE seen_events.expires_at <= ? RETURNING event_id"
-    )
-
-
-def _call_params(record: CallRecord) -> tuple[Any, ...]:
-    return (
-        record.call_connection_id,
-        record.room_id,
-        int(record.is_live),
-        record.started_at.timestamp(),
-        record.to_json(),
-    )
-
-
 class SqliteStateStore:
     shared = False
 
@@ -125,14 +62,17 @@ class SqliteStateStore:
         *,
         max_events: int = DEFAULT_MAX_EVENTS,
         seen_ttl_seconds: float = SEEN_EVENT_TTL_SECONDS,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
     ) -> None:
         """Wrap a started worker whose schema exists; use `SqliteStateStore.open(path)`."""
         self._worker = worker
         self._max_events = max_events
         self._seen_ttl = seen_ttl_seconds
-        self._marks = 0
+        self._retention = retention_seconds
         self._appends: dict[str, int] = {}
         self._closed = False
+        self._docs = CachedDocs(_SqliteDocs(self))
+        self._grouped_ingest = Grouped(self._ingest_many)
 
     @classmethod
     async def open(
@@ -141,21 +81,22 @@ class SqliteStateStore:
         *,
         max_events: int = DEFAULT_MAX_EVENTS,
         seen_ttl_seconds: float = SEEN_EVENT_TTL_SECONDS,
+        retention_seconds: float = DEFAULT_RETENTION_SECONDS,
     ) -> SqliteStateStore:
         """Open (creating the file, its directory and the schema if needed) a store at `path`."""
-
-        def setup(connection: sqlite3.Connection) -> None:
-            connection.executescript(_SCHEMA)
-            connection.execute("DELETE FROM seen_events WHERE expires_at <= ?", (time.time(),))
-
         try:
             if str(path) != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             worker = SqliteWorker(str(path))
-            await worker.start(setup)
+            await worker.start(sql.upgrade)
         except (sqlite3.Error, OSError) as exc:
             raise StateStoreError(f"cannot open SQLite state store {path}: {exc}") from exc
-        return cls(worker, max_events=max_events, seen_ttl_seconds=seen_ttl_seconds)
+        return cls(
+            worker,
+            max_events=max_events,
+            seen_ttl_seconds=seen_ttl_seconds,
+            retention_seconds=retention_seconds,
+        )
 
     async def _run(self, operation: Any, *, atomic: bool = False) -> Any:
         if self._closed:
@@ -165,22 +106,47 @@ class SqliteStateStore:
         except sqlite3.Error as exc:
             raise StateStoreError(f"SQLite state store failed: {exc}") from exc
 
-    async def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        return await self._run(lambda db: db.execute(sql, params).fetchall())  # type: ignore[no-any-return]
+    def _defer(self, *statements: Statement) -> None:
+        if self._closed:
+            raise StateStoreError("SQLite state store is closed")
+        try:
+            self._worker.defer(*statements)
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"SQLite state store failed: {exc}") from exc
+
+    async def _rows(self, sql_text: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        return await self._run(lambda db: db.execute(sql_text, params).fetchall())  # type: ignore[no-any-return]
 
     async def put_call(self, record: CallRecord) -> None:
-        params = _call_params(record)
-        await self._run(lambda db: db.execute(_PUT_CALL, params))
+        params = sql.call_params(record)
+        await self._run(lambda db: db.execute(sql.PUT_CALL, params))
 
     async def get_call(self, call_connection_id: str) -> CallRecord | None:
-        rows = await self._rows(
-            "SELECT record FROM calls WHERE call_connection_id = ?", (call_connection_id,)
-        )
+        rows = await self._rows(_GET_CALL, (call_connection_id,))
         return CallRecord.from_json(rows[0][0]) if rows else None
 
     async def list_calls(self, live_only: bool = True) -> list[CallRecord]:
         rows = await self._rows(_LIST_LIVE if live_only else _LIST_ALL)
         return [CallRecord.from_json(row[0]) for row in rows]
+
+    async def page_calls(
+        self,
+        *,
+        limit: int,
+        after: tuple[float, str] | None = None,
+        room_prefix: str | None = None,
+        live_only: bool = True,
+    ) -> list[CallRecord]:
+        query = sql.page_sql(
+            live_only=live_only, after=after is not None, room_prefix=bool(room_prefix), count=False
+        )
+        rows = await self._rows(query, (*sql.page_params(after, room_prefix), limit))
+        return [CallRecord.from_json(row[0]) for row in rows]
+
+    async def count_calls(self, *, room_prefix: str | None = None, live_only: bool = True) -> int:
+        query = sql.page_sql(live_only=live_only, after=False, room_prefix=bool(room_prefix), count=True)
+        rows = await self._rows(query, sql.page_params(None, room_prefix))
+        return int(rows[0][0])
 
     async def find_live_call_by_room(self, room_id: str) -> CallRecord | None:
         rows = await self._rows(
@@ -190,36 +156,25 @@ class SqliteStateStore:
         )
         return CallRecord.from_json(rows[0][0]) if rows else None
 
-    def _append_op(self, call_connection_id: str, entry: dict[str, Any]) -> Any:
-        serialized = dump_doc(entry)
+    def _append_statements(
+        self, call_connection_id: str, entry: dict[str, Any]
+    ) -> list[tuple[str, tuple[Any, ...]]]:
+        statements: list[tuple[str, tuple[Any, ...]]] = [(sql.APPEND, (call_connection_id, dump_doc(entry)))]
         count = self._appends.get(call_connection_id, 0) + 1
         if count >= TRIM_EVERY or len(self._appends) >= _TRACKED_CALLS:
             self._appends.pop(call_connection_id, None)
-            trim = True
+            statements.append((sql.TRIM, (call_connection_id, self._max_events)))
         else:
             self._appends[call_connection_id] = count
-            trim = False
-        max_events = self._max_events
-
-        def append(db: sqlite3.Connection) -> None:
-            db.execute(_APPEND, (call_connection_id, serialized))
-            if trim:
-                db.execute(_TRIM, (call_connection_id, max_events))
-
-        return append
+        return statements
 
     async def append_event(self, call_connection_id: str, entry: dict[str, Any]) -> None:
-        await self._run(self._append_op(call_connection_id, entry), atomic=True)
+        # Deferred: written in its turn (before anything asked for later), awaited by nobody.
+        self._defer(*self._append_statements(call_connection_id, entry))
 
     async def put_call_with_event(self, record: CallRecord, entry: dict[str, Any]) -> None:
-        params = _call_params(record)
-        append = self._append_op(record.call_connection_id, entry)
-
-        def write(db: sqlite3.Connection) -> None:
-            db.execute(_PUT_CALL, params)
-            append(db)
-
-        await self._run(write, atomic=True)
+        statements = self._append_statements(record.call_connection_id, entry)
+        self._defer((sql.PUT_CALL, sql.call_params(record)), *statements)
 
     async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         limit = check_limit(limit)
@@ -235,9 +190,6 @@ class SqliteStateStore:
         unique = list(dict.fromkeys(event_ids))
         now = time.time()
         expires = now + self._seen_ttl
-        marks_before = self._marks
-        self._marks += len(unique)
-        sweep = self._marks // 1024 > marks_before // 1024
 
         def mark(db: sqlite3.Connection) -> set[str]:
             first: set[str] = set()
@@ -246,10 +198,8 @@ class SqliteStateStore:
                 params: list[Any] = []
                 for event_id in chunk:
                     params += (event_id, expires)
-                rows = db.execute(_mark_sql(len(chunk)), (*params, now)).fetchall()
+                rows = db.execute(sql.mark_sql(len(chunk)), (*params, now)).fetchall()
                 first.update(str(row[0]) for row in rows)
-            if sweep:
-                db.execute("DELETE FROM seen_events WHERE expires_at <= ?", (now,))
             return first
 
         return mark
@@ -261,20 +211,31 @@ class SqliteStateStore:
         return await self._run(self._mark_op(event_ids), atomic=True)  # type: ignore[no-any-return]
 
     async def ingest(self, events: Sequence[InboxEvent]) -> list[InboxEvent]:
+        if not events:
+            return []
+        # With the ingests of other POSTs made meanwhile: one operation, two statements for all.
+        fresh = await self._grouped_ingest(events)
+        return [event for event, new in zip(events, fresh, strict=True) if new]
+
+    async def _ingest_many(self, events: list[InboxEvent]) -> list[bool]:
         mark = self._mark_op([event.event_id for event in events])
 
-        def ingest(db: sqlite3.Connection) -> list[InboxEvent]:
+        def ingest(db: sqlite3.Connection) -> list[bool]:
             first = mark(db)
-            fresh = []
+            flags = []
             for event in events:
-                if event.event_id in first:
-                    first.discard(event.event_id)
-                    fresh.append(event)
+                # An id repeated among the events is new at its first place only.
+                flags.append(event.event_id in first)
+                first.discard(event.event_id)
             db.executemany(
                 "INSERT OR IGNORE INTO inbox (event_id, call_connection_id, body) VALUES (?, ?, ?)",
-                [(event.event_id, event.call_connection_id, event.body) for event in fresh],
+                [
+                    (event.event_id, event.call_connection_id, event.body)
+                    for event, new in zip(events, flags, strict=True)
+                    if new
+                ],
             )
-            return fresh
+            return flags
 
         return await self._run(ingest, atomic=True)  # type: ignore[no-any-return]
 
@@ -282,11 +243,33 @@ class SqliteStateStore:
         ids = list(dict.fromkeys(event_ids))
         if not ids:
             return
+        worker = self._worker
 
         def complete(db: sqlite3.Connection) -> None:
+            # A deferred write (a history entry, a call record) that failed must not be taken for
+            # done: the events stay in the inbox, and a restart processes them again.
+            if worker.deferred_error is not None:
+                raise StateStoreError(f"a deferred write failed: {worker.deferred_error}")
             db.executemany("DELETE FROM inbox WHERE event_id = ?", [(event_id,) for event_id in ids])
 
         await self._run(complete, atomic=True)
+
+    async def housekeep(self, now: float | None = None) -> int:
+        moment = time.time() if now is None else now
+        batch = HOUSEKEEPING_BATCH
+        retention = self._retention
+
+        def step(db: sqlite3.Connection) -> int:
+            removed = db.execute(sql.EXPIRE_SEEN, (moment, batch)).rowcount
+            for (call_id,) in db.execute(sql.ENDED_BEFORE, (moment - retention, batch)).fetchall():
+                removed += db.execute(sql.DELETE_HISTORY, (call_id, batch)).rowcount
+                if db.execute(sql.HAS_HISTORY, (call_id,)).fetchone() is None:
+                    removed += db.execute(sql.DELETE_CALL, (call_id,)).rowcount
+                if removed >= batch:
+                    break
+            return int(removed)
+
+        return await self._run(step, atomic=True)  # type: ignore[no-any-return]
 
     async def pending_events(
         self, call_connection_id: str | None = None, *, exclude: Collection[str] = ()
@@ -336,46 +319,22 @@ class SqliteStateStore:
         return str(rows[0][0]) if rows else None
 
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
-        rows = await self._rows(_GET_DOC, (namespace, key))
-        return load_doc(rows[0][0]) if rows else None
+        return await self._docs.get(namespace, key)
 
     async def put_doc(self, namespace: str, key: str, doc: dict[str, Any]) -> None:
-        serialized = dump_doc(doc)
-        await self._run(
-            lambda db: db.execute(
-                "INSERT OR REPLACE INTO docs (namespace, key, doc) VALUES (?, ?, ?)",
-                (namespace, key, serialized),
-            )
-        )
+        await self._docs.put(namespace, key, doc)
 
     async def put_doc_if_absent(self, namespace: str, key: str, doc: dict[str, Any]) -> dict[str, Any] | None:
-        serialized = dump_doc(doc)
-
-        def put(db: sqlite3.Connection) -> str | None:
-            cursor = db.execute(
-                "INSERT INTO docs (namespace, key, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (namespace, key, serialized),
-            )
-            if cursor.rowcount == 1:
-                return None
-            row = db.execute(
-                "SELECT doc FROM docs WHERE namespace = ? AND key = ?", (namespace, key)
-            ).fetchone()
-            if row is None:
-                raise StateStoreError(f"document {namespace}/{key} vanished inside a transaction")
-            return str(row[0])
-
-        existing = await self._run(put, atomic=True)
-        return None if existing is None else load_doc(existing)
+        return await self._docs.put_if_absent(namespace, key, doc)
 
     async def delete_doc(self, namespace: str, key: str) -> None:
-        await self._run(
-            lambda db: db.execute("DELETE FROM docs WHERE namespace = ? AND key = ?", (namespace, key))
-        )
+        await self._docs.delete(namespace, key)
 
     async def list_docs(self, namespace: str) -> list[dict[str, Any]]:
-        rows = await self._rows("SELECT doc FROM docs WHERE namespace = ? ORDER BY key", (namespace,))
-        return [load_doc(row[0]) for row in rows]
+        return await self._docs.listing(namespace)
+
+    def forget_cached(self) -> None:
+        self._docs.cache.forget()
 
     async def ping(self) -> None:
         await self._rows("SELECT 1")
@@ -385,3 +344,41 @@ class SqliteStateStore:
             return
         self._closed = True
         await self._worker.close()
+
+
+class _SqliteDocs:
+    """The documents table, uncached (`CachedDocs` caches it)."""
+
+    def __init__(self, store: SqliteStateStore) -> None:
+        self._store = store
+
+    async def get_text(self, namespace: str, key: str) -> str | None:
+        rows = await self._store._rows(_GET_DOC, (namespace, key))
+        return str(rows[0][0]) if rows else None
+
+    async def put_text(self, namespace: str, key: str, text: str) -> None:
+        sql_text = "INSERT OR REPLACE INTO docs (namespace, key, doc) VALUES (?, ?, ?)"
+        await self._store._run(lambda db: db.execute(sql_text, (namespace, key, text)))
+
+    async def put_text_if_absent(self, namespace: str, key: str, text: str) -> str | None:
+        def put(db: sqlite3.Connection) -> str | None:
+            cursor = db.execute(
+                "INSERT INTO docs (namespace, key, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (namespace, key, text),
+            )
+            if cursor.rowcount == 1:
+                return None
+            row = db.execute(_GET_DOC, (namespace, key)).fetchone()
+            if row is None:
+                raise StateStoreError(f"document {namespace}/{key} vanished inside a transaction")
+            return str(row[0])
+
+        return await self._store._run(put, atomic=True)  # type: ignore[no-any-return]
+
+    async def delete_text(self, namespace: str, key: str) -> None:
+        sql_text = "DELETE FROM docs WHERE namespace = ? AND key = ?"
+        await self._store._run(lambda db: db.execute(sql_text, (namespace, key)))
+
+    async def list_texts(self, namespace: str) -> dict[str, str]:
+        rows = await self._store._rows("SELECT key, doc FROM docs WHERE namespace = ?", (namespace,))
+        return {str(row[0]): str(row[1]) for row in rows}

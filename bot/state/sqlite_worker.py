@@ -7,6 +7,13 @@ own writes with it) and commits once. An operation's awaiter resumes after that 
 wrote is durable, and a later operation (a read included) sees it, because batches run in queue
 order on one connection.
 
+Writes nobody needs to wait for (a call's history entry, its record) are *deferred*: `defer`
+queues a statement and returns at once. Deferred statements keep their place in the queue, so
+whatever is queued after one (a read, the inbox completion of the event it came from) runs after
+it, in the same transaction or a later one; a run of them is one `executemany` per statement. If
+one fails, `deferred_error` holds the failure: the store refuses what must not outlive a lost
+write (taking events out of the inbox), so those events are processed again after a restart.
+
 Why: a callback event used to cost three or four statements, each a hop to a worker thread and its
 own commit. Under load, dozens of operations now share one hop and one commit. In WAL mode with
 ``synchronous=NORMAL`` a committed transaction survives the process being killed; only a power
@@ -24,11 +31,14 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
+# A statement and its parameters.
+Statement = tuple[str, tuple[Any, ...]]
 
 # Wait this long for another process's write lock before failing with "database is locked".
 BUSY_TIMEOUT_MS = 5000
 # Operations per transaction at most; more wait for the next hop, so one batch stays short.
 MAX_BATCH = 512
+CACHE_KIB = 16 * 1024
 GATHER_PASSES = 1
 
 
@@ -41,15 +51,24 @@ class _Queued:
     atomic: bool
 
 
+@dataclass(slots=True)
+class _Deferred:
+    """Statements nobody awaits: (sql, parameters) pairs, run in order."""
+
+    statements: list[Statement]
+
+
 class SqliteWorker:
     def __init__(self, path: str) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roombot-sqlite")
         self._connection: sqlite3.Connection | None = None
-        self._queue: list[_Queued] = []
+        self._queue: list[_Queued | _Deferred] = []
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0
         self.operations = 0
+        # The first failure of a deferred statement (read on the connection's thread).
+        self.deferred_error: sqlite3.Error | None = None
 
     async def start(self, setup: Callable[[sqlite3.Connection], None]) -> None:
         """Open the connection on the worker thread and run ``setup`` (schema, pragmas) there."""
@@ -63,6 +82,9 @@ class SqliteWorker:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
+            # 16 MiB of page cache (the default is 2 MiB): the interior pages of indexes over
+            # millions of remembered event ids stay in memory.
+            connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             setup(connection)
         except BaseException:
             connection.close()
@@ -78,9 +100,23 @@ class SqliteWorker:
             raise sqlite3.ProgrammingError("the SQLite connection is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append(_Queued(operation, future, atomic))
+        self._wake()
+        return await future
+
+    def defer(self, *statements: Statement) -> None:
+        """Queue statements that run in their turn, atomically together, without a waiter."""
+        if self._connection is None:
+            raise sqlite3.ProgrammingError("the SQLite connection is closed")
+        last = self._queue[-1] if self._queue else None
+        if isinstance(last, _Deferred):
+            last.statements.extend(statements)
+        else:
+            self._queue.append(_Deferred(list(statements)))
+        self._wake()
+
+    def _wake(self) -> None:
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="sqlite-flush")
-        return await future
 
     async def _flush(self) -> None:
         loop = asyncio.get_running_loop()
@@ -93,47 +129,75 @@ class SqliteWorker:
             except BaseException as exc:
                 # The commit itself failed (disk full, lock timeout): nothing of the batch holds.
                 for queued in batch:
-                    if not queued.future.done():
+                    if isinstance(queued, _Deferred):
+                        if self.deferred_error is None and isinstance(exc, sqlite3.Error):
+                            self.deferred_error = exc
+                    elif not queued.future.done():
                         queued.future.set_exception(_copy(exc))
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 continue
             for queued, (ok, value) in zip(batch, outcomes, strict=True):
-                if queued.future.done():
+                if isinstance(queued, _Deferred) or queued.future.done():
                     continue
                 if ok:
                     queued.future.set_result(value)
                 else:
                     queued.future.set_exception(value)
 
-    def _run_batch(self, batch: list[_Queued]) -> list[tuple[bool, Any]]:
+    def _run_batch(self, batch: list[_Queued | _Deferred]) -> list[tuple[bool, Any]]:
         connection = self._connection
         if connection is None:
             raise sqlite3.ProgrammingError("the SQLite connection is closed")
         self.batches += 1
         self.operations += len(batch)
-        outcomes: list[tuple[bool, Any]] = []
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for queued in batch:
-                if queued.atomic:
-                    connection.execute("SAVEPOINT operation")
-                try:
-                    value = queued.operation(connection)
-                except Exception as exc:
-                    if queued.atomic:
-                        connection.execute("ROLLBACK TO operation")
-                    outcomes.append((False, exc))
-                else:
-                    outcomes.append((True, value))
-                if queued.atomic:
-                    connection.execute("RELEASE operation")
+            try:
+                # Optimistic: no savepoints, as nearly every batch succeeds whole.
+                outcomes = [self._run_plain(connection, queued) for queued in batch]
+            except Exception:
+                # Something failed: undo the batch and run it again, each operation in its own
+                # savepoint, so that only the failing one fails (operations are functions of the
+                # connection: running one again does the same).
+                connection.execute("ROLLBACK")
+                connection.execute("BEGIN IMMEDIATE")
+                outcomes = [self._run_isolated(connection, queued) for queued in batch]
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
         return outcomes
+
+    def _run_plain(self, connection: sqlite3.Connection, queued: _Queued | _Deferred) -> tuple[bool, Any]:
+        if isinstance(queued, _Deferred):
+            _execute_grouped(connection, queued.statements)
+            return True, None
+        return True, queued.operation(connection)
+
+    def _run_isolated(self, connection: sqlite3.Connection, queued: _Queued | _Deferred) -> tuple[bool, Any]:
+        if isinstance(queued, _Deferred):
+            connection.execute("SAVEPOINT deferred")
+            try:
+                _execute_grouped(connection, queued.statements)
+            except sqlite3.Error as exc:
+                connection.execute("ROLLBACK TO deferred")
+                if self.deferred_error is None:
+                    self.deferred_error = exc
+            connection.execute("RELEASE deferred")
+            return True, None
+        if queued.atomic:
+            connection.execute("SAVEPOINT operation")
+        try:
+            outcome: tuple[bool, Any] = (True, queued.operation(connection))
+        except Exception as exc:
+            if queued.atomic:
+                connection.execute("ROLLBACK TO operation")
+            outcome = (False, exc)
+        if queued.atomic:
+            connection.execute("RELEASE operation")
+        return outcome
 
     async def close(self) -> None:
         """Finish what is queued, then close the connection and stop the thread."""
@@ -151,3 +215,17 @@ def _copy(exc: BaseException) -> BaseException:
     if isinstance(exc, sqlite3.Error):
         return type(exc)(*exc.args)
     return sqlite3.OperationalError(str(exc) or type(exc).__name__)
+
+
+def _execute_grouped(connection: sqlite3.Connection, statements: list[Statement]) -> None:
+    """One executemany per statement text, in the order the texts first came: each table's rows
+    keep their order, and a statement never runs before one queued ahead of it of another text
+    that it depends on (an insert comes before the trim after it)."""
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    for sql, params in statements:
+        grouped.setdefault(sql, []).append(params)
+    for sql, rows in grouped.items():
+        if len(rows) == 1:
+            connection.execute(sql, rows[0])
+        else:
+            connection.executemany(sql, rows)

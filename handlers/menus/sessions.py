@@ -4,6 +4,12 @@ A session's document holds the engine's state, who and where it runs for, and th
 to carry out (`pending`, stored as references into the menu file). ``version`` grows with every
 transition: an effect runner started for an older version stops instead of acting twice.
 Documents live in the ``menus`` namespace until their call ends.
+
+``menus-of-call:<callConnectionId>`` indexes the sessions of a call (an entry is written before
+the session's first document and removed after its last), so that a ParticipantsUpdated reads the
+sessions of its own call, not every session of every call. An entry whose session is gone is
+dropped when read; sessions stored before the index existed are indexed when the bot starts
+(`Sessions.all`, which the driver's resume reads).
 """
 
 from __future__ import annotations
@@ -18,6 +24,13 @@ from bot.state.base import StateStore
 from handlers.menus.engine import Session
 
 NAMESPACE = "menus"
+# Sessions whose index entry this process knows is written: kept for this many at most.
+_INDEXED_LIMIT = 100_000
+
+
+def by_call(call_connection_id: str) -> str:
+    """The namespace indexing a call's sessions."""
+    return f"menus-of-call:{call_connection_id}"
 
 
 def now_iso() -> str:
@@ -115,6 +128,7 @@ class Sessions:
     def __init__(self, store: StateStore) -> None:
         self._store = store
         self._locks = KeyedLocks()
+        self._indexed: dict[str, None] = {}
 
     def lock(self, key: str) -> asyncio.Lock:
         """The lock of a session id, or of a ``call/participant`` pair when starting a session."""
@@ -124,18 +138,44 @@ class Sessions:
         doc = await self._store.get_doc(NAMESPACE, session_id)
         return SessionRecord.from_json(doc) if doc is not None else None
 
+    async def _index(self, record: SessionRecord) -> None:
+        if record.id in self._indexed:
+            return
+        await self._store.put_doc(by_call(record.call_connection_id), record.id, {"id": record.id})
+        self._indexed[record.id] = None
+        if len(self._indexed) > _INDEXED_LIMIT:
+            # Forgetting only costs one idempotent write of the entry again.
+            del self._indexed[next(iter(self._indexed))]
+
     async def put(self, record: SessionRecord) -> None:
         record.updated_at = now_iso()
+        await self._index(record)
         await self._store.put_doc(NAMESPACE, record.id, record.to_json())
 
     async def delete(self, session_id: str) -> None:
+        record = await self.get(session_id)
         await self._store.delete_doc(NAMESPACE, session_id)
+        if record is not None:
+            await self._store.delete_doc(by_call(record.call_connection_id), session_id)
+        self._indexed.pop(session_id, None)
 
     async def all(self) -> list[SessionRecord]:
-        return [SessionRecord.from_json(doc) for doc in await self._store.list_docs(NAMESPACE)]
+        records = [SessionRecord.from_json(doc) for doc in await self._store.list_docs(NAMESPACE)]
+        for record in records:
+            await self._index(record)
+        return records
 
     async def of_call(self, call_connection_id: str) -> list[SessionRecord]:
-        return [record for record in await self.all() if record.call_connection_id == call_connection_id]
+        """The call's sessions (through the index), oldest first."""
+        namespace = by_call(call_connection_id)
+        records = []
+        for entry in await self._store.list_docs(namespace):
+            record = await self.get(str(entry["id"]))
+            if record is None:
+                await self._store.delete_doc(namespace, str(entry["id"]))
+            else:
+                records.append(record)
+        return sorted(records, key=lambda record: record.created_at)
 
     async def running_for(self, call_connection_id: str, participant: str) -> SessionRecord | None:
         for record in await self.of_call(call_connection_id):

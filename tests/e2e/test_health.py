@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.testing import RoomBot
+from bot.testing import OPS_KEY, RoomBot
 from tests.e2e.helpers import LiveCall, assert_problem
 
 
@@ -72,3 +72,18 @@ async def test_malformed_and_duplicate_callbacks_are_counted(live_call: LiveCall
     assert reply.body == {"received": 1, "accepted": 0}
     assert await sample(roombot, "roombot_callback_requests_total", outcome="malformed") == before + 1
     assert await sample(roombot, "roombot_events_total", type="CallConnected", outcome="duplicate") == 1
+
+
+async def test_acs_actions_and_http_requests_are_measured(live_call: LiveCall, roombot: RoomBot) -> None:
+    # Connecting the live call asked ACS to connect, and the bot's routes answered requests.
+    assert await sample(roombot, "roombot_acs_actions_total", action="connect", outcome="ok") >= 1
+    await roombot.request("GET", f"/ops/calls/{live_call.id}", key=OPS_KEY)
+
+    # By route template, never by raw path (which would name every call).
+    count = await sample(
+        roombot, "roombot_http_request_seconds_count", route="/ops/calls/{callConnectionId}", status="2xx"
+    )
+    assert count >= 1
+    assert (
+        await sample(roombot, "roombot_http_request_seconds_count", route="/api/callbacks", status="2xx") >= 1
+    )

@@ -93,9 +93,9 @@ async def test_live_calls_come_in_pages_with_a_total_and_a_room_filter(roombot: 
 
 
 async def test_a_bad_page_request_is_a_problem(roombot: RoomBot) -> None:
-    for query in ("limit=0", "limit=501", "limit=ten", "cursor=not%20a%20cursor"):
+    for query in ("limit=0", "limit=501", "limit=ten", "cursor=not%2Ba%2Bcursor"):
         assert_problem(await roombot.request("GET", f"/ops/calls?{query}", key=OPS_KEY), 400)
-    # A cursor of the right shape that no page gave names no page.
+    # Text a cursor could be, that no page gave: there is no such page.
     assert_problem(await roombot.request("GET", "/ops/calls?cursor=not-a-cursor", key=OPS_KEY), 404)
 
 

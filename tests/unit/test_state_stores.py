@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -364,6 +365,8 @@ async def test_two_sqlite_stores_on_one_file_share_state_and_atomicity(tmp_path:
         assert await two.mark_event_seen("evt") is False
         assert await two.mark_events_seen(["evt", "evt-2"]) == {"evt-2"}
         await two.put_call_with_event(record("c2"), {"id": "e1"})
+        # Written behind: durable once the writer asks anything more of its store.
+        await two.ping()
         assert await one.get_call("c2") == record("c2")
         assert await one.events("c2") == [{"id": "e1"}]
     finally:
@@ -463,5 +466,59 @@ async def test_an_exhausted_redis_pool_waits_then_fails_as_the_store() -> None:
             await store.get_doc("ns", "k")
         await blocking
         assert await store.get_doc("ns", "k") is None
+    finally:
+        await store.close()
+
+
+@pytest.mark.redis
+async def test_a_redis_write_behind_the_server_refuses_does_not_block_later_ones(
+    store_factory: StoreFactory,
+) -> None:
+    store = await store_factory()
+    if not isinstance(store, RedisStateStore):
+        pytest.skip("Redis only")
+    # A key of the wrong type where the history goes: the server refuses the append.
+    await store._redis.set(store._key("events", "broken"), "not a list")
+    await store.append_event("broken", {"id": "e1"})
+    with pytest.raises(StateStoreError):
+        await store.events("broken")
+
+    await store.append_event("fine", {"id": "e2"})
+
+    assert await store.events("fine") == [{"id": "e2"}]
+
+
+async def test_a_sqlite_file_of_the_previous_schema_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    # The calls table as files written before retention had it: no end time of its own.
+    old.executescript(
+        "CREATE TABLE calls (call_connection_id TEXT PRIMARY KEY, room_id TEXT NOT NULL,"
+        " live INTEGER NOT NULL, started_ts REAL NOT NULL, record TEXT NOT NULL);"
+        "CREATE INDEX calls_live_room ON calls (live, room_id, started_ts);"
+    )
+    over = record("over", state=CallState.DISCONNECTED)
+    for call in (record("live"), over):
+        old.execute(
+            "INSERT INTO calls VALUES (?, ?, ?, ?, ?)",
+            (
+                call.call_connection_id,
+                call.room_id,
+                int(call.is_live),
+                call.started_at.timestamp(),
+                call.to_json(),
+            ),
+        )
+    old.commit()
+    old.close()
+
+    store = await SqliteStateStore.open(path)
+    try:
+        assert await store.find_live_call_by_room("room-1") == record("live")
+        assert await store.get_call("over") == over
+        # Retention counts from its start: long past, so housekeeping forgets it.
+        assert await store.housekeep() >= 1
+        assert await store.get_call("over") is None
+        assert await store.count_calls() == 1
     finally:
         await store.close()
