@@ -198,7 +198,9 @@ def loads_json(raw: bytes, *, title: str = MALFORMED) -> Any:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise _malformed(raw, exc, title) from exc
-    if _depth_exceeds(data, MAX_JSON_DEPTH):
+    # Nesting needs a bracket per level: a body with few brackets (strings included) needs no walk.
+    brackets = raw.count(b"[") + raw.count(b"{")
+    if brackets > MAX_JSON_DEPTH and _depth_exceeds(data, MAX_JSON_DEPTH):
         raise ProblemError(400, title, f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels.")
     return data
 
