@@ -161,10 +161,8 @@ async def test_a_bot_without_an_audience_accepts_no_token(
 async def test_a_malformed_token_never_costs_a_key_download(
     key_server: KeyServer, session: aiohttp.ClientSession
 ) -> None:
-    verifier = verifier_for(key_server, session, min_refresh_seconds=0)
-    for token in ("a.b.c", key_server.token() + "=", "eyJhbGciOiJSUzI1NiJ9.e30.!!"):
-        with pytest.raises(CallbackAuthError, match="malformed token"):
-            await verifier.verify(f"Bearer {token}")
+    tokens = ("a.b.c", key_server.token() + "=", "eyJhbGciOiJSUzI1NiJ9.e30.!!")
+    assert [await refusal(key_server, session, token) for token in tokens] == ["malformed token"] * 3
     assert key_server.jwks_fetches == 0
 
 
