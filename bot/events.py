@@ -341,7 +341,8 @@ def parse_event(element: object, index: int = 0) -> CallEvent:
         "correlation_id": data.get("correlationId"),
         "operation_context": data.get("operationContext"),
         "result": _result(data.get("resultInformation")),
-        "data": dict(data),
+        # pydantic copies it into the model: the event never shares the body's dict.
+        "data": data,
         **_specific_fields(model, data),
     }
     try:
