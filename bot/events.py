@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 EVENT_TYPE_PREFIX = "Microsoft.Communication."
+# JSON objects arrive as dicts: `isinstance(value, dict)` below is a C check, where `Mapping`
+# would go through the ABC machinery for every value of every event.
 
 # Raw-id prefixes of the identifier kinds, for payloads that carry `rawId` but no `kind`
 # (ACS puts `kind` in responses, not always in callback data).
@@ -228,16 +230,16 @@ def short_type(event_type: str) -> str:
 
 def identifier_raw_id(identifier: object) -> str | None:
     """The raw id of a CommunicationIdentifierModel payload, derived when only its parts are sent."""
-    if not isinstance(identifier, Mapping):
+    if not isinstance(identifier, dict):
         return None
     raw_id = identifier.get("rawId")
     if isinstance(raw_id, str) and raw_id:
         return raw_id
     user = identifier.get("communicationUser")
-    if isinstance(user, Mapping) and isinstance(user.get("id"), str):
+    if isinstance(user, dict) and isinstance(user.get("id"), str):
         return str(user["id"])
     phone = identifier.get("phoneNumber")
-    if isinstance(phone, Mapping) and isinstance(phone.get("value"), str):
+    if isinstance(phone, dict) and isinstance(phone.get("value"), str):
         return "4:" + str(phone["value"])
     return None
 
@@ -247,7 +249,7 @@ def identifier_kind(identifier: Mapping[str, Any], raw_id: str) -> str:
     if isinstance(kind, str) and kind:
         return kind
     for key in _KIND_KEYS:
-        if isinstance(identifier.get(key), Mapping):
+        if isinstance(identifier.get(key), dict):
             return key
     for prefix, prefixed_kind in _RAW_ID_KINDS:
         if raw_id.startswith(prefix):
@@ -260,12 +262,12 @@ def _participants(value: object) -> list[dict[str, Any]]:
         return []
     found: list[dict[str, Any]] = []
     for item in value:
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             continue
         identifier = item.get("identifier")
         raw_id = identifier_raw_id(identifier)
         # An entry with no usable identifier cannot be tracked: skipped, not a failed delivery.
-        if raw_id is None or not isinstance(identifier, Mapping):
+        if raw_id is None or not isinstance(identifier, dict):
             continue
         found.append(
             {
@@ -279,7 +281,7 @@ def _participants(value: object) -> list[dict[str, Any]]:
 
 
 def _result(value: object) -> dict[str, Any] | None:
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         return None
     return {"code": value.get("code"), "sub_code": value.get("subCode"), "message": value.get("message")}
 
@@ -304,10 +306,10 @@ def _specific_fields(model: type[CallEvent], data: Mapping[str, Any]) -> dict[st
     elif issubclass(model, RecognizeCompleted):
         fields["recognition_type"] = data.get("recognitionType")
         dtmf = data.get("dtmfResult")
-        tones = dtmf.get("tones") if isinstance(dtmf, Mapping) else None
+        tones = dtmf.get("tones") if isinstance(dtmf, dict) else None
         fields["tones"] = tones if tones is not None else []
         choice = data.get("choiceResult")
-        fields["choice_label"] = choice.get("label") if isinstance(choice, Mapping) else None
+        fields["choice_label"] = choice.get("label") if isinstance(choice, dict) else None
     elif issubclass(model, ContinuousDtmfRecognitionToneReceived):
         fields["tone"] = data.get("tone")
         fields["sequence_id"] = data.get("sequenceId")
@@ -319,13 +321,13 @@ def _specific_fields(model: type[CallEvent], data: Mapping[str, Any]) -> dict[st
 
 def parse_event(element: object, index: int = 0) -> CallEvent:
     """Parse one CloudEvent object of a callback body; `index` only serves error messages."""
-    if not isinstance(element, Mapping):
+    if not isinstance(element, dict):
         raise EventParseError(f"event {index}: expected a JSON object, got {_json_type(element)}")
     for key in ("id", "type"):
         if not isinstance(element.get(key), str) or not element[key]:
             raise EventParseError(f"event {index}: missing or empty string field {key!r}")
     data = element.get("data")
-    if not isinstance(data, Mapping):
+    if not isinstance(data, dict):
         raise EventParseError(f"event {index} ({element['id']}): field 'data' must be a JSON object")
     name = short_type(element["type"])
     model = EVENT_MODELS.get(name, UnknownEvent)
@@ -341,7 +343,8 @@ def parse_event(element: object, index: int = 0) -> CallEvent:
         "correlation_id": data.get("correlationId"),
         "operation_context": data.get("operationContext"),
         "result": _result(data.get("resultInformation")),
-        "data": dict(data),
+        # pydantic copies it into the model: the event never shares the body's dict.
+        "data": data,
         **_specific_fields(model, data),
     }
     try:

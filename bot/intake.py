@@ -18,10 +18,11 @@ stored, and a replica that stops leading drops what it had queued (the inbox sti
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
+
+import orjson
 
 from bot.dispatch import CallDispatcher
 from bot.events import CallEvent, EventParseError, parse_event
@@ -71,7 +72,7 @@ class EventIntake:
         ones never seen before; return those. Raises StateStoreError when the store cannot keep
         them: then nothing is queued and ACS must deliver again."""
         inbox = [
-            InboxEvent(event.id, event.call_connection_id, json.dumps(element, separators=(",", ":")))
+            InboxEvent(event.id, event.call_connection_id, orjson.dumps(element).decode())
             for element, event in zip(elements, events, strict=True)
         ]
         fresh_ids = {stored.event_id for stored in await self._store.ingest(inbox)}
@@ -106,7 +107,7 @@ class EventIntake:
         events = []
         for entry in stored:
             try:
-                events.append(parse_event(json.loads(entry.body)))
+                events.append(parse_event(orjson.loads(entry.body)))
             except (ValueError, EventParseError) as exc:
                 # Only what parsed once is stored; a body that no longer parses (a model changed
                 # between versions) is dropped loudly rather than blocking its call forever.

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         default=AnyHttpUrl(DEFAULT_ACS_OPENID_URL),
         description="OpenID configuration that names the issuer and signing keys of callback JWTs.",
     )
+    https_proxy: AnyHttpUrl | None = Field(
+        default=None,
+        description="Proxy for the bot's HTTPS requests to ACS (Call Automation, Rooms, recordings), "
+        "e.g. `http://proxy.internal:3128` (credentials, if any, in the URL). Unset: direct; the "
+        "`HTTPS_PROXY`/`NO_PROXY` variables and `.netrc` are not read.",
+    )
     pstn_caller_id: PhoneNumber | None = Field(
         default=None,
         description="Default caller id (E.164, e.g. +14255550123) shown to dialled phones.",

@@ -1,8 +1,9 @@
 """The ACS facade: the only place where the bot calls the Azure SDKs.
 
-Every method is one logical action run through the bot's `RetryPolicy` (azure-core's own retries
-are off, `retry_total=0`, so attempts do not multiply) and every SDK error is translated into the
-domain errors of `bot.acs.types` (re-exported by `bot.acs`): routes and handlers never see azure-core's.
+Every method is one logical action run through the bot's `RetryPolicy` (azure-core's retry policy
+is not in the SDK clients' pipeline, see `bot.acs.sdk`, so attempts do not multiply) and every SDK
+error is translated into the domain errors of `bot.acs.types` (re-exported by `bot.acs`): routes
+and handlers never see azure-core's.
 
 Adding an action (play, recognize, add_participant...): write a method whose `action(headers)`
 closure calls the SDK with `headers=headers` where the request carries repeatability headers, and
@@ -15,20 +16,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import aiohttp
 from azure.communication.callautomation import CallConnectionProperties, CallParticipant
-from azure.communication.callautomation.aio import CallAutomationClient, CallConnectionClient
+from azure.communication.callautomation.aio import CallConnectionClient
 from azure.communication.rooms import CommunicationRoom
-from azure.communication.rooms.aio import RoomsClient
-from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import AzureError
 
 from bot.acs.media import MediaActions
 from bot.acs.participants import ParticipantActions
 from bot.acs.recording import RecordingActions
 from bot.acs.retry import Headers, RetryPolicy
+from bot.acs.sdk import call_automation_client, rooms_client, transport
 from bot.acs.types import (
     AcsRejected,
     AcsUnavailable,
@@ -50,9 +50,6 @@ log = logging.getLogger(f"roombot.{__name__}")
 
 T = TypeVar("T")
 
-# Bounded waits for one HTTP exchange; the retry policy bounds the whole action.
-CONNECTION_TIMEOUT_SECONDS = 10
-READ_TIMEOUT_SECONDS = 30
 PING_TIMEOUT_SECONDS = 5.0
 
 
@@ -66,20 +63,17 @@ class AcsFacade:
         *,
         retry: RetryPolicy | None = None,
         cognitive_services_endpoint: str | None = None,
+        proxy: str | None = None,
     ) -> None:
-        credential = AzureKeyCredential(access_key)
         # Built from parts: `from_connection_string` would force https and miss the emulator.
-        options: dict[str, Any] = {
-            "retry_total": 0,
-            "connection_timeout": CONNECTION_TIMEOUT_SECONDS,
-            "read_timeout": READ_TIMEOUT_SECONDS,
-        }
         self.endpoint = endpoint
         # Named on every connect: ACS speaks text and SSML prompts only on calls set up with it.
         self.cognitive_services_endpoint = cognitive_services_endpoint
         self.retry = retry or RetryPolicy()
-        self._calls = CallAutomationClient(endpoint, credential, **options)
-        self._rooms = RoomsClient(endpoint, credential, **options)
+        # One lean pipeline and one HTTP session for both SDK clients (see `bot.acs.sdk`).
+        shared = transport()
+        self._calls = call_automation_client(endpoint, access_key, shared, proxy=proxy)
+        self._rooms = rooms_client(endpoint, access_key, shared, proxy=proxy)
         self._ping_retry = RetryPolicy(max_attempts=1, max_seconds=PING_TIMEOUT_SECONDS)
         # Asked before every action: False stops it (a replica that is not sure it leads).
         self.guard: Callable[[], bool] = lambda: True
@@ -94,9 +88,16 @@ class AcsFacade:
         *,
         retry: RetryPolicy | None = None,
         cognitive_services_endpoint: str | None = None,
+        proxy: str | None = None,
     ) -> AcsFacade:
         endpoint, access_key = parse_connection_string(connection_string)
-        return cls(endpoint, access_key, retry=retry, cognitive_services_endpoint=cognitive_services_endpoint)
+        return cls(
+            endpoint,
+            access_key,
+            retry=retry,
+            cognitive_services_endpoint=cognitive_services_endpoint,
+            proxy=proxy,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AcsFacade:
@@ -107,6 +108,7 @@ class AcsFacade:
             settings.acs_connection_string.get_secret_value(),
             retry=RetryPolicy.from_settings(settings),
             cognitive_services_endpoint=str(cognitive) if cognitive is not None else None,
+            proxy=str(settings.https_proxy) if settings.https_proxy is not None else None,
         )
 
     async def run_action(

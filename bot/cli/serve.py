@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import ValidationError
 
 from bot.checks import SpeechConfigurationError
+from bot.cli.gc_tuning import tune_after_start_up
 from bot.embedded import (
     EMULATOR_HOST,
     RunningBot,
@@ -310,6 +311,8 @@ async def _serve(settings: Settings, args: argparse.Namespace) -> int:
         except StartError as exc:
             _fail(str(exc))
             return exc.status
+        # Start-up is over: what it made stays for the process's life (see `gc_tuning`).
+        tune_after_start_up()
         try:
             print("\n".join(banner(wiring, bot.url, emulator, bind_address(args.host, bot.url))), flush=True)
             await stop.wait()

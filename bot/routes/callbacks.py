@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+import orjson
 from aiohttp import web
 
 from bot import keys
@@ -74,4 +75,8 @@ async def receive_callbacks(request: web.Request) -> web.Response:
         fresh_ids.discard(event.id)
         metrics.events.labels(type=event.type, outcome=outcome).inc()
     metrics.callbacks.labels(outcome="accepted").inc()
-    return web.json_response({"received": len(events), "accepted": len(fresh)})
+    return web.json_response({"received": len(events), "accepted": len(fresh)}, dumps=_dumps)
+
+
+def _dumps(value: object) -> str:
+    return orjson.dumps(value).decode()

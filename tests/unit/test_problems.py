@@ -15,6 +15,7 @@ from bot.problems import (
     PROBLEM_CONTENT_TYPE,
     VALIDATION_TYPE,
     ProblemError,
+    loads_json,
     problem_middleware,
     problem_response,
     read_json,
@@ -197,3 +198,44 @@ def test_extensions_cannot_override_standard_members() -> None:
     assert response.text is not None
     assert '"status": 404' in response.text
     assert '"roomId": "7"' in response.text
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        (b"[" * 40 + b"]" * 40, "nested deeper than 32 levels"),
+        (b"[" * 5000 + b"]" * 5000, "nested deeper than 32 levels"),
+        (b"[" + b"9" * 5000 + b"]", "number too large"),
+        (b"[1e400]", "number too large"),
+        (b'{"x": NaN}', "line 1 column 7"),
+        (b'["\\ud800"]', "surrogate"),
+        (b'["caf\xe9"]', "not UTF-8"),
+        (b'{"a": 1,}', "line 1"),
+    ],
+    ids=[
+        "40-deep",
+        "5000-deep",
+        "5000-digits",
+        "1e400",
+        "nan",
+        "lone-surrogate",
+        "latin-1",
+        "trailing-comma",
+    ],
+)
+def test_json_no_field_could_hold_is_a_400_saying_why(raw: bytes, detail: str) -> None:
+    with pytest.raises(ProblemError) as refused:
+        loads_json(raw, title="Malformed callback body")
+    assert (refused.value.status, refused.value.title) == (400, "Malformed callback body")
+    assert detail in refused.value.detail
+
+
+def test_json_as_deep_as_allowed_and_64_bit_integers_are_read_exactly() -> None:
+    assert loads_json(b"[" * 32 + b"]" * 32) is not None
+    assert loads_json(
+        b'{"big": 18446744073709551615, "low": -9223372036854775808, "text": "caf\xc3\xa9"}'
+    ) == {
+        "big": 2**64 - 1,
+        "low": -(2**63),
+        "text": "caf\u00e9",
+    }

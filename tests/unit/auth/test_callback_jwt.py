@@ -3,90 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import jwt
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
 from bot.auth.callback_jwt import CallbackAuthError, CallbackVerifier, SigningKeysUnavailable
-
-AUDIENCE = "7e0c9d55-2a4b-4f7e-9a61-0e51a7000001"
-ISSUER = "https://acscallautomation.communication.azure.com"
-OPENID_PATH = "/calling/.well-known/acsopenidconfiguration"
-
-ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
-
-
-def new_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
-    jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
-    return {**jwk, "kid": kid, "use": "sig", "alg": "RS256"}
-
-
-@dataclass
-class KeyServer:
-    """The identity provider half of ACS: OpenID configuration + JWKS, counting downloads."""
-
-    keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
-    issuer: str = ISSUER
-    jwks_fetches: int = 0
-    url: str = ""
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get(OPENID_PATH, self._openid)
-        app.router.add_get("/calling/keys", self._jwks)
-        return app
-
-    async def _openid(self, request: web.Request) -> web.Response:
-        return web.json_response({"issuer": self.issuer, "jwks_uri": f"{self.url}/calling/keys"})
-
-    async def _jwks(self, request: web.Request) -> web.Response:
-        self.jwks_fetches += 1
-        keys = [public_jwk(key, kid) for kid, key in self.keys.items()]
-        # A key type the verifier does not use must be skipped, not break the whole set.
-        keys.append({"kty": "oct", "kid": "symmetric", "k": "c2VjcmV0"})
-        return web.json_response({"keys": keys})
-
-    def token(self, kid: str = "k1", *, key: rsa.RSAPrivateKey | None = None, **claims: Any) -> str:
-        now = int(time.time())
-        payload = {"iss": self.issuer, "aud": AUDIENCE, "iat": now, "nbf": now, "exp": now + 300}
-        payload.update(claims)
-        signer = key or self.keys[kid]
-        return jwt.encode(payload, signer, algorithm="RS256", headers={"kid": kid})
-
-
-@pytest.fixture
-async def key_server(aiohttp_server: ServerFactory) -> KeyServer:
-    server = KeyServer(keys={"k1": new_key()})
-    running = await aiohttp_server(server.app())
-    server.url = str(running.make_url("")).rstrip("/")
-    return server
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
-
-
-def verifier_for(key_server: KeyServer, session: aiohttp.ClientSession, **kwargs: Any) -> CallbackVerifier:
-    return CallbackVerifier(key_server.url + OPENID_PATH, AUDIENCE, session, **kwargs)
+from tests.unit.auth.keyserver import (
+    AUDIENCE,
+    ISSUER,
+    OPENID_PATH,
+    KeyServer,
+    ServerFactory,
+    b64url,
+    new_key,
+    public_jwk,
+    verifier_for,
+)
 
 
 async def test_accepts_a_valid_token_and_returns_its_claims(
@@ -132,10 +71,6 @@ async def test_refuses_alg_none(key_server: KeyServer, session: aiohttp.ClientSe
     token = jwt.encode(claims, "", algorithm="none", headers={"kid": "k1"})
     with pytest.raises(CallbackAuthError, match="algorithm 'none'"):
         await verifier_for(key_server, session).verify(f"Bearer {token}")
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 async def test_refuses_hs256_keyed_with_the_public_key(

@@ -1,0 +1,87 @@
+"""The official SDK clients of the facade, on one lean azure-core pipeline and one HTTP session.
+
+What azure-core does by default, and what the facade does instead:
+
+- **Environment settings.** By default (``use_env_settings=True``) the aiohttp transport's session
+  trusts the environment: on every request aiohttp reads the proxy variables and looks up
+  ``.netrc`` in a thread pool, about a third of an action's CPU. The transport here is built with
+  ``use_env_settings=False``; a proxy is configured explicitly instead (``ROOMBOT_HTTPS_PROXY``),
+  through azure-core's own ``ProxyPolicy``, for HTTPS requests only (ACS is only reached by HTTPS;
+  the emulator, over plain HTTP on this machine, never goes through it).
+- **One transport** (one aiohttp session, one connection pool) serves the Call Automation and the
+  Rooms clients alike; its first request opens it, closing either client closes it.
+- **Only the policies the bot needs**, in the SDK's own order: the client request id
+  (``x-ms-client-request-id``, as before), the SDK's own user agent, the proxy when one is set,
+  the response decoding the SDK's deserializer reads, the SDK's own HMAC signature, and azure-core's
+  HTTP logging (one ``isEnabledFor`` while the ``azure`` loggers stay quiet). Left out: azure-core's
+  retry (``bot.acs.retry`` is the one retry layer; the SDK's was already at ``retry_total=0``),
+  redirects (ACS answers none, and an HMAC-signed request is not replayed at another address),
+  the header clean-up that only serves redirects, custom hooks, network trace logging and
+  distributed tracing (the bot configures neither).
+
+The HMAC policies and user-agent monikers are the SDKs' own, imported from their packages
+(``_shared``, ``_version``: not public, hence the pinned major versions in ``pyproject.toml``);
+every request still carries the headers it carried before (the e2e and conformance suites run the
+facade against the emulator, which checks the signature).
+"""
+
+from __future__ import annotations
+
+from azure.communication.callautomation._shared.auth_policy_utils import (
+    get_authentication_policy as calls_authentication_policy,
+)
+from azure.communication.callautomation._version import SDK_MONIKER as CALLS_MONIKER
+from azure.communication.callautomation.aio import CallAutomationClient
+from azure.communication.rooms._shared.auth_policy_utils import (
+    get_authentication_policy as rooms_authentication_policy,
+)
+from azure.communication.rooms._version import SDK_MONIKER as ROOMS_MONIKER
+from azure.communication.rooms.aio import RoomsClient
+from azure.core.credentials import AzureKeyCredential
+from azure.core.pipeline import policies
+from azure.core.pipeline.transport import AioHttpTransport
+
+# Bounded waits for one HTTP exchange; the retry policy bounds the whole action.
+CONNECTION_TIMEOUT_SECONDS = 10
+READ_TIMEOUT_SECONDS = 30
+
+
+def _policies(authentication: object, sdk_moniker: str, proxy: str | None) -> list[object]:
+    chosen: list[object] = [policies.RequestIdPolicy(), policies.UserAgentPolicy(sdk_moniker=sdk_moniker)]
+    if proxy is not None:
+        chosen.append(policies.ProxyPolicy(proxies={"https": proxy}))
+    # JSON is UTF-8 (RFC 8259 §8.1), as ACS declares: naming it saves parsing the Content-Type's
+    # charset with `email.message` on every answer.
+    decode = policies.ContentDecodePolicy(response_encoding="utf-8")
+    chosen += [decode, authentication, policies.HttpLoggingPolicy()]
+    return chosen
+
+
+def transport() -> AioHttpTransport:
+    """The one HTTP transport of the facade's clients; it opens its session on first use."""
+    return AioHttpTransport(
+        use_env_settings=False,
+        connection_timeout=CONNECTION_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+    )
+
+
+def call_automation_client(
+    endpoint: str, access_key: str, shared: AioHttpTransport, *, proxy: str | None = None
+) -> CallAutomationClient:
+    credential = AzureKeyCredential(access_key)
+    authentication = calls_authentication_policy(endpoint, credential, is_async=True)
+    return CallAutomationClient(
+        endpoint, credential, transport=shared, policies=_policies(authentication, CALLS_MONIKER, proxy)
+    )
+
+
+def rooms_client(
+    endpoint: str, access_key: str, shared: AioHttpTransport, *, proxy: str | None = None
+) -> RoomsClient:
+    credential = AzureKeyCredential(access_key)
+    # As the Rooms client signs: with the URL decoded (its room ids go into the path).
+    authentication = rooms_authentication_policy(endpoint, credential, decode_url=True, is_async=True)
+    return RoomsClient(
+        endpoint, credential, transport=shared, policies=_policies(authentication, ROOMS_MONIKER, proxy)
+    )

@@ -1,0 +1,148 @@
+"""The facade's HTTP pipeline seen from the wire: one retry layer, the SDK's own headers, no proxy
+from the environment, and ROOMBOT_HTTPS_PROXY for HTTPS requests to ACS."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.acs import AcsError, AcsFacade, AcsUnavailable
+from bot.acs.retry import RetryPolicy
+from config import Settings
+from emulator.server import RunningEmulator
+
+THREE_TRIES = RetryPolicy(max_attempts=3, max_seconds=5, backoff_base=0.01, backoff_max=0.05, jitter=0)
+ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
+KEY = base64.b64encode(b"any key: these requests never reach ACS").decode()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def control(
+    http: aiohttp.ClientSession, emulator: RunningEmulator, method: str, path: str, **kw: Any
+) -> Any:
+    async with http.request(method, emulator.url + path, **kw) as response:
+        assert response.status < 300, await response.text()
+        return await response.json() if response.content_length else None
+
+
+async def requests_to(http: aiohttp.ClientSession, emulator: RunningEmulator, call_id: str) -> list[Any]:
+    return [r for r in await control(http, emulator, "GET", "/emulator/requests") if call_id in r["path"]]
+
+
+async def test_a_failing_action_is_sent_as_often_as_the_bots_policy_says_and_no_more(
+    emulator: RunningEmulator, http: aiohttp.ClientSession
+) -> None:
+    await control(http, emulator, "PUT", "/emulator/faults", json={"callAutomation": {"status": 503}})
+    acs = AcsFacade(emulator.url, emulator.config.access_key, retry=THREE_TRIES)
+    call_id = str(uuid.uuid4())
+    try:
+        with pytest.raises(AcsUnavailable):
+            await acs.get_call(call_id)
+    finally:
+        await acs.close()
+    # One retry layer: azure-core's own would have multiplied the three attempts.
+    assert len(await requests_to(http, emulator, call_id)) == 3
+
+
+async def test_requests_carry_the_sdks_own_headers(aiohttp_server: ServerFactory) -> None:
+    # The emulator's request log keeps no headers: a server that notes them and ends calls.
+    seen: list[dict[str, str]] = []
+
+    async def terminate(request: web.Request) -> web.Response:
+        seen.append({name.lower(): value for name, value in request.headers.items()})
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/calling/callConnections/{id}:terminate", terminate)
+    server = await aiohttp_server(app)
+    acs = AcsFacade(str(server.make_url("")).rstrip("/"), KEY, retry=THREE_TRIES)
+    try:
+        await acs.terminate(str(uuid.uuid4()))
+    finally:
+        await acs.close()
+    [headers] = seen
+    assert headers["user-agent"].startswith("azsdk-python-communication-callautomation/")
+    assert uuid.UUID(headers["x-ms-client-request-id"])
+    assert uuid.UUID(headers["repeatability-request-id"])
+    assert headers["repeatability-first-sent"].endswith(" GMT")
+    assert headers["authorization"].startswith("HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256")
+
+
+async def test_the_proxy_variables_of_the_environment_are_not_read(
+    emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy nobody listens on: a request that went through it would fail.
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    acs = AcsFacade(emulator.url, emulator.config.access_key, retry=THREE_TRIES)
+    try:
+        await acs.ping()
+    finally:
+        await acs.close()
+
+
+class ProxyRecorder:
+    """A proxy that notes the request line of each connection and refuses it."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.url = ""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.lines.append(head.split(b"\r\n", 1)[0].decode())
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[ProxyRecorder]:
+    recorder = ProxyRecorder()
+    server = await asyncio.start_server(recorder.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    recorder.url = f"http://127.0.0.1:{port}"
+    async with server:
+        yield recorder
+
+
+async def test_https_requests_to_acs_go_through_roombot_https_proxy(proxy: ProxyRecorder) -> None:
+    settings = Settings(
+        _env_file=None,
+        acs_connection_string=f"endpoint=https://acs.invalid/;accesskey={KEY}",
+        https_proxy=proxy.url,
+        retry_max_attempts=1,
+    )
+    acs = AcsFacade.from_settings(settings)
+    try:
+        with pytest.raises(AcsError):
+            await acs.get_room("1")
+    finally:
+        await acs.close()
+    assert proxy.lines == ["CONNECT acs.invalid:443 HTTP/1.1"]
+
+
+async def test_plain_http_does_not_go_through_the_https_proxy(
+    emulator: RunningEmulator, proxy: ProxyRecorder
+) -> None:
+    acs = AcsFacade(emulator.url, emulator.config.access_key, retry=THREE_TRIES, proxy=proxy.url)
+    try:
+        await acs.ping()
+    finally:
+        await acs.close()
+    assert proxy.lines == []
