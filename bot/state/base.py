@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+import orjson
+
 # How long an event id is remembered for duplicate detection. ACS does not document its redelivery
 # window; a day covers any retry of a 5-minute callback token many times over.
 SEEN_EVENT_TTL_SECONDS = 24 * 60 * 60
@@ -123,11 +125,11 @@ class CallRecord:
         )
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"))
+        return orjson.dumps(self.to_dict()).decode()
 
     @classmethod
     def from_json(cls, text: str | bytes) -> CallRecord:
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(orjson.loads(text))
 
 
 def _aware(moment: datetime) -> datetime:
@@ -140,7 +142,8 @@ def dump_doc(doc: dict[str, Any]) -> str:
 
 
 def load_doc(text: str | bytes) -> dict[str, Any]:
-    loaded = json.loads(text)
+    # Parsing with orjson is safe: what the stores hold was written by dump_doc.
+    loaded = orjson.loads(text)
     if not isinstance(loaded, dict):
         raise StateStoreError(f"stored document is not a JSON object: {type(loaded).__name__}")
     return loaded
