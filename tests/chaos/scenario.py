@@ -20,7 +20,7 @@ PRESSES = 50
 ANNOUNCEMENTS_PER_ROOM = 3
 FINAL = {"confirmed", "declined", "failed", "cancelled"}
 # A guard against a hung run, not an expectation about speed.
-SETTLE_SECONDS = 150.0
+SETTLE_SECONDS = 240.0
 
 
 async def retrying(
