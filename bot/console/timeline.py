@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot import keys
 from bot.calls import END_FAILED, END_REQUESTED
-from bot.problems import ProblemError
+from bot.routes.ops import call_of
 from bot.routes.views import call_json
 from bot.state.base import CallRecord
 from bot.timeline import History, Mark, Segment, TimelineItem, TimelineSource, moment
@@ -191,8 +191,4 @@ async def timeline_json(app: web.Application, call: CallRecord) -> dict[str, Any
 @routes.get("/ops/calls/{callConnectionId}/timeline")
 async def timeline(request: web.Request) -> web.Response:
     request.app[keys.API_KEYS].require(request, "ops")
-    call_id = request.match_info["callConnectionId"]
-    call = await request.app[keys.REGISTRY].get(call_id)
-    if call is None:
-        raise ProblemError(404, "Call not found", f"The bot knows no call {call_id!r}.")
-    return web.json_response(await timeline_json(request.app, call))
+    return web.json_response(await timeline_json(request.app, await call_of(request)))

@@ -17,11 +17,15 @@ from bot.state.base import CallRecord
 routes = web.RouteTableDef()
 
 
-async def _live_call(request: web.Request) -> CallRecord:
+async def call_of(request: web.Request, *, live: bool = False) -> CallRecord:
+    """The call a ``/ops/calls/{callConnectionId}/...`` path names: 404 when the bot knows no such
+    call; with ``live``, 409 when it has ended."""
     call_id = request.match_info["callConnectionId"]
     call = await request.app[keys.REGISTRY].get(call_id)
     if call is None:
         raise ProblemError(404, "Call not found", f"The bot knows no call {call_id!r}.")
+    if live and not call.is_live:
+        raise ProblemError(409, "Call ended", f"Call {call_id} has ended.")
     return call
 
 
@@ -55,7 +59,7 @@ async def list_calls(request: web.Request) -> web.Response:
 @routes.get("/ops/calls/{callConnectionId}")
 async def get_call(request: web.Request) -> web.Response:
     request.app[keys.API_KEYS].require(request, "ops")
-    call = await _live_call(request)
+    call = await call_of(request)
     events = await request.app[keys.STORE].events(call.call_connection_id)
     roles = await request.app[keys.ROLES].roles(call.room_id)
     return web.json_response({**call_json(call, roles), "events": events})
@@ -64,7 +68,7 @@ async def get_call(request: web.Request) -> web.Response:
 @routes.post("/ops/calls/{callConnectionId}/end")
 async def end_call(request: web.Request) -> web.Response:
     request.app[keys.API_KEYS].require(request, "ops")
-    return await _end(request, await _live_call(request))
+    return await _end(request, await call_of(request))
 
 
 @routes.post("/ops/rooms/{roomId}/end")

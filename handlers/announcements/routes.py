@@ -21,6 +21,7 @@ from bot.acs import AcsError
 from bot.problems import ProblemError, read_json
 from bot.routes.acs_errors import acs_problem
 from bot.routes.openapi import BACKEND, CALL_ID, OPS, ROOM_ID, json_response, links, problem_responses
+from bot.routes.ops import call_of
 from bot.routes.rooms import room_id_of
 from bot.routes.schemas import HTTP_URL, PROMPT_SSML, PROMPT_TEXT, exactly_one, nullable
 from handlers.announcements.audience import AudienceError
@@ -59,13 +60,7 @@ def announcement_routes(handler: AnnouncementDesk) -> list[web.RouteDef]:
 
     async def create_for_call(request: web.Request) -> web.Response:
         request.app[keys.API_KEYS].require(request, "ops")
-        call_id = request.match_info["callConnectionId"]
-        call = await request.app[keys.REGISTRY].get(call_id)
-        if call is None:
-            raise ProblemError(404, "Call not found", f"The bot knows no call {call_id!r}.")
-        if not call.is_live:
-            raise ProblemError(409, "Call ended", f"Call {call_id} has ended.")
-        return await announce(request, call.room_id)
+        return await announce(request, (await call_of(request, live=True)).room_id)
 
     async def announce(request: web.Request, room_id: str) -> web.Response:
         body = await read_json(request, AnnouncementRequest)

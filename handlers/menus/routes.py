@@ -20,6 +20,7 @@ from bot import keys
 from bot.messages import MenuRefused
 from bot.problems import VALIDATION_TYPE, ProblemError, read_json
 from bot.routes.openapi import BACKEND, CALL_ID, OPS, ROOM_ID, json_response, links, problem_responses
+from bot.routes.ops import call_of
 from bot.routes.rooms import room_id_of
 from bot.state.base import CallRecord
 from handlers.menus.driver import MenuDriver
@@ -57,15 +58,9 @@ def menu_routes(driver: Callable[[], MenuDriver]) -> list[web.RouteDef]:
 
     async def run_menu_in_call(request: web.Request) -> web.Response:
         request.app[keys.API_KEYS].require(request, "ops")
-        call_id = request.match_info["callConnectionId"]
         body = await read_json(request, RunMenuBody)
         check_menu(body.menu)
-        call = await request.app[keys.REGISTRY].get(call_id)
-        if call is None:
-            raise ProblemError(404, "Call not found", f"The bot knows no call {call_id!r}.")
-        if not call.is_live:
-            raise ProblemError(409, "Call ended", f"Call {call_id} has ended.")
-        return await begin(call, body)
+        return await begin(await call_of(request, live=True), body)
 
     def check_menu(name: str) -> None:
         menus = driver().menus
