@@ -4,7 +4,7 @@ themselves: tests/unit/test_state_paging.py)."""
 from __future__ import annotations
 
 import tomllib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,22 +15,9 @@ from bot.console.roles import RoleBook
 from bot.console.timeline import call_items, participant_items
 from bot.problems import ProblemError
 from bot.routes.paging import decode_cursor, encode_cursor
-from bot.state.base import CallRecord, CallState
 from handlers.dialout.model import DialOut, DialOutResult
 from handlers.dialout.timeline import item as dialout_item
-
-T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-
-
-def call(index: int, room: str = "1000", started: datetime | None = None) -> CallRecord:
-    return CallRecord(
-        call_connection_id=f"call-{index:02d}",
-        room_id=room,
-        server_call_id=None,
-        state=CallState.CONNECTED,
-        participants=[],
-        started_at=started or T0 + timedelta(seconds=index),
-    )
+from tests.support.records import T0, call
 
 
 @pytest.mark.parametrize("cursor", ["x", "bm90IGpzb24", encode_cursor(call(1))[:-3]])

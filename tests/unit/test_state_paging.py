@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from bot.registry import CallRegistry
 from bot.routes.paging import Page, decode_cursor, page_of
-from bot.state import CallRecord, CallState, StateStore
-
-T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-
-
-def call(index: int, room: str = "1000", started: datetime | None = None) -> CallRecord:
-    return CallRecord(
-        call_connection_id=f"call-{index:05d}",
-        room_id=room,
-        server_call_id=None,
-        state=CallState.CONNECTED,
-        participants=[],
-        started_at=started or T0 + timedelta(seconds=index),
-    )
+from bot.state import CallState, StateStore
+from tests.support.records import T0, call
 
 
 async def walk(
