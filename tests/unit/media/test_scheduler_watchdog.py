@@ -8,40 +8,8 @@ import asyncio
 import pytest
 
 from bot.events import PlayCompleted
-from bot.media.scheduler import MediaJob, MediaJobTimedOut, MediaScheduler
-
-PERSON = frozenset({"8:acs:person"})
-OTHER = frozenset({"8:acs:other"})
-
-
-class Starts:
-    """Records which jobs the scheduler started, by operation context."""
-
-    def __init__(self) -> None:
-        self.started: list[str] = []
-        self.a_start = asyncio.Event()
-
-    def job(
-        self,
-        context: str,
-        targets: frozenset[str] | None,
-        *,
-        loop: bool = False,
-        expected_seconds: float = 0.0,
-    ) -> MediaJob:
-        async def start() -> None:
-            self.started.append(context)
-            self.a_start.set()
-
-        return MediaJob(
-            "call-1", context, start, targets=targets, loop=loop, expected_seconds=expected_seconds
-        )
-
-
-async def started(starts: Starts, context: str) -> None:
-    while context not in starts.started:
-        starts.a_start.clear()
-        await starts.a_start.wait()
+from bot.media.scheduler import MediaJobTimedOut, MediaScheduler
+from tests.unit.media.jobs import OTHER, PERSON, Starts, started
 
 
 async def test_a_job_whose_completion_is_lost_is_released_and_the_queue_moves_on(
