@@ -93,6 +93,12 @@ class CallDispatcher:
 
     async def _run(self, call_connection_id: str, worker: _Worker) -> None:
         while True:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                # Asked to stop, yet no CancelledError came out: code the worker awaited swallowed
+                # it, or Python 3.11's `asyncio.timeout` turned a cancellation that coincided with
+                # the idle timeout into a TimeoutError. Waiting on would never end (`clear` waits).
+                raise asyncio.CancelledError
             try:
                 async with asyncio.timeout(self._idle_timeout):
                     event = await worker.queue.get()

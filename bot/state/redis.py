@@ -16,6 +16,7 @@ with replicas), not Redis Cluster.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections.abc import Callable, Collection, Coroutine, Iterable, Sequence
@@ -53,6 +54,12 @@ def _translated(method: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coro
         try:
             return await method(*args, **kwargs)
         except (RedisError, OSError) as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # The task was asked to stop mid-command, and redis-py (its pool's and socket's
+                # timeouts on Python 3.11) reported that as a connection error: a StateStoreError
+                # here would be caught and retried by loops that should end.
+                raise asyncio.CancelledError from exc
             raise StateStoreError(f"Redis state store failed: {exc}") from exc
 
     return wrapper

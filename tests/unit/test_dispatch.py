@@ -229,6 +229,29 @@ async def test_close_cancels_work_in_progress_and_refuses_more(recorder: Recorde
         closing.submit([ev("a", 3)])
 
 
+async def test_close_ends_a_worker_whose_handler_swallowed_the_cancellation() -> None:
+    # Code a handler awaits may catch the CancelledError meant for the worker (redis-py turning it
+    # into a connection error, caught as a store error, does): close must still end the worker.
+    started = asyncio.Event()
+
+    async def swallowing(event: CallEvent) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            return
+
+    closing = CallDispatcher(swallowing)
+    closing.submit([ev("a", 1), ev("a", 2)])
+    await started.wait()
+
+    # Waited for, not cancelled, so that a close that never ends fails the test instead of hanging.
+    closed, _ = await asyncio.wait([asyncio.create_task(closing.close())], timeout=5)
+
+    assert closed, "close never ended: the worker still waits for events"
+    assert closing.active_workers == 0
+
+
 async def test_stats_report_the_counters(recorder: Recorder, dispatcher: CallDispatcher) -> None:
     recorder.fail_on.add("b-1")
     recorder.gates["a-1"] = asyncio.Event()
