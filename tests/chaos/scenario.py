@@ -63,6 +63,11 @@ async def connected_rooms(bed: ProcessBed, bot: Reachable, *, connects: int = 1)
     raise AssertionError("the bot did not connect to every room")
 
 
+def interpreter_number(index: int) -> str:
+    """The phone number of the ``index``-th interpreter a run dials."""
+    return f"+1425555{1000 + index:04d}"
+
+
 async def trigger_dialouts(
     bed: ProcessBed, bot: Reachable, rooms: list[str], count: int, *, repeats: int = 1
 ) -> dict[str, str]:
@@ -73,7 +78,7 @@ async def trigger_dialouts(
     rng = random.Random(7)  # noqa: S311 (answer delays, not secrets)
 
     async def one(index: int) -> None:
-        number = f"+1425555{1000 + index:04d}"
+        number = interpreter_number(index)
         # The interpreter answers after a while and presses 1 whenever the prompt asks again.
         await bed.phone(
             number,

@@ -26,6 +26,7 @@ from tests.chaos.scenario import (
     announce,
     check_outcomes,
     connected_rooms,
+    interpreter_number,
     settled,
     trigger_dialouts,
 )
@@ -39,6 +40,8 @@ ACS_FAULTS = [
     {"status": 500, "probability": 0.2, "mode": "loseAnswer"},
     {"status": 503, "probability": 0.2, "mode": "refuse", "retryAfterSeconds": 1},
 ]
+# How a menu session can end (its status once it is not running).
+MENU_ENDS = {"completed", "maxTries", "hangup", "cancelled", "failed"}
 CALLBACK_FAULTS = {"drop": 0.02, "duplicate": 0.1, "reorder": True, "delaySeconds": 1.0}
 
 
@@ -108,7 +111,7 @@ async def keep_pressing_one(bed: ProcessBed, rooms: list[str], count: int, stop:
     would, however long lost events make the menus take (a phone's script ends after 50 keys)."""
     while not stop.is_set():
         for index in range(count):
-            raw_id = quote(f"4:+1425555{1000 + index:04d}", safe="")
+            raw_id = quote(f"4:{interpreter_number(index)}", safe="")
             path = f"/emulator/rooms/{rooms[index % len(rooms)]}/participants/{raw_id}:dtmf"
             # Refused while the phone is not in the call yet (or no more).
             async with bed.http.post(bed.emulator_url + path, json={"tones": "1"}) as reply:
@@ -144,6 +147,3 @@ async def test_dropped_duplicated_reordered_callbacks_lose_no_outcome(tmp_path: 
         duplicates = [line for line in metrics.splitlines() if 'outcome="duplicate"' in line]
         # The duplicated deliveries reached the bot, which knew them for what they were.
         assert sum(float(line.rsplit(" ", 1)[1]) for line in duplicates) > 0, duplicates
-
-
-MENU_ENDS = {"completed", "maxTries", "hangup", "cancelled", "failed"}
