@@ -92,13 +92,17 @@ class CallDispatcher:
             self._all_done.clear()
 
     async def _run(self, call_connection_id: str, worker: _Worker) -> None:
+        current = asyncio.current_task()
         while True:
-            current = asyncio.current_task()
             if current is not None and current.cancelling():
                 # Asked to stop, yet no CancelledError came out: code the worker awaited swallowed
                 # it, or Python 3.11's `asyncio.timeout` turned a cancellation that coincided with
                 # the idle timeout into a TimeoutError. Waiting on would never end (`clear` waits).
                 raise asyncio.CancelledError
+            if not worker.queue.empty():
+                # Under load the next event is already queued: no idle timer to arm and disarm.
+                await self._handle(call_connection_id, worker.queue.get_nowait())
+                continue
             try:
                 async with asyncio.timeout(self._idle_timeout):
                     event = await worker.queue.get()
@@ -110,22 +114,25 @@ class CallDispatcher:
                         del self._workers[call_connection_id]
                     return
                 continue
-            try:
-                await self._process(event)
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is None or current.cancelling():
-                    raise
-                # Raised by something the handler awaited, not a request to stop this worker:
-                # a failure of this event like any other.
-                self._log_failure(call_connection_id, event)
-            except Exception:
-                self._log_failure(call_connection_id, event)
-            finally:
-                self.processed += 1
-                self._unfinished -= 1
-                if self._unfinished == 0:
-                    self._all_done.set()
+            await self._handle(call_connection_id, event)
+
+    async def _handle(self, call_connection_id: str, event: CallEvent) -> None:
+        try:
+            await self._process(event)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is None or current.cancelling():
+                raise
+            # Raised by something the handler awaited, not a request to stop this worker: a
+            # failure of this event like any other.
+            self._log_failure(call_connection_id, event)
+        except Exception:
+            self._log_failure(call_connection_id, event)
+        finally:
+            self.processed += 1
+            self._unfinished -= 1
+            if self._unfinished == 0:
+                self._all_done.set()
 
     def _log_failure(self, call_connection_id: str, event: CallEvent) -> None:
         self.failed += 1

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar, Token
 from typing import Literal, Protocol, TextIO, TypeVar
 
 from aiohttp import web
@@ -44,18 +43,32 @@ _call_connection_id: ContextVar[str | None] = ContextVar("roombot_call_connectio
 _room_id: ContextVar[str | None] = ContextVar("roombot_room_id", default=None)
 
 
-@contextmanager
-def log_context(*, call_connection_id: str | None = None, room_id: str | None = None) -> Iterator[None]:
-    """Tag the lines logged inside the block with a call and/or a room (None keeps what is set).
+def log_context(*, call_connection_id: str | None = None, room_id: str | None = None) -> _LogContext:
+    """Tag the lines logged inside the ``with`` block with a call and/or a room (None keeps what
+    is set). Whatever :func:`bind_log_context` adds inside the block is undone when it ends, too."""
+    return _LogContext(call_connection_id, room_id)
 
-    Whatever :func:`bind_log_context` adds inside the block is undone when it ends, too."""
-    call_token = _call_connection_id.set(call_connection_id or _call_connection_id.get())
-    room_token = _room_id.set(room_id or _room_id.get())
-    try:
-        yield
-    finally:
-        _room_id.reset(room_token)
-        _call_connection_id.reset(call_token)
+
+class _LogContext:
+    # A class rather than a generator context manager: entered for every event and request.
+    __slots__ = ("_call", "_room", "_tokens")
+
+    def __init__(self, call_connection_id: str | None, room_id: str | None) -> None:
+        self._call = call_connection_id
+        self._room = room_id
+        self._tokens: tuple[Token[str | None], Token[str | None]] | None = None
+
+    def __enter__(self) -> None:
+        self._tokens = (
+            _call_connection_id.set(self._call or _call_connection_id.get()),
+            _room_id.set(self._room or _room_id.get()),
+        )
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._tokens is not None:
+            call_token, room_token = self._tokens
+            _room_id.reset(room_token)
+            _call_connection_id.reset(call_token)
 
 
 def bind_log_context(*, room_id: str) -> None:

@@ -58,6 +58,24 @@ class Metrics:
             ["route", "status"],
             registry=self.registry,
         )
+        # The labelled children of the per-event counters: `labels()` takes a lock and builds a
+        # key on every call; these are counted several times per callback.
+        self._event_counts: dict[tuple[str, str], Counter] = {}
+        self._callback_counts: dict[str, Counter] = {}
+
+    def count_event(self, event_type: str, outcome: str) -> None:
+        child = self._event_counts.get((event_type, outcome))
+        if child is None:
+            child = self._event_counts[(event_type, outcome)] = self.events.labels(
+                type=event_type, outcome=outcome
+            )
+        child.inc()
+
+    def count_callback(self, outcome: str) -> None:
+        child = self._callback_counts.get(outcome)
+        if child is None:
+            child = self._callback_counts[outcome] = self.callbacks.labels(outcome=outcome)
+        child.inc()
 
 
 def action_name(description: str) -> str:

@@ -136,34 +136,44 @@ class CallRegistry:
 
     async def _apply_to(self, record: CallRecord, event: CallEvent) -> CallRecord:
         updated = record.copy()
+        # Most events (media, tones, results) change nothing: then only the history grows.
+        changed = False
         stale = False
         if isinstance(event, CallConnected):
             if updated.state is CallState.CONNECTING:
                 updated.state = CallState.CONNECTED
+                changed = True
         elif isinstance(event, ParticipantsUpdated):
             stale = not updated.is_live or _is_older(event.sequence_number, updated.participants_sequence)
             if not stale:
-                updated.participants = [
+                participants = [
                     ParticipantRecord(
                         raw_id=p.raw_id, kind=p.kind, is_muted=p.is_muted, is_on_hold=p.is_on_hold
                     )
                     for p in event.participants
                 ]
+                sequence = updated.participants_sequence
                 if event.sequence_number is not None:
-                    updated.participants_sequence = event.sequence_number
-        elif isinstance(event, CallDisconnected):
-            if updated.is_live:
-                updated.state = CallState.DISCONNECTED
-                updated.ended_at = self._clock()
-        elif isinstance(event, ConnectFailed) and updated.is_live:
-            updated.state = CallState.FAILED
+                    sequence = event.sequence_number
+                if participants != updated.participants or sequence != updated.participants_sequence:
+                    updated.participants = participants
+                    updated.participants_sequence = sequence
+                    changed = True
+        elif isinstance(event, CallDisconnected | ConnectFailed) and updated.is_live:
+            ended = isinstance(event, CallDisconnected)
+            updated.state = CallState.DISCONNECTED if ended else CallState.FAILED
             updated.ended_at = self._clock()
-        updated.server_call_id = updated.server_call_id or event.server_call_id
-        updated.correlation_id = updated.correlation_id or event.correlation_id
+            changed = True
+        if not updated.server_call_id and event.server_call_id:
+            updated.server_call_id = event.server_call_id
+            changed = True
+        if not updated.correlation_id and event.correlation_id:
+            updated.correlation_id = event.correlation_id
+            changed = True
         entry = history_entry(event, self._clock())
         if stale:
             entry["ignored"] = "stale"
-        if updated != record:
+        if changed:
             await self._store.put_call_with_event(updated, entry)
             self._remember(updated)
         else:

@@ -34,7 +34,7 @@ async def receive_callbacks(request: web.Request) -> web.Response:
     try:
         await app[keys.VERIFIER].verify(request.headers.get("Authorization"))
     except SigningKeysUnavailable as exc:
-        metrics.callbacks.labels(outcome="unverifiable").inc()
+        metrics.count_callback("unverifiable")
         logger.error("cannot check a callback's token: %s", exc)
         raise ProblemError(
             503,
@@ -43,7 +43,7 @@ async def receive_callbacks(request: web.Request) -> web.Response:
             headers={"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)},
         ) from None
     except CallbackAuthError as exc:
-        metrics.callbacks.labels(outcome="unauthorized").inc()
+        metrics.count_callback("unauthorized")
         logger.warning("refused callback: %s", exc)
         raise ProblemError(
             401, "Unauthorized callback", str(exc), headers={"WWW-Authenticate": "Bearer"}
@@ -52,16 +52,16 @@ async def receive_callbacks(request: web.Request) -> web.Response:
         payload = loads_json(await request.read(), title="Malformed callback body")
         events = parse_callback_body(payload)
     except ProblemError:
-        metrics.callbacks.labels(outcome="malformed").inc()
+        metrics.count_callback("malformed")
         raise
     except (ValueError, EventParseError) as exc:
-        metrics.callbacks.labels(outcome="malformed").inc()
+        metrics.count_callback("malformed")
         raise ProblemError(400, "Malformed callback body", str(exc)) from None
     try:
         # One store round trip for the whole body; an id repeated within it is kept once.
         fresh = await app[keys.INTAKE].receive(payload, events)
     except StateStoreError as exc:
-        metrics.callbacks.labels(outcome="unstored").inc()
+        metrics.count_callback("unstored")
         logger.error("cannot store a callback's events: %s", exc)
         raise ProblemError(
             503,
@@ -73,10 +73,9 @@ async def receive_callbacks(request: web.Request) -> web.Response:
     for event in events:
         outcome = "dispatched" if event.id in fresh_ids else "duplicate"
         fresh_ids.discard(event.id)
-        metrics.events.labels(type=event.type, outcome=outcome).inc()
-    metrics.callbacks.labels(outcome="accepted").inc()
-    return web.json_response({"received": len(events), "accepted": len(fresh)}, dumps=_dumps)
-
-
-def _dumps(value: object) -> str:
-    return orjson.dumps(value).decode()
+        metrics.count_event(event.type, outcome)
+    metrics.count_callback("accepted")
+    return web.Response(
+        body=orjson.dumps({"received": len(events), "accepted": len(fresh)}),
+        content_type="application/json",
+    )

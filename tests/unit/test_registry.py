@@ -12,7 +12,7 @@ import pytest
 
 from bot.events import CallEvent, parse_callback_body
 from bot.registry import CallRegistry
-from bot.state import CallState, MemoryStateStore, SqliteStateStore, StateStore
+from bot.state import CallRecord, CallState, MemoryStateStore, SqliteStateStore, StateStore
 
 CALL = "call-1"
 ROOM = "99511289467351467"
@@ -304,3 +304,37 @@ async def test_a_restarted_bot_still_knows_its_live_calls(tmp_path: Path) -> Non
         assert [p.raw_id for p in after.participants] == ["8:acs:doctor"]
     finally:
         await second_store.close()
+
+
+class CountingStore(MemoryStateStore):
+    """Counts how often the call record itself is written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record_writes = 0
+
+    async def put_call_with_event(self, record: CallRecord, entry: dict[str, Any]) -> None:
+        self.record_writes += 1
+        await super().put_call_with_event(record, entry)
+
+
+async def test_only_events_that_change_the_call_rewrite_its_record() -> None:
+    store = CountingStore()
+    registry = CallRegistry(store, clock=StepClock())
+    await registry.register_connecting(ROOM, CALL, None, None)
+
+    await registry.apply(event("CallConnected"))  # state, server call id, correlation id
+    await registry.apply(participants(1, "8:acs:a"))
+    await registry.apply(event("PlayCompleted", {"operationContext": "announce:1"}, event_id="p1"))
+    await registry.apply(participants(2, "8:acs:a"))  # newer, same people: the sequence moves
+    await registry.apply(participants(2, "8:acs:a"))  # the same update again: nothing moves
+    await registry.apply(event("CallConnected", event_id="again"))
+
+    assert store.record_writes == 3
+    assert len(await registry.history(CALL)) == 6
+    call = await registry.get(CALL)
+    assert call is not None
+    assert call.state is CallState.CONNECTED
+    assert call.participants_sequence == 2
+    assert call.server_call_id == f"server-{CALL}"
+    assert call.correlation_id == "corr"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -305,6 +306,32 @@ async def test_a_document_json_cannot_hold_is_refused(store: StateStore) -> None
     with pytest.raises(ValueError, match="JSON"):
         await store.put_doc_if_absent("ns", "k", {"ratio": float("nan")})
     assert await store.get_doc("ns", "k") is None
+
+
+async def test_documents_keep_what_json_holds_and_refuse_nan_anywhere(store: StateStore) -> None:
+    doc = {"none": None, "ratio": 0.5, "big": 2**70, "nested": [{"n": 1, "empty": None}], "yes": True}
+    await store.put_doc("ns", "kept", doc)
+    assert await store.get_doc("ns", "kept") == doc
+
+    for bad in ({"deep": [{"x": None, "y": float("nan")}]}, {"top": float("-inf")}):
+        with pytest.raises(ValueError, match="JSON"):
+            await store.put_doc("ns", "bad", bad)
+    assert await store.get_doc("ns", "bad") is None
+
+
+def test_a_record_copy_is_equal_and_shares_no_list() -> None:
+    original = record("c1", state=CallState.DISCONNECTED)
+    original.participants_sequence = 3
+    # Every field set, none at its default: a field `copy` forgot would show here.
+    assert all(getattr(original, f.name) != f.default for f in fields(CallRecord))
+
+    copied = original.copy()
+    assert copied == original
+    assert {f.name: getattr(copied, f.name) for f in fields(CallRecord)} == {
+        f.name: getattr(original, f.name) for f in fields(CallRecord)
+    }
+    copied.participants.append(ParticipantRecord(raw_id="8:acs:x", kind="communicationUser"))
+    assert len(original.participants) == 2
 
 
 # --- lifecycle ---------------------------------------------------------------------------------
