@@ -38,22 +38,35 @@ from azure.communication.rooms._shared.auth_policy_utils import (
 from azure.communication.rooms._version import SDK_MONIKER as ROOMS_MONIKER
 from azure.communication.rooms.aio import RoomsClient
 from azure.core.credentials import AzureKeyCredential
-from azure.core.pipeline import policies
+from azure.core.pipeline import PipelineRequest, PipelineResponse, policies
 from azure.core.pipeline.transport import AioHttpTransport
+from azure.core.rest import AsyncHttpResponse, HttpRequest
 
 # Bounded waits for one HTTP exchange; the retry policy bounds the whole action.
 CONNECTION_TIMEOUT_SECONDS = 10
 READ_TIMEOUT_SECONDS = 30
 
 
+class Utf8Responses(policies.SansIOHTTPPolicy[HttpRequest, AsyncHttpResponse]):
+    """Names the answer's encoding: JSON is UTF-8 (RFC 8259 §8.1), as ACS declares. Otherwise
+    `text()` works it out from the Content-Type's charset with `email.message` on every answer
+    that the SDK's generated code deserializes from the raw response (most operations do)."""
+
+    def on_response(
+        self,
+        request: PipelineRequest[HttpRequest],
+        response: PipelineResponse[HttpRequest, AsyncHttpResponse],
+    ) -> None:
+        response.http_response.encoding = "utf-8"
+
+
 def _policies(authentication: object, sdk_moniker: str, proxy: str | None) -> list[object]:
     chosen: list[object] = [policies.RequestIdPolicy(), policies.UserAgentPolicy(sdk_moniker=sdk_moniker)]
     if proxy is not None:
         chosen.append(policies.ProxyPolicy(proxies={"https": proxy}))
-    # JSON is UTF-8 (RFC 8259 §8.1), as ACS declares: naming it saves parsing the Content-Type's
-    # charset with `email.message` on every answer.
+    # The decoding policy reads what the encoding policy named (answers pass the list backwards).
     decode = policies.ContentDecodePolicy(response_encoding="utf-8")
-    chosen += [decode, authentication, policies.HttpLoggingPolicy()]
+    chosen += [decode, Utf8Responses(), authentication, policies.HttpLoggingPolicy()]
     return chosen
 
 
