@@ -29,6 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from bot.state.checkpoints import Checkpointer, configure_writer
+
 T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
 # A statement and its parameters.
@@ -40,6 +42,7 @@ BUSY_TIMEOUT_MS = 5000
 MAX_BATCH = 512
 CACHE_KIB = 16 * 1024
 GATHER_PASSES = 1
+MEMORY = ":memory:"
 
 
 @dataclass(slots=True)
@@ -69,11 +72,22 @@ class SqliteWorker:
         self.operations = 0
         # The first failure of a deferred statement (read on the connection's thread).
         self.deferred_error: sqlite3.Error | None = None
+        # WAL checkpoints, off this connection (none for an in-memory database).
+        self.checkpointer: Checkpointer | None = None
 
     async def start(self, setup: Callable[[sqlite3.Connection], None]) -> None:
         """Open the connection on the worker thread and run ``setup`` (schema, pragmas) there."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._open, setup)
+        if self._path != MEMORY:
+            checkpointer = Checkpointer(self._path, BUSY_TIMEOUT_MS)
+            try:
+                await checkpointer.start()
+            except BaseException:
+                await checkpointer.close()
+                await self.close()
+                raise
+            self.checkpointer = checkpointer
 
     def _open(self, setup: Callable[[sqlite3.Connection], None]) -> None:
         # Autocommit mode: transactions are this module's own BEGIN ... COMMIT.
@@ -82,6 +96,8 @@ class SqliteWorker:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
+            if self._path != MEMORY:
+                configure_writer(connection)
             # 16 MiB of page cache (the default is 2 MiB): the interior pages of indexes over
             # millions of remembered event ids stay in memory.
             connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
@@ -203,6 +219,9 @@ class SqliteWorker:
         """Finish what is queued, then close the connection and stop the thread."""
         if self._flusher is not None:
             await asyncio.shield(self._flusher)
+        if self.checkpointer is not None:
+            await self.checkpointer.close()
+            self.checkpointer = None
         connection, self._connection = self._connection, None
         if connection is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, connection.close)
