@@ -64,9 +64,9 @@ def _policies(authentication: object, sdk_moniker: str, proxy: str | None) -> li
     chosen: list[object] = [policies.RequestIdPolicy(), policies.UserAgentPolicy(sdk_moniker=sdk_moniker)]
     if proxy is not None:
         chosen.append(policies.ProxyPolicy(proxies={"https": proxy}))
-    # The decoding policy reads what the encoding policy named (answers pass the list backwards).
-    decode = policies.ContentDecodePolicy(response_encoding="utf-8")
-    chosen += [decode, Utf8Responses(), authentication, policies.HttpLoggingPolicy()]
+    # Answers pass the policies in reverse order: Utf8Responses names the encoding before the
+    # decoding policy reads the text, which then stays cached for the SDK's deserializer.
+    chosen += [policies.ContentDecodePolicy(), Utf8Responses(), authentication, policies.HttpLoggingPolicy()]
     return chosen
 
 
