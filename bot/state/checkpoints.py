@@ -44,7 +44,6 @@ class Checkpointer:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roombot-sqlite-checkpoint")
         self._connection: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
-        self.checkpoints = 0
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -70,8 +69,6 @@ class Checkpointer:
             await asyncio.get_running_loop().run_in_executor(self._executor, _passive, connection)
         except sqlite3.Error as exc:
             logger.warning("SQLite checkpoint failed: %s", exc)
-            return
-        self.checkpoints += 1
 
     async def close(self) -> None:
         if self._task is not None:

@@ -84,5 +84,7 @@ async def test_an_in_memory_database_has_no_checkpointer() -> None:
     try:
         assert worker.checkpointer is None
         await write_batch(worker, 0)
+        rows = await worker.run(lambda db: db.execute("SELECT count(*) FROM t").fetchone()[0])
+        assert rows == ROWS_PER_BATCH
     finally:
         await worker.close()
