@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -66,9 +66,11 @@ async def post_json(
     policy: RetryPolicy,
     clock: Clock,
     what: str,
+    log_extra: Mapping[str, object] | None = None,
 ) -> int | None:
     """POST ``body`` until it is accepted or the policy gives up; ``headers`` is called for every
-    attempt (each gets a fresh token). Returns the last HTTP status, or None when none came."""
+    attempt (each gets a fresh token). Returns the last HTTP status, or None when none came.
+    ``log_extra`` goes on every line logged about it (a callback names its call connection)."""
     status: int | None = None
     timeout = aiohttp.ClientTimeout(total=policy.timeout_seconds)
     for attempt in range(policy.attempts):
@@ -79,16 +81,16 @@ async def post_json(
                 await response.read()
                 status = response.status
         except (aiohttp.ClientError, TimeoutError) as exc:
-            log.info("%s to %s failed (attempt %d): %r", what, url, attempt + 1, exc)
+            log.info("%s to %s failed (attempt %d): %r", what, url, attempt + 1, exc, extra=log_extra)
             status = None
             continue
         if status < 300:
             return status
         if not _retryable(status):
-            log.warning("%s to %s answered %d; dropped", what, url, status)
+            log.warning("%s to %s answered %d; dropped", what, url, status, extra=log_extra)
             return status
-        log.info("%s to %s answered %d (attempt %d)", what, url, status, attempt + 1)
-    log.warning("%s to %s dropped after %d attempts", what, url, policy.attempts)
+        log.info("%s to %s answered %d (attempt %d)", what, url, status, attempt + 1, extra=log_extra)
+    log.warning("%s to %s dropped after %d attempts", what, url, policy.attempts, extra=log_extra)
     return status
 
 
@@ -202,7 +204,12 @@ class CallbackDispatcher:
     def submit(self, url: str, connection_id: str, event: dict[str, Any]) -> None:
         """Queue one CloudEvent for ``url``; returns at once, delivery happens in the background."""
         if self.faults is not None and self.faults.drops():
-            log.info("callback %s for %s dropped by an injected fault", event.get("type"), connection_id)
+            log.info(
+                "callback %s for %s dropped by an injected fault",
+                event.get("type"),
+                connection_id,
+                extra={"call_connection_id": connection_id},
+            )
             return
         self._queues.put((url, connection_id), event)
 
@@ -211,7 +218,11 @@ class CallbackDispatcher:
 
     async def _deliver(self, key: tuple[str, str], events: list[dict[str, Any]]) -> None:
         if self.session is None:
-            log.warning("callbacks for %s dropped: the emulator is not running", key[1])
+            log.warning(
+                "callbacks for %s dropped: the emulator is not running",
+                key[1],
+                extra={"call_connection_id": key[1]},
+            )
             return
         url, connection_id = key
         bodies = one_per_post(events)
@@ -227,6 +238,8 @@ class CallbackDispatcher:
                 policy=self._policy,
                 clock=self._clock,
                 what=f"callback for {connection_id}",
+                # The attribute the bot's log formats name callConnectionId.
+                log_extra={"call_connection_id": connection_id},
             )
 
     async def drain(self) -> None:
