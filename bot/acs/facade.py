@@ -30,6 +30,7 @@ from bot.acs.recording import RecordingActions
 from bot.acs.retry import Headers, RetryPolicy
 from bot.acs.sdk import call_automation_client, rooms_client, transport
 from bot.acs.types import (
+    AcsError,
     AcsRejected,
     AcsUnavailable,
     CallInfo,
@@ -134,9 +135,9 @@ class AcsFacade:
                 description=description,
             )
         except (AzureError, aiohttp.ClientError, TimeoutError) as exc:
-            error = translate_error(exc, description, retry)
-            log.warning("%s failed: %s", description, error)
-            raise error from exc
+            # Raised straight from the call, not from a local: a frame holding the exception its
+            # own traceback holds would be a cycle for the garbage collector, one per failure.
+            raise _logged(translate_error(exc, description, retry), description) from exc
 
     def connection(self, call_connection_id: str) -> CallConnectionClient:
         """The SDK client of one call connection; for the action groups of this package only."""
@@ -235,3 +236,8 @@ class AcsFacade:
     async def close(self) -> None:
         await self._calls.close()
         await self._rooms.close()
+
+
+def _logged(error: AcsError, description: str) -> AcsError:
+    log.warning("%s failed: %s", description, error)
+    return error

@@ -220,7 +220,7 @@ class MenuDriver:
                 case engine.Collect():
                     job = self._collect(record, effect)
                     if await self._cross_off(session_id, version, collecting=job.expected_seconds):
-                        await self._watch(session_id, effect.attempt, job)
+                        self._watch(session_id, effect.attempt, job)
                     return
                 case engine.Act():
                     await self.actions.run(effect.action, self._scope(record, effect))
@@ -272,25 +272,38 @@ class MenuDriver:
         )
         return self.services.media.submit(job)
 
-    async def _watch(self, session_id: str, attempt: int, job: MediaJob) -> None:
-        """A recognize ACS refused ends the session; its events otherwise come through on_event."""
-        try:
-            await job.done
-        except AcsError as exc:
+    def _watch(self, session_id: str, attempt: int, job: MediaJob) -> None:
+        """A recognize ACS refused ends the session; its events otherwise come through on_event.
+
+        A callback on the job rather than a task awaiting it: a menu waiting for keys, for as
+        long as the participant takes, keeps no task, coroutines and futures of its own alive
+        (at 1,000 menus waiting at once, they were most of what the garbage collector walked)."""
+
+        def settled(done: asyncio.Future[Any]) -> None:
+            if done.cancelled():
+                return
+            exc = done.exception()
+            if isinstance(exc, AcsError | MediaJobTimedOut | MediaJobUnconfirmed):
+                self.spawn(self._failed_try(session_id, attempt, job, exc), f"menus:{session_id}:failed")
+            elif exc is not None and not isinstance(exc, CallEnded):
+                logger.error("menu session %s: recognize failed", session_id, exc_info=exc)
+
+        job.done.add_done_callback(settled)
+
+    async def _failed_try(self, session_id: str, attempt: int, job: MediaJob, exc: Exception) -> None:
+        if isinstance(exc, AcsError):
             logger.warning("menu session %s: recognize refused: %s", session_id, exc)
             in_call = await self._participants(job.call_connection_id)
             await self.feed(session_id, attempt, engine.PromptFailed(), in_call=in_call)
-        except (MediaJobTimedOut, MediaJobUnconfirmed) as exc:
-            # The recognize's completion event was lost, or its request went unanswered and
-            # nothing came of it (ACS keeps no repeatability for recognize, so it was not resent
-            # at once): ask again without counting a try (the participant may have pressed a
-            # key; a lost event costs time, not the outcome), a bounded number of times, or end
-            # the session if the participant has left.
-            logger.warning("menu session %s: %s", session_id, exc)
-            in_call = await self._participants(job.call_connection_id)
-            await self.feed(session_id, attempt, engine.ResultLost(), in_call=in_call)
-        except CallEnded:
             return
+        # The recognize's completion event was lost, or its request went unanswered and nothing
+        # came of it (ACS keeps no repeatability for recognize, so it was not resent at once):
+        # ask again without counting a try (the participant may have pressed a key; a lost event
+        # costs time, not the outcome), a bounded number of times, or end the session if the
+        # participant has left.
+        logger.warning("menu session %s: %s", session_id, exc)
+        in_call = await self._participants(job.call_connection_id)
+        await self.feed(session_id, attempt, engine.ResultLost(), in_call=in_call)
 
     async def _participants(self, call_connection_id: str) -> set[str]:
         """Who is in the call now. ACS is asked: its refusal may come before the bot hears, through
