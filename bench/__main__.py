@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bench import callbacks, facade, latency, scale, takeover
+from bench import callbacks, facade, latency, remembered, scale, takeover
 from bench.common import machine
 from bot.logs import configure_logging
 
@@ -33,6 +33,7 @@ class Plan:
     scale_stores: tuple[str, ...]
     leases: tuple[float, ...]
     takeover_runs: int
+    remembered: int
 
 
 FULL = Plan(
@@ -46,6 +47,7 @@ FULL = Plan(
     scale_stores=("memory://", "sqlite"),
     leases=(3.0, 10.0),
     takeover_runs=3,
+    remembered=5_000_000,
 )
 QUICK = Plan(
     posts=20,
@@ -58,8 +60,9 @@ QUICK = Plan(
     scale_stores=("memory://",),
     leases=(1.0,),
     takeover_runs=1,
+    remembered=2_000,
 )
-BENCHMARKS = ("callbacks", "facade", "latency", "scale", "takeover")
+BENCHMARKS = ("callbacks", "facade", "latency", "scale", "takeover", "remembered")
 DEFAULT_STORES = ("memory://", "sqlite", "redis")
 
 # What the figures of each benchmark mean, printed after those that ran.
@@ -76,6 +79,12 @@ LEGEND = {
     "scale": [
         "  RSS KiB/call          growth of the bot process's resident memory per live call",
         "  page / metrics ms     wall time of GET /ops/calls?limit=100 and GET /metrics, median of 5",
+    ],
+    "remembered": [
+        "  events/s, µs/event    callback ingestion as above, by a bot whose store remembers that many",
+        "                        event ids (full) and by one on an empty store; full vs empty: the change",
+        "  longest step / stall  one housekeeping step's time, and the bot's event loop's longest stall",
+        "                        while the steps ran (1 ms ticker), expiring those ids",
     ],
     "takeover": [
         "  takeover s            SIGKILL of the leading replica to: the other's /healthz leading, and the",
@@ -95,9 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--store",
         action="append",
         metavar="STATE_URL",
-        help="state stores the callback benchmark measures (repeatable; `sqlite` is a temporary file, "
-        "`redis` is ROOMBOT_BENCH_REDIS_URL, default redis://127.0.0.1:6379/14, under a key prefix "
-        "of its own, removed after); default: memory://, sqlite and redis",
+        help="state stores the callback and remembered benchmarks measure (repeatable; `sqlite` is a "
+        "temporary file, `redis` is ROOMBOT_BENCH_REDIS_URL, default redis://127.0.0.1:6379/14, "
+        "under a key prefix of its own, removed after); default: memory://, sqlite and redis",
     )
     return parser
 
@@ -125,6 +134,15 @@ async def run(plan: Plan, only: Sequence[str], stores: Sequence[str] = DEFAULT_S
             show((await scale.measure(counts=plan.live_calls, store=store)).lines())
     if "takeover" in only:
         show((await takeover.measure(leases=plan.leases, runs=plan.takeover_runs)).lines())
+    if "remembered" in only:
+        kept = await remembered.measure(
+            remembered=plan.remembered,
+            posts=plan.posts,
+            runs=plan.latency_runs,
+            concurrency=plan.concurrency,
+            stores=stores,
+        )
+        show(kept.lines())
     show(["what the figures mean:", *(line for name in BENCHMARKS if name in only for line in LEGEND[name])])
     return lines
 

@@ -114,6 +114,19 @@ async def redis_reachable(url: str) -> str | None:
     return None
 
 
+async def reachable_stores(stores: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The stores that can be measured, and a note for each that cannot (no Redis there)."""
+    measured, skipped = [], []
+    for store in stores:
+        url = REDIS_URL if store == "redis" else store
+        why = await redis_reachable(url) if url.startswith("redis") else None
+        if why is None:
+            measured.append(store)
+        else:
+            skipped.append(f"{store_label(store)}: skipped, no Redis at {url} ({why})")
+    return measured, skipped
+
+
 async def forget_prefix(url: str, prefix: str) -> None:
     """Delete every key under ``prefix`` (a benchmark's Redis state)."""
     client = aioredis.Redis.from_url(url)
@@ -145,7 +158,7 @@ def store_settings(store: str, directory: Path) -> tuple[dict[str, Any], str | N
     return {"state_url": store}, None
 
 
-async def _one(
+async def ingest(
     server: Target,
     calls: Sequence[Call],
     warm: tuple[list[bytes], list[str]],
@@ -167,7 +180,7 @@ async def _one(
     return seconds, after.cpu - before.cpu
 
 
-def _traffic(acs: FakeAcs, calls: Sequence[Call], posts: int) -> tuple[list[bytes], list[str], int]:
+def traffic(acs: FakeAcs, calls: Sequence[Call], posts: int) -> tuple[list[bytes], list[str], int]:
     made, events = bodies(calls, posts)
     return made, [acs.token() for _ in made], events
 
@@ -183,15 +196,7 @@ async def measure(
     (``sqlite``: a file in a temporary directory; ``redis``: ``ROOMBOT_BENCH_REDIS_URL``)."""
     if posts < 1 or runs < 1 or concurrency < 1:
         raise ValueError("posts, runs and concurrency must be at least 1")
-    skipped = []
-    measured = []
-    for store in stores:
-        url = REDIS_URL if store == "redis" else store
-        why = await redis_reachable(url) if url.startswith("redis") else None
-        if why is None:
-            measured.append(store)
-        else:
-            skipped.append(f"{store_label(store)}: skipped, no Redis at {url} ({why})")
+    measured, skipped = await reachable_stores(stores)
     labels = [BARE, FLOOR, *(store_label(store) for store in measured)]
     walls: dict[str, list[float]] = {label: [] for label in labels}
     cpus: dict[str, list[float]] = {label: [] for label in labels}
@@ -200,8 +205,8 @@ async def measure(
     async with fake_acs() as acs, aiohttp.ClientSession() as session:
         with tempfile.TemporaryDirectory(prefix="roombot-bench-") as directory:
             for _ in range(runs):
-                warm_bodies, warm_tokens, _ = _traffic(acs, calls, concurrency)
-                load_bodies, load_tokens, events = _traffic(acs, calls, posts)
+                warm_bodies, warm_tokens, _ = traffic(acs, calls, concurrency)
+                load_bodies, load_tokens, events = traffic(acs, calls, posts)
                 plan: list[tuple[str, str, dict[str, Any], str | None]] = [
                     (BARE, "bare", acs.bot_settings(), None),
                     (FLOOR, "bare-jwt", acs.bot_settings(), None),
@@ -212,7 +217,7 @@ async def measure(
                 for label, kind, config, prefix in plan:
                     try:
                         async with target(kind, config, session) as server:
-                            wall, cpu = await _one(
+                            wall, cpu = await ingest(
                                 server,
                                 calls,
                                 (warm_bodies, warm_tokens),

@@ -58,6 +58,18 @@ class Target:
     async def populate(self, first: int, count: int) -> None:
         await self._control("POST", f"/populate?first={first}&count={count}")
 
+    async def remember(self, count: int) -> None:
+        """The bot's store made to remember ``count`` random event ids, as after busy days."""
+        await self._control("POST", f"/remember?count={count}")
+
+    async def housekeep(self, steps: int, ahead_seconds: float) -> dict[str, float]:
+        """``steps`` housekeeping steps as at ``ahead_seconds`` from now: how many rows went, the
+        longest step and the event loop's longest stall meanwhile (ms)."""
+        answer: dict[str, float] = await self._control(
+            "POST", f"/housekeep?steps={steps}&ahead={ahead_seconds}"
+        )
+        return answer
+
     async def drain(self) -> None:
         await self._control("POST", "/drain")
 

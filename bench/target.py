@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import signal
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -39,6 +41,10 @@ from bot.auth.callback_jwt import CallbackAuthError, CallbackVerifier
 from bot.cli.gc_tuning import tune_after_start_up
 
 PATH = "/api/callbacks"
+# Event ids written per call of `mark_events_seen` while a store is filled for a measurement.
+REMEMBER_BATCH = 10_000
+# How often the housekeeping measurement looks at the event loop.
+TICK_SECONDS = 0.001
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -148,7 +154,54 @@ def control_app(bot: web.Application | None) -> web.Application:
                 await registry.apply(parse_event(element))
         return web.json_response({})
 
+    async def remember(request: web.Request) -> web.Response:
+        from bot import keys
+
+        assert bot is not None, "only the bot remembers event ids"
+        store, count = bot[keys.STORE], int(request.query["count"])
+        # Random ids, as real event ids are: a B-tree or hash filled in order would flatter it.
+        rng = random.Random(count)
+        for start in range(0, count, REMEMBER_BATCH):
+            ids = [
+                str(uuid.UUID(int=rng.getrandbits(128), version=4))
+                for _ in range(min(REMEMBER_BATCH, count - start))
+            ]
+            await store.mark_events_seen(ids)
+        return web.json_response({})
+
+    async def housekeep(request: web.Request) -> web.Response:
+        from bot import keys
+
+        assert bot is not None, "only the bot keeps a store"
+        store = bot[keys.STORE]
+        steps, ahead = int(request.query["steps"]), float(request.query["ahead"])
+        longest_lag = 0.0
+        running = True
+
+        async def tick() -> None:
+            nonlocal longest_lag
+            while running:
+                before = time.perf_counter()
+                await asyncio.sleep(TICK_SECONDS)
+                longest_lag = max(longest_lag, time.perf_counter() - before - TICK_SECONDS)
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(TICK_SECONDS * 2)
+        removed, longest_step = 0, 0.0
+        for _ in range(steps):
+            started = time.perf_counter()
+            removed += await store.housekeep(now=time.time() + ahead)
+            longest_step = max(longest_step, time.perf_counter() - started)
+            await asyncio.sleep(0)
+        running = False
+        await ticker
+        return web.json_response(
+            {"removed": removed, "longestStepMs": longest_step * 1000, "longestLoopLagMs": longest_lag * 1000}
+        )
+
     app = web.Application()
+    app.router.add_post("/remember", remember)
+    app.router.add_post("/housekeep", housekeep)
     app.router.add_post("/populate", populate)
     app.router.add_get("/cpu", cpu)
     app.router.add_post("/register", register)

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.state.checkpoints import Checkpointer, configure_writer
+from bot.state.checkpoints import WAL_SIZE_LIMIT_BYTES, Checkpointer, checkpoint_now, configure_writer
 
 T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
@@ -62,8 +62,9 @@ class _Deferred:
 
 
 class SqliteWorker:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, wal_limit_bytes: int = WAL_SIZE_LIMIT_BYTES) -> None:
         self._path = path
+        self._wal_limit_bytes = wal_limit_bytes
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roombot-sqlite")
         self._connection: sqlite3.Connection | None = None
         self._queue: list[_Queued | _Deferred] = []
@@ -80,7 +81,9 @@ class SqliteWorker:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._open, setup)
         if self._path != MEMORY:
-            checkpointer = Checkpointer(self._path, BUSY_TIMEOUT_MS)
+            checkpointer = Checkpointer(
+                self._path, BUSY_TIMEOUT_MS, self._catch_up, wal_limit_bytes=self._wal_limit_bytes
+            )
             try:
                 await checkpointer.start()
             except BaseException:
@@ -88,6 +91,12 @@ class SqliteWorker:
                 await self.close()
                 raise
             self.checkpointer = checkpointer
+
+    async def _catch_up(self) -> None:
+        """A checkpoint on this connection, on its thread between two batches (not in one)."""
+        connection = self._connection
+        if connection is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, checkpoint_now, connection)
 
     def _open(self, setup: Callable[[sqlite3.Connection], None]) -> None:
         # Autocommit mode: transactions are this module's own BEGIN ... COMMIT.

@@ -134,13 +134,25 @@ async def test_python_m_bench_quick_prints_every_benchmark() -> None:
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("roombot benchmarks on ")
-    starts = ("callback ingestion: ", "one ACS action, ", "DTMF event-to-action: ", "scale: ", "takeover: ")
+    starts = (
+        "callback ingestion: ",
+        "one ACS action, ",
+        "DTMF event-to-action: ",
+        "scale: ",
+        "takeover: ",
+        "remembered event ids: 2,000 random ids",
+        "housekeeping with those 2,000 ids expired: ",
+    )
     for start in starts:
         assert any(line.startswith(start) for line in lines), start
     assert sum(line.startswith("  roombot, ") for line in lines) >= 2
     assert sum(", facade/bare" in line for line in lines) == 2
     assert sum(", roombot/bare" in line for line in lines) == 1
     assert "what the figures mean:" in lines
+    # Housekeeping expired what the SQLite store remembered (2,000 ids and the run's own).
+    housekeeping = next(index for index, line in enumerate(lines) if line.startswith("housekeeping"))
+    [swept] = [line for line in lines[housekeeping:] if "SQLite" in line]
+    assert int(swept.split()[-1].replace(",", "")) >= 2000, swept
 
 
 async def test_python_m_bench_refuses_zero_runs() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 from pathlib import Path
@@ -86,5 +87,35 @@ async def test_an_in_memory_database_has_no_checkpointer() -> None:
         await write_batch(worker, 0)
         rows = await worker.run(lambda db: db.execute("SELECT count(*) FROM t").fetchone()[0])
         assert rows == ROWS_PER_BATCH
+    finally:
+        await worker.close()
+
+
+async def test_writes_that_never_pause_still_let_the_wal_start_over(tmp_path: Path) -> None:
+    # The writer always has a commit coming: no PASSIVE checkpoint reaches the end of the WAL
+    # before the next commit, so without the writer's own catch-up the WAL would never start over.
+    path = tmp_path / "w.db"
+    limit = 256 * 1024
+    worker = SqliteWorker(str(path), wal_limit_bytes=limit)
+    await worker.start(setup)
+    checkpointer = worker.checkpointer
+    assert checkpointer is not None
+    writing = True
+
+    async def keep_checkpointing() -> None:
+        while writing:
+            await checkpointer.checkpoint()
+            await asyncio.sleep(0)
+
+    try:
+        checkpoints = asyncio.create_task(keep_checkpointing())
+        for batch in range(BATCHES * 4):
+            await write_batch(worker, batch * ROWS_PER_BATCH)
+        writing = False
+        await checkpoints
+        # Some 24 MB went through the WAL; the file never grew far past the limit.
+        assert wal_bytes(path) < limit + 2 * 1024 * 1024, wal_bytes(path)
+        rows = await worker.run(lambda db: db.execute("SELECT count(*) FROM t").fetchone()[0])
+        assert rows == BATCHES * 4 * ROWS_PER_BATCH
     finally:
         await worker.close()
