@@ -42,8 +42,11 @@ class Target:
         self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
 
-    async def _control(self, method: str, path: str, body: Any = None) -> Any:
-        async with self.session.request(method, self.control + path, json=body) as reply:
+    async def _control(
+        self, method: str, path: str, body: Any = None, *, limits: aiohttp.ClientTimeout | None = None
+    ) -> Any:
+        limits = limits or self.session.timeout
+        async with self.session.request(method, self.control + path, json=body, timeout=limits) as reply:
             if reply.status != 200:
                 raise BenchError(f"{self.kind}: {method} {path} answered {reply.status}")
             return await reply.json()
@@ -60,7 +63,8 @@ class Target:
 
     async def remember(self, count: int) -> None:
         """The bot's store made to remember ``count`` random event ids, as after busy days."""
-        await self._control("POST", f"/remember?count={count}")
+        # Millions take minutes (a Redis SET each): no limit but the caller's.
+        await self._control("POST", f"/remember?count={count}", limits=aiohttp.ClientTimeout(total=None))
 
     async def housekeep(self, steps: int, ahead_seconds: float) -> dict[str, float]:
         """``steps`` housekeeping steps as at ``ahead_seconds`` from now: how many rows went, the
