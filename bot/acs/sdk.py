@@ -11,7 +11,8 @@ What azure-core does by default, and what the facade does instead:
 - **One transport** (one aiohttp session, one connection pool) serves the Call Automation and the
   Rooms clients alike; its first request opens it, closing either client closes it.
 - **Only the policies the bot needs**, in the SDK's own order: the client request id
-  (``x-ms-client-request-id``, as before), the SDK's own user agent, the proxy when one is set,
+  (``x-ms-client-request-id``, a random UUID: azure-core's time-based one carries the host's MAC
+  address and costs five times as much to make), the SDK's own user agent, the proxy when one is set,
   the response decoding the SDK's deserializer reads, the SDK's own HMAC signature, and azure-core's
   HTTP logging (one ``isEnabledFor`` while the ``azure`` loggers stay quiet). Left out: azure-core's
   retry (``bot.acs.retry`` is the one retry layer; the SDK's was already at ``retry_total=0``),
@@ -26,6 +27,9 @@ facade against the emulator, which checks the signature).
 """
 
 from __future__ import annotations
+
+import uuid
+from typing import Any
 
 from azure.communication.callautomation._shared.auth_policy_utils import (
     get_authentication_policy as calls_authentication_policy,
@@ -45,6 +49,19 @@ from azure.core.rest import AsyncHttpResponse, HttpRequest
 # Bounded waits for one HTTP exchange; the retry policy bounds the whole action.
 CONNECTION_TIMEOUT_SECONDS = 10
 READ_TIMEOUT_SECONDS = 30
+CLIENT_REQUEST_ID = "x-ms-client-request-id"
+
+
+class RandomRequestIds(policies.RequestIdPolicy):
+    """azure-core's RequestIdPolicy with a version-4 UUID for each request that names none. Its own
+    ``uuid1`` embeds the MAC address of the host in every request and goes through libuuid's clock
+    (12 µs against 2, some 5% of an action's CPU)."""
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        options = request.context.options
+        if "request_id" not in options and CLIENT_REQUEST_ID not in request.http_request.headers:
+            options["request_id"] = str(uuid.uuid4())
+        super().on_request(request)
 
 
 class Utf8Responses(policies.SansIOHTTPPolicy[HttpRequest, AsyncHttpResponse]):
@@ -61,7 +78,7 @@ class Utf8Responses(policies.SansIOHTTPPolicy[HttpRequest, AsyncHttpResponse]):
 
 
 def _policies(authentication: object, sdk_moniker: str, proxy: str | None) -> list[object]:
-    chosen: list[object] = [policies.RequestIdPolicy(), policies.UserAgentPolicy(sdk_moniker=sdk_moniker)]
+    chosen: list[object] = [RandomRequestIds(), policies.UserAgentPolicy(sdk_moniker=sdk_moniker)]
     if proxy is not None:
         chosen.append(policies.ProxyPolicy(proxies={"https": proxy}))
     # Answers pass the policies in reverse order: Utf8Responses names the encoding before the
