@@ -38,7 +38,7 @@ logger = logging.getLogger(f"roombot.{__name__}")
 
 INTERVAL_SECONDS = 1.0
 # The WAL file is cut back to this size after a checkpoint that emptied it (a burst may grow it);
-# beyond it, a checkpoint holds commits back until the WAL can start over.
+# beyond it, the store's own connection checkpoints once so that the WAL can start over.
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 
@@ -62,7 +62,7 @@ class Checkpointer:
         self._catch_up = catch_up
         self._busy_timeout_ms = busy_timeout_ms
         self._wal_limit_bytes = wal_limit_bytes
-        self._restart_frames = 0
+        self._catch_up_frames = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roombot-sqlite-checkpoint")
         self._connection: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -77,7 +77,7 @@ class Checkpointer:
         connection.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
         page_size = int(connection.execute("PRAGMA page_size").fetchone()[0])
         # A WAL frame is one page and a 24-byte header.
-        self._restart_frames = self._wal_limit_bytes // (page_size + 24)
+        self._catch_up_frames = self._wal_limit_bytes // (page_size + 24)
         return connection
 
     async def _run(self) -> None:
@@ -92,8 +92,9 @@ class Checkpointer:
         if connection is None:
             return
         try:
-            frames = await asyncio.get_running_loop().run_in_executor(self._executor, _passive, connection)
-            if frames > self._restart_frames:
+            loop = asyncio.get_running_loop()
+            frames = await loop.run_in_executor(self._executor, passive_checkpoint, connection)
+            if frames > self._catch_up_frames:
                 await self._catch_up()
         except sqlite3.Error as exc:
             logger.warning("SQLite checkpoint failed: %s", exc)
@@ -108,12 +109,8 @@ class Checkpointer:
         self._executor.shutdown(wait=False)
 
 
-def _passive(connection: sqlite3.Connection) -> int:
-    """A PASSIVE checkpoint; the frames the WAL holds."""
+def passive_checkpoint(connection: sqlite3.Connection) -> int:
+    """A PASSIVE checkpoint; the frames the WAL holds. Run by the writer between its own commits,
+    it copies everything."""
     _, wal_frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
     return int(wal_frames)
-
-
-def checkpoint_now(connection: sqlite3.Connection) -> None:
-    """The writer's own checkpoint: with no commit of its own under way, it copies everything."""
-    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()

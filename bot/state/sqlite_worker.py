@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.state.checkpoints import WAL_SIZE_LIMIT_BYTES, Checkpointer, checkpoint_now, configure_writer
+from bot.state.checkpoints import WAL_SIZE_LIMIT_BYTES, Checkpointer, configure_writer, passive_checkpoint
 
 T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
@@ -96,7 +96,7 @@ class SqliteWorker:
         """A checkpoint on this connection, on its thread between two batches (not in one)."""
         connection = self._connection
         if connection is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, checkpoint_now, connection)
+            await asyncio.get_running_loop().run_in_executor(self._executor, passive_checkpoint, connection)
 
     def _open(self, setup: Callable[[sqlite3.Connection], None]) -> None:
         # Autocommit mode: transactions are this module's own BEGIN ... COMMIT.
