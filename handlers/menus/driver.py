@@ -293,17 +293,17 @@ class MenuDriver:
     async def _failed_try(self, session_id: str, attempt: int, job: MediaJob, exc: Exception) -> None:
         if isinstance(exc, AcsError):
             logger.warning("menu session %s: recognize refused: %s", session_id, exc)
-            in_call = await self._participants(job.call_connection_id)
-            await self.feed(session_id, attempt, engine.PromptFailed(), in_call=in_call)
-            return
-        # The recognize's completion event was lost, or its request went unanswered and nothing
-        # came of it (ACS keeps no repeatability for recognize, so it was not resent at once):
-        # ask again without counting a try (the participant may have pressed a key; a lost event
-        # costs time, not the outcome), a bounded number of times, or end the session if the
-        # participant has left.
-        logger.warning("menu session %s: %s", session_id, exc)
+            event: engine.Input = engine.PromptFailed()
+        else:
+            # The recognize's completion event was lost, or its request went unanswered and
+            # nothing came of it (ACS keeps no repeatability for recognize, so it was not resent
+            # at once): ask again without counting a try (the participant may have pressed a
+            # key; a lost event costs time, not the outcome), a bounded number of times, or end
+            # the session if the participant has left.
+            logger.warning("menu session %s: %s", session_id, exc)
+            event = engine.ResultLost()
         in_call = await self._participants(job.call_connection_id)
-        await self.feed(session_id, attempt, engine.ResultLost(), in_call=in_call)
+        await self.feed(session_id, attempt, event, in_call=in_call)
 
     async def _participants(self, call_connection_id: str) -> set[str]:
         """Who is in the call now. ACS is asked: its refusal may come before the bot hears, through
