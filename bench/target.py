@@ -159,9 +159,10 @@ def control_app(bot: web.Application | None) -> web.Application:
 
         assert bot is not None, "only the bot remembers event ids"
         store, count = bot[keys.STORE], int(request.query["count"])
-        # Random ids, as real event ids are, written in sorted order: the store ends up holding
-        # the same ids as after random arrivals, in a tree SQLite builds by appending (random
-        # order costs a page write per id: over five minutes for 5 million).
+        # Random ids, as real event ids are, written in sorted order: the store holds the same ids
+        # as after random arrivals, in a tree SQLite builds by appending, its pages fuller than
+        # random arrivals leave them (random order costs a page write per id: over five minutes
+        # for 5 million).
         rng = random.Random(count)
         ids = sorted(str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(count))
         for start in range(0, count, REMEMBER_BATCH):
