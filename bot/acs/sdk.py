@@ -20,6 +20,18 @@ What azure-core does by default, and what the facade does instead:
   the header clean-up that only serves redirects, custom hooks, network trace logging and
   distributed tracing (the bot configures neither).
 
+Two settings of the Call Automation SDK's generated (de)serializer, the same models on the wire:
+
+- **Request bodies** are serialized from the models the SDK builds, without its detour: its
+  ``Serializer.body`` first runs every body through a new ``Deserializer`` (to accept a plain dict
+  for a model), and a Deserializer is a reference cycle of its own (it keeps bound methods of
+  itself): one per play, recognize or dial-out, left for the cyclic garbage collector, whose
+  pauses are what a busy bot's slowest answers wait on. For a model the detour returns the very
+  model it was given; other data still takes it.
+- **Answers** are read without collecting the fields the model does not declare
+  (``additional_properties``): the facade reads only declared fields, and the collection is a
+  set of every key of every object of every answer.
+
 The HMAC policies and user-agent monikers are the SDKs' own, imported from their packages
 (``_shared``, ``_version``: not public, hence the pinned major versions in ``pyproject.toml``);
 every request still carries the headers it carried before (the e2e and conformance suites run the
@@ -34,6 +46,7 @@ from typing import Any
 from azure.communication.callautomation._shared.auth_policy_utils import (
     get_authentication_policy as calls_authentication_policy,
 )
+from azure.communication.callautomation._generated._utils.serialization import Model, Serializer
 from azure.communication.callautomation._version import SDK_MONIKER as CALLS_MONIKER
 from azure.communication.callautomation.aio import CallAutomationClient
 from azure.communication.rooms._shared.auth_policy_utils import (
@@ -77,6 +90,24 @@ class Utf8Responses(policies.SansIOHTTPPolicy[HttpRequest, AsyncHttpResponse]):
         response.http_response.encoding = "utf-8"
 
 
+class ModelBodies(Serializer):
+    """The SDK's serializer, with a model body serialized as it stands (see the module's text)."""
+
+    def body(self, data: Any, data_type: str, **kwargs: Any) -> Any:
+        if isinstance(data, Model):
+            return self._serialize(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+        return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+
+
+def _lean_models(client: CallAutomationClient) -> CallAutomationClient:
+    """The client with the (de)serializer settings of the module's text. Its operation groups share
+    the generated client's Serializer and Deserializer, so setting them there sets them for all."""
+    generated = client._client
+    generated._serialize.__class__ = ModelBodies
+    generated._deserialize.additional_properties_detection = False
+    return client
+
+
 def _policies(authentication: object, sdk_moniker: str, proxy: str | None) -> list[object]:
     chosen: list[object] = [RandomRequestIds(), policies.UserAgentPolicy(sdk_moniker=sdk_moniker)]
     if proxy is not None:
@@ -101,8 +132,10 @@ def call_automation_client(
 ) -> CallAutomationClient:
     credential = AzureKeyCredential(access_key)
     authentication = calls_authentication_policy(endpoint, credential, is_async=True)
-    return CallAutomationClient(
-        endpoint, credential, transport=shared, policies=_policies(authentication, CALLS_MONIKER, proxy)
+    return _lean_models(
+        CallAutomationClient(
+            endpoint, credential, transport=shared, policies=_policies(authentication, CALLS_MONIKER, proxy)
+        )
     )
 
 
