@@ -43,10 +43,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from azure.communication.callautomation._generated._utils.serialization import Model, Serializer
 from azure.communication.callautomation._shared.auth_policy_utils import (
     get_authentication_policy as calls_authentication_policy,
 )
-from azure.communication.callautomation._generated._utils.serialization import Model, Serializer
 from azure.communication.callautomation._version import SDK_MONIKER as CALLS_MONIKER
 from azure.communication.callautomation.aio import CallAutomationClient
 from azure.communication.rooms._shared.auth_policy_utils import (
