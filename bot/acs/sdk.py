@@ -31,6 +31,13 @@ Two settings of the Call Automation SDK's generated (de)serializer, the same mod
 - **Answers** are read without collecting the fields the model does not declare
   (``additional_properties``): the facade reads only declared fields, and the collection is a
   set of every key of every object of every answer.
+- **One JSON parse per answer.** azure-core's ``ContentDecodePolicy`` parses every answer into
+  the pipeline's context, where the SDK reads error bodies and listing pages; but most of the
+  generated operations (``get_call``, ``add_participant``, ...) deserialize from the HTTP response
+  instead, which parses the text a second time. Here the policy keeps azure-core's own cached
+  ``response.json()`` in the context and the deserializer reads that same parse from the
+  response; anything that is not a JSON body (empty, another content type, invalid JSON) takes
+  the SDK's own path, with its own errors.
 
 The HMAC policies and user-agent monikers are the SDKs' own, imported from their packages
 (``_shared``, ``_version``: not public, hence the pinned major versions in ``pyproject.toml``);
@@ -43,7 +50,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from azure.communication.callautomation._generated._utils.serialization import Model, Serializer
+from azure.communication.callautomation._generated._utils.serialization import Deserializer, Model, Serializer
 from azure.communication.callautomation._shared.auth_policy_utils import (
     get_authentication_policy as calls_authentication_policy,
 )
@@ -55,6 +62,7 @@ from azure.communication.rooms._shared.auth_policy_utils import (
 from azure.communication.rooms._version import SDK_MONIKER as ROOMS_MONIKER
 from azure.communication.rooms.aio import RoomsClient
 from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import ResponseNotReadError
 from azure.core.pipeline import PipelineRequest, PipelineResponse, policies
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.core.rest import AsyncHttpResponse, HttpRequest
@@ -99,11 +107,59 @@ class ModelBodies(Serializer):
         return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
 
 
+def _json_body(response: AsyncHttpResponse) -> bool:
+    """Whether the answer carries a body that azure-core would parse as JSON (by its own test of
+    the media type; an answer that names none is taken for JSON, as there). An answer not read
+    yet (streamed) is not."""
+    try:
+        if not response.content:
+            return False
+    except ResponseNotReadError:
+        return False
+    content_type = response.content_type
+    media_type = content_type.split(";", 1)[0].strip().lower() if content_type else "application/json"
+    return policies.ContentDecodePolicy.JSON_REGEXP.match(media_type) is not None
+
+
+class DecodeOnce(policies.ContentDecodePolicy):
+    """azure-core's decoding policy, with a JSON answer's parse the response's own cached
+    ``json()`` (see the module's text)."""
+
+    # azure-core types the policy for both of its request and response families: Any here.
+    def on_response(self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]) -> None:
+        answer = response.http_response
+        if (
+            not response.context.options.get("stream", True)
+            and "response_encoding" not in request.context
+            and _json_body(answer)
+        ):
+            try:
+                response.context[self.CONTEXT_NAME] = answer.json()
+                return
+            except ValueError:
+                pass  # azure-core's own parse below raises its DecodeError
+        super().on_response(request, response)
+
+
+class ParsedAnswers(Deserializer):
+    """The SDK's deserializer, reading a JSON answer's parse from the response (the module's text)."""
+
+    @staticmethod
+    def _unpack_content(raw_data: Any, content_type: str | None = None) -> Any:
+        if isinstance(raw_data, AsyncHttpResponse) and _json_body(raw_data):
+            try:
+                return raw_data.json()
+            except ValueError:
+                pass  # the SDK's own parse below raises its own error
+        return Deserializer._unpack_content(raw_data, content_type)  # type: ignore[no-untyped-call]
+
+
 def _lean_models(client: CallAutomationClient) -> CallAutomationClient:
     """The client with the (de)serializer settings of the module's text. Its operation groups share
     the generated client's Serializer and Deserializer, so setting them there sets them for all."""
     generated = client._client
     generated._serialize.__class__ = ModelBodies
+    generated._deserialize.__class__ = ParsedAnswers
     generated._deserialize.additional_properties_detection = False
     return client
 
@@ -113,8 +169,8 @@ def _policies(authentication: object, sdk_moniker: str, proxy: str | None) -> li
     if proxy is not None:
         chosen.append(policies.ProxyPolicy(proxies={"https": proxy}))
     # Answers pass the policies in reverse order: Utf8Responses names the encoding before the
-    # decoding policy reads the text, which then stays cached for the SDK's deserializer.
-    chosen += [policies.ContentDecodePolicy(), Utf8Responses(), authentication, policies.HttpLoggingPolicy()]
+    # decoding policy reads the text, whose parse then stays cached for the SDK's deserializer.
+    chosen += [DecodeOnce(), Utf8Responses(), authentication, policies.HttpLoggingPolicy()]
     return chosen
 
 

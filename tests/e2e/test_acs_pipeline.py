@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gc
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -17,9 +18,10 @@ from aiohttp.test_utils import TestServer
 from azure.communication.callautomation.aio import CallAutomationClient
 from azure.core.credentials import AzureKeyCredential
 
-from bot.acs import AcsError, AcsFacade, AcsUnavailable
+from bot.acs import AcsError, AcsFacade, AcsNotFound, AcsUnavailable
 from bot.acs.media import identifiers, play_source
 from bot.acs.retry import RetryPolicy
+from bot.acs.types import call_info
 from config import Settings
 from config.prompts import Prompt
 from emulator.server import RunningEmulator
@@ -199,3 +201,70 @@ async def test_a_play_goes_out_as_the_stock_sdk_sends_it_and_leaves_no_garbage_c
     assert bodies[0]["playTo"] == [{"rawId": listener, "communicationUser": {"id": listener}}]
     # The SDK's detour left a Deserializer and its bound methods per play: nine objects and more.
     assert unreachable < 20 * 5, f"{unreachable} objects in cycles after 20 plays"
+
+
+async def test_each_answer_is_parsed_once_and_read_as_the_stock_sdk_reads_it(
+    aiohttp_server: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # azure-core's decoding policy parses every answer, and most generated operations parse it
+    # again from the HTTP response; the facade keeps one parse for both readers.
+    call_id = str(uuid.uuid4())
+    source = "8:acs:" + str(uuid.uuid4())
+    answer = {
+        "callConnectionId": call_id,
+        "serverCallId": "aHR0cHM6Ly9hcGk",
+        "callConnectionState": "connected",
+        "callbackUri": "https://bot.example.com/api/callbacks",
+        "correlationId": str(uuid.uuid4()),
+        "source": {"rawId": source, "communicationUser": {"id": source}},
+        "targets": [],
+    }
+    participants = {"value": [{"identifier": answer["source"], "isMuted": True, "isOnHold": False}]}
+
+    async def get_call(request: web.Request) -> web.Response:
+        return web.json_response(answer)
+
+    async def list_participants(request: web.Request) -> web.Response:
+        return web.json_response(participants)
+
+    async def missing(request: web.Request) -> web.Response:
+        error = {"error": {"code": "8522", "message": "Call not found."}}
+        return web.json_response(error, status=404)
+
+    app = web.Application()
+    app.router.add_get(f"/calling/callConnections/{call_id}", get_call)
+    app.router.add_get(f"/calling/callConnections/{call_id}/participants", list_participants)
+    app.router.add_get("/calling/callConnections/{id}", missing)
+    server = await aiohttp_server(app)
+    endpoint = str(server.make_url("")).rstrip("/")
+
+    stock = CallAutomationClient(endpoint, AzureKeyCredential(KEY), retry_total=0)
+    async with stock:
+        expected = await stock.get_call_connection(call_id).get_call_properties()
+    parses = 0
+    decode = json.JSONDecoder.decode
+
+    def counted(self: json.JSONDecoder, text: str, *args: Any, **kwargs: Any) -> Any:
+        nonlocal parses
+        parses += 1
+        return decode(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(json.JSONDecoder, "decode", counted)
+    acs = AcsFacade(endpoint, KEY, retry=THREE_TRIES)
+    try:
+        got = await acs.get_call(call_id)
+        parses_of_get = parses
+        listed = await acs.list_participants(call_id)
+        parses_of_list = parses - parses_of_get
+        with pytest.raises(AcsNotFound) as missing_call:
+            await acs.get_call(str(uuid.uuid4()))
+    finally:
+        await acs.close()
+
+    assert got == call_info(expected)
+    assert (got.state, got.correlation_id) == ("connected", answer["correlationId"])
+    assert [(p.raw_id, p.is_muted) for p in listed] == [(source, True)]
+    assert (parses_of_get, parses_of_list) == (1, 1)
+    # The error body is still read into the SDK's error model.
+    assert missing_call.value.code == "8522"
+    assert "Call not found." in missing_call.value.message
