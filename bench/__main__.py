@@ -30,6 +30,8 @@ class Plan:
     menu_calls: tuple[int, ...]
     latency_runs: int
     live_calls: tuple[int, ...]
+    connects: int
+    connect_batch: int
     scale_stores: tuple[str, ...]
     leases: tuple[float, ...]
     takeover_runs: int
@@ -44,6 +46,8 @@ FULL = Plan(
     menu_calls=(100, 1000),
     latency_runs=3,
     live_calls=(1000, 10000),
+    connects=5000,
+    connect_batch=1000,
     scale_stores=("memory://", "sqlite"),
     leases=(3.0, 10.0),
     takeover_runs=3,
@@ -57,6 +61,8 @@ QUICK = Plan(
     menu_calls=(5,),
     latency_runs=1,
     live_calls=(20, 50),
+    connects=40,
+    connect_batch=20,
     scale_stores=("memory://",),
     leases=(1.0,),
     takeover_runs=1,
@@ -79,6 +85,8 @@ LEGEND = {
     "scale": [
         "  RSS KiB/call          growth of the bot process's resident memory per live call",
         "  page / metrics ms     wall time of GET /ops/calls?limit=100 and GET /metrics, median of 5",
+        "  ms/connect            the bot's own connect path per room, by batch of rooms joined one after",
+        "                        the other by a fresh bot; last/first near 1.0x: connects scale linearly",
     ],
     "remembered": [
         "  events/s, µs/event    callback ingestion as above, by a bot whose store remembers that many",
@@ -131,7 +139,10 @@ async def run(plan: Plan, only: Sequence[str], stores: Sequence[str] = DEFAULT_S
         show((await latency.measure(counts=plan.menu_calls, runs=plan.latency_runs)).lines())
     if "scale" in only:
         for store in plan.scale_stores:
-            show((await scale.measure(counts=plan.live_calls, store=store)).lines())
+            scaled = await scale.measure(
+                counts=plan.live_calls, store=store, connects=plan.connects, connect_batch=plan.connect_batch
+            )
+            show(scaled.lines())
     if "takeover" in only:
         show((await takeover.measure(leases=plan.leases, runs=plan.takeover_runs)).lines())
     if "remembered" in only:

@@ -1,5 +1,6 @@
 """A minimal stand-in for ACS in the load process: the callback signing key, and Call Automation
-and Rooms endpoints that answer at once and note when each request arrived.
+and Rooms endpoints that answer at once and note when each request arrived (a connect is
+answered with a new call, connecting).
 
 The ingestion, latency and scale benchmarks point the server under test at it instead of at the
 emulator, for two reasons. The emulator simulates calls (timers, media, deliveries), and its CPU
@@ -13,6 +14,7 @@ OpenID configuration naming a JWKS.
 from __future__ import annotations
 
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -113,11 +115,28 @@ def _app(fake: FakeAcs, public: PublicUrl) -> web.Application:
             return web.Response(status=202)
         return web.json_response({"callConnectionId": call_id, "callConnectionState": "connected"})
 
+    async def connect(request: web.Request) -> web.Response:
+        # As ACS answers a connect (REST spec, and recordings of live tests): 200, the new call
+        # connecting, no serverCallId yet (it comes with CallConnected).
+        body = await request.json()
+        call_id = str(uuid.uuid4())
+        fake.arrivals[call_id].append(Arrival(time.perf_counter(), request.method, "connect", None))
+        return web.json_response(
+            {
+                "callConnectionId": call_id,
+                "callConnectionState": "connecting",
+                "callbackUri": body.get("callbackUri"),
+                "correlationId": str(uuid.uuid4()),
+                "targets": [],
+            }
+        )
+
     async def room_participants(request: web.Request) -> web.Response:
         return web.json_response({"value": []})
 
     app = web.Application()
     app.add_routes(key_routes(fake.signer, ACS_CALLBACK_ISSUER, public))
+    app.router.add_post(CALLS_PREFIX.rstrip("/") + ":connect", connect)
     app.router.add_route("*", CALLS_PREFIX + "{tail:.+}", call_request)
     app.router.add_get("/rooms/{roomId}/participants", room_participants)
     return app

@@ -9,6 +9,13 @@ of the process's resident set from before the first call (after one warm-up call
 calls made. ``GET /ops/calls?limit=100`` (one page, the default size) and ``GET /metrics`` are timed
 from this process, wall clock including the loopback round trip: the median of ``REPEATS`` after one
 unmeasured request (the console's room roles, fetched once per room, are then cached).
+
+Connects: a bot of its own joins ``connects`` rooms one after the other, in batches of
+``CONNECT_BATCH``, through its own connect path (``CallCommands.connect``: the room's lock and
+lease, the look for a live call of the room, the connect request to the fake ACS, the
+registration), each followed by its ``CallConnected``. Timed on the bot's clock per batch: if
+connecting scales linearly, the last batch costs what the first did (a quadratic one, as
+``memory://`` once was, costs five times as much at the fifth).
 """
 
 from __future__ import annotations
@@ -20,12 +27,13 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bench.common import BenchError, median
+from bench.common import BenchError, median, times
 from bench.fake_acs import OPS_KEY, fake_acs
 from bench.servers import Target, target
 
 REPEATS = 5
 PAGE = "/ops/calls?limit=100"
+CONNECT_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,10 @@ class ScalePoint:
 class ScaleResult:
     store: str
     points: list[ScalePoint]
+    # Rooms joined, the batch size, and the milliseconds per connect of each batch, in order.
+    connects: int
+    connect_batch: int
+    connect_ms: list[float]
 
     def lines(self) -> list[str]:
         lines = [
@@ -50,6 +62,12 @@ class ScaleResult:
             lines.append(
                 f"  {f'{point.calls:,} live calls':26} {point.rss_kib_per_call:>13.1f} "
                 f"{point.page_ms:>23.1f} {point.metrics_ms:>16.1f}"
+            )
+        if self.connect_ms:
+            batches = " ".join(f"{ms:.2f}" for ms in self.connect_ms)
+            lines.append(
+                f"  {f'{self.connects:,} connects':26} ms/connect by {self.connect_batch:,}: {batches}; "
+                f"last/first {times(self.connect_ms[-1], self.connect_ms[0])}"
             )
         return lines
 
@@ -69,14 +87,44 @@ async def _timed(server: Target, path: str) -> float:
     return median(samples)
 
 
-async def measure(*, counts: Sequence[int] = (1000, 10000), store: str = "memory://") -> ScaleResult:
-    """RSS per call and view times at each count of live calls (``sqlite``: a temporary file)."""
-    if any(count < 2 for count in counts):
-        raise ValueError("counts must be at least 2")
+async def connect_times(store: str, connects: int, batch: int) -> list[float]:
+    """Milliseconds per connect of each batch of ``batch`` of ``connects`` (see the module's text)."""
+    async with (
+        fake_acs() as acs,
+        aiohttp.ClientSession() as session,
+        target("roombot", acs.bot_settings(state_url=store), session) as bot,
+    ):
+        # A first connect (index -1 is no room of a batch) loads what connecting loads once.
+        await bot.connect(-1, 1)
+        return [
+            await bot.connect(first, min(batch, connects - first)) * 1000 / min(batch, connects - first)
+            for first in range(0, connects, batch)
+        ]
+
+
+async def measure(
+    *,
+    counts: Sequence[int] = (1000, 10000),
+    store: str = "memory://",
+    connects: int = 5000,
+    connect_batch: int = CONNECT_BATCH,
+    connect_store: str | None = None,
+) -> ScaleResult:
+    """RSS per call and view times at each count of live calls, and connect times by batch
+    (``sqlite``: temporary files; ``connect_store``: the connecting bot's store, else ``store``)."""
+    if any(count < 2 for count in counts) or connects < 0 or connect_batch < 1:
+        raise ValueError("counts must be at least 2, connects at least 0 and connect_batch at least 1")
     if store == "sqlite":
         with tempfile.TemporaryDirectory(prefix="roombot-bench-") as directory:
-            result = await measure(counts=counts, store=f"sqlite:///{directory}/scale.db")
-        return ScaleResult("sqlite", result.points)
+            result = await measure(
+                counts=counts,
+                store=f"sqlite:///{directory}/scale.db",
+                connects=connects,
+                connect_batch=connect_batch,
+                connect_store=f"sqlite:///{directory}/connects.db",
+            )
+        return ScaleResult("sqlite", result.points, connects, connect_batch, result.connect_ms)
+    connect_ms = await connect_times(connect_store or store, connects, connect_batch) if connects else []
     points = []
     async with (
         fake_acs() as acs,
@@ -101,4 +149,4 @@ async def measure(*, counts: Sequence[int] = (1000, 10000), store: str = "memory
                     metrics_ms=await _timed(bot, "/metrics"),
                 )
             )
-    return ScaleResult(store, points)
+    return ScaleResult(store, points, connects, connect_batch, connect_ms)

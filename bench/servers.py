@@ -61,6 +61,14 @@ class Target:
     async def populate(self, first: int, count: int) -> None:
         await self._control("POST", f"/populate?first={first}&count={count}")
 
+    async def connect(self, first: int, count: int) -> float:
+        """Connect the bot to ``count`` rooms (each its first call) through its own connect path;
+        the seconds it took, on the bot's clock."""
+        answer = await self._control(
+            "POST", f"/connect?first={first}&count={count}", limits=aiohttp.ClientTimeout(total=None)
+        )
+        return float(answer["seconds"])
+
     async def remember(self, count: int) -> None:
         """The bot's store made to remember ``count`` random event ids, as after busy days."""
         # Millions take minutes (a Redis SET each): no limit but the caller's.

@@ -154,6 +154,25 @@ def control_app(bot: web.Application | None) -> web.Application:
                 await registry.apply(parse_event(element))
         return web.json_response({})
 
+    async def connect(request: web.Request) -> web.Response:
+        from bot import keys
+        from bot.events import parse_event
+
+        assert bot is not None, "only the bot connects"
+        commands, registry = bot[keys.COMMANDS], bot[keys.REGISTRY]
+        first, count = int(request.query["first"]), int(request.query["count"])
+        started = time.perf_counter()
+        for index in range(first, first + count):
+            call = Call(index)
+            # The bot's own connect path: the room's lock and lease, the look for a live call of
+            # the room, the connect request to ACS, the registration; then ACS's CallConnected.
+            result = await commands.connect(call.room_id)
+            if not result.created:
+                raise web.HTTPConflict(text=f"room {call.room_id} already had a call")
+            call.id = result.call.call_connection_id
+            await registry.apply(parse_event(call.event("CallConnected", {})))
+        return web.json_response({"seconds": time.perf_counter() - started})
+
     async def remember(request: web.Request) -> web.Response:
         from bot import keys
 
@@ -203,6 +222,7 @@ def control_app(bot: web.Application | None) -> web.Application:
     app.router.add_post("/remember", remember)
     app.router.add_post("/housekeep", housekeep)
     app.router.add_post("/populate", populate)
+    app.router.add_post("/connect", connect)
     app.router.add_get("/cpu", cpu)
     app.router.add_post("/register", register)
     app.router.add_post("/drain", drain)

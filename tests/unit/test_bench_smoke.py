@@ -99,12 +99,30 @@ async def test_latency_benchmark_times_each_call_of_both_sides() -> None:
     assert rows[2].split()[-2:] == [f"{bot.p50_ms / bare.p50_ms:.1f}x", f"{bot.p99_ms / bare.p99_ms:.1f}x"]
 
 
-async def test_scale_benchmark_reports_each_count_of_live_calls() -> None:
-    result = await scale.measure(counts=(3, 6))
+async def test_scale_benchmark_reports_each_count_of_live_calls_and_connects_by_batch() -> None:
+    result = await scale.measure(counts=(3, 6), connects=5, connect_batch=2)
     assert [point.calls for point in result.points] == [3, 6]
     assert all(point.page_ms > 0 and point.metrics_ms > 0 for point in result.points)
-    rows = result.lines()[2:]
+    # Batches of 2, 2 and 1: every room was joined through the bot's connect path.
+    assert len(result.connect_ms) == 3
+    assert all(ms > 0 for ms in result.connect_ms)
+    *rows, connects = result.lines()[2:]
     assert [row.split()[:3] for row in rows] == [["3", "live", "calls"], ["6", "live", "calls"]]
+    assert re.fullmatch(
+        rf"  5 connects\s+ms/connect by 2: {NUMBER} {NUMBER} {NUMBER}; last/first {RATIO}", connects
+    )
+
+
+async def test_the_fake_acs_answers_a_connect_as_acs_does() -> None:
+    async with fake_acs() as acs, aiohttp.ClientSession() as session:
+        body = {"callLocator": {"kind": "roomCallLocator", "roomId": "99"}, "callbackUri": "https://b/cb"}
+        async with session.post(acs.url + "/calling/callConnections:connect", json=body) as reply:
+            assert reply.status == 200
+            answer = await reply.json()
+    assert answer["callConnectionState"] == "connecting"
+    assert answer["callbackUri"] == "https://b/cb"
+    assert "serverCallId" not in answer
+    assert [arrival.action for arrival in acs.arrivals[answer["callConnectionId"]]] == ["connect"]
 
 
 def test_bare_requests_carry_the_signature_acs_checks() -> None:
