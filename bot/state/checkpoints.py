@@ -66,6 +66,9 @@ class Checkpointer:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roombot-sqlite-checkpoint")
         self._connection: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        # One checkpoint at a time: two PASSIVE ones at once, or one beside the writer's catch-up,
+        # and all but the first answer busy having copied nothing.
+        self._running = asyncio.Lock()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -88,16 +91,17 @@ class Checkpointer:
     async def checkpoint(self) -> None:
         """One PASSIVE checkpoint now, and one by the writer if the WAL stays too long; a failure
         is logged (the next one tries again)."""
-        connection = self._connection
-        if connection is None:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-            frames = await loop.run_in_executor(self._executor, passive_checkpoint, connection)
-            if frames > self._catch_up_frames:
-                await self._catch_up()
-        except sqlite3.Error as exc:
-            logger.warning("SQLite checkpoint failed: %s", exc)
+        async with self._running:
+            connection = self._connection
+            if connection is None:
+                return
+            try:
+                loop = asyncio.get_running_loop()
+                frames = await loop.run_in_executor(self._executor, passive_checkpoint, connection)
+                if frames > self._catch_up_frames:
+                    await self._catch_up()
+            except sqlite3.Error as exc:
+                logger.warning("SQLite checkpoint failed: %s", exc)
 
     async def close(self) -> None:
         if self._task is not None:
