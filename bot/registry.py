@@ -170,7 +170,8 @@ class CallRegistry:
         if not updated.correlation_id and event.correlation_id:
             updated.correlation_id = event.correlation_id
             changed = True
-        entry = history_entry(event, self._clock())
+        # The clock only for an event without its own time.
+        entry = history_entry(event, event.time or self._clock())
         if stale:
             entry["ignored"] = "stale"
         if changed:

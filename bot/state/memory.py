@@ -72,11 +72,15 @@ class MemoryStateStore:
 
     def _store_call(self, record: CallRecord) -> None:
         cid = record.call_connection_id
-        self._unindex(cid)
         key = (record.started_at.timestamp(), cid)
         ended = None if record.is_live else (record.ended_at or record.started_at).timestamp()
+        meta = (key, record.room_id, ended)
         self._calls[cid] = record.to_json()
-        self._meta[cid] = (key, record.room_id, ended)
+        if self._meta.get(cid) == meta:
+            # Indexed where it belongs already: most updates (participants, ids) move nothing.
+            return
+        self._unindex(cid)
+        self._meta[cid] = meta
         insort(self._all, key)
         if ended is None:
             insort(self._live, key)
