@@ -41,7 +41,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from aiohttp import web
@@ -66,7 +67,14 @@ class CallContext:
     call: CallRecord
     services: BotServices
     handler_name: str
-    log: logging.LoggerAdapter[logging.Logger] = field(compare=False)
+
+    @cached_property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
+        """The handler's logger (``roombot.handlers.<name>``), each record tagged with the call's
+        and the room's ids. Made on first use: most events reach handlers that log nothing."""
+        logger = logging.getLogger(f"roombot.handlers.{self.handler_name}")
+        extra = {"call_connection_id": self.call_connection_id, "room_id": self.room_id}
+        return logging.LoggerAdapter(logger, extra)
 
     @property
     def call_connection_id(self) -> str:

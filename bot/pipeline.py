@@ -29,10 +29,6 @@ class EventPipeline:
     def __init__(self, services: BotServices, handlers: LoadedHandlers) -> None:
         self._services = services
         self._handlers = handlers
-        # One logger per handler, looked up once rather than on every event.
-        self._loggers = {
-            handler.name: logging.getLogger(f"roombot.handlers.{handler.name}") for handler in handlers
-        }
 
     def _recipients(self, event: CallEvent) -> list[Handler]:
         owner = None if isinstance(event, CALL_EVENTS) else owner_of(event.operation_context)
@@ -73,13 +69,7 @@ class EventPipeline:
         await self._services.media.observe(event)
         bind_log_context(room_id=call.room_id)
         for handler in self._recipients(event):
-            handler_logger = self._loggers.get(handler.name) or logging.getLogger(
-                f"roombot.handlers.{handler.name}"
-            )
-            log = logging.LoggerAdapter(
-                handler_logger, {"call_connection_id": call.call_connection_id, "room_id": call.room_id}
-            )
-            ctx = CallContext(call=call, services=self._services, handler_name=handler.name, log=log)
+            ctx = CallContext(call=call, services=self._services, handler_name=handler.name)
             try:
                 await handler.on_event(event, ctx)
             except Exception:
