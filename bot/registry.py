@@ -170,8 +170,7 @@ class CallRegistry:
         if not updated.correlation_id and event.correlation_id:
             updated.correlation_id = event.correlation_id
             changed = True
-        # The clock only for an event without its own time.
-        entry = history_entry(event, event.time or self._clock())
+        entry = history_entry(event, self._clock())
         if stale:
             entry["ignored"] = "stale"
         if changed:
