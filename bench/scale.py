@@ -96,10 +96,11 @@ async def connect_times(store: str, connects: int, batch: int) -> list[float]:
     ):
         # A first connect (index -1 is no room of a batch) loads what connecting loads once.
         await bot.connect(-1, 1)
-        return [
-            await bot.connect(first, min(batch, connects - first)) * 1000 / min(batch, connects - first)
-            for first in range(0, connects, batch)
-        ]
+        times_ms = []
+        for first in range(0, connects, batch):
+            size = min(batch, connects - first)
+            times_ms.append(await bot.connect(first, size) * 1000 / size)
+        return times_ms
 
 
 async def measure(
