@@ -10,9 +10,10 @@ short-lived request objects into the older generations, whose collections are th
 A larger young generation lets those objects die young. A young collection walks the objects
 made since the last one and still alive, some 50,000 here: about 0.85 µs each on a 2-core machine,
 tens of milliseconds, but a handful per thousand key presses instead of a collection every few
-events and the full collections they lead to. Measured at 1,000 waiting menus (``python -m bench
---only latency``, p99 against a bare aiohttp reactor, 3 runs each): 50,000 and 20 gave 3.9x, a
-young generation of 10,000 gave 4.2x, 20,000 with 10 young collections per middle one 4.5x.
+events and the full collections they lead to. Measured at 1,000 waiting menus (the latency
+benchmark, ``bench/latency.py``, with the two thresholds below edited for each try; p99 against a
+bare aiohttp reactor, 3 runs each): 50,000 and 20 gave 3.9x, a young generation of 10,000 gave
+4.2x, 20,000 with 10 young collections per middle one 4.5x.
 (Python documents `gc.freeze` for servers that fork; what is used here is its plain effect: the
 frozen objects are never walked again.)
 
