@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from contextlib import suppress
 
 import aiohttp
 from aiohttp import web
@@ -34,6 +33,7 @@ from bot.registry import CallRegistry
 from bot.routes import setup_routes
 from bot.state import RedisStateStore, open_store
 from bot.state.housekeeping import housekeep_forever
+from bot.stopping import cancel_and_wait
 from config.settings import Settings
 
 
@@ -59,9 +59,7 @@ async def _state_store(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        housekeeping.cancel()
-        with suppress(asyncio.CancelledError):
-            await housekeeping
+        await cancel_and_wait([housekeeping])
         await store.close()
 
 

@@ -26,6 +26,7 @@ from bot.logs import log_context
 from bot.notify import Notifier
 from bot.registry import CallRegistry
 from bot.state.base import CallRecord, CallState
+from bot.stopping import cancel_and_wait
 
 logger = logging.getLogger(f"roombot.{__name__}")
 
@@ -216,7 +217,4 @@ class RoomConnector:
             )
 
     async def close(self) -> None:
-        tasks = [task for _, task in self._waits.values()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait([task for _, task in self._waits.values()])

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.events import CallEvent
+from bot.stopping import cancel_and_wait
 
 logger = logging.getLogger(f"roombot.{__name__}")
 
@@ -139,8 +140,6 @@ class CallDispatcher:
         """Stop every worker and drop the events still queued; later `submit`s start afresh."""
         tasks = [worker.task for worker in self._workers.values() if worker.task is not None]
         self._workers.clear()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         self._unfinished = 0
         self._all_done.set()

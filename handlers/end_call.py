@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
@@ -28,6 +27,7 @@ from bot.handlers import BaseHandler, CallContext
 from bot.messages import Announce
 from bot.services import BotServices
 from bot.state.base import CallRecord
+from bot.stopping import cancel_and_wait
 from bot.timeline import History, TimelineItem
 from config.prompts import Prompt
 
@@ -101,12 +101,7 @@ class EndCallHandler(BaseHandler):
                 self._schedule_warning(doc["callConnectionId"], datetime.fromisoformat(doc["warnAt"]))
 
     async def stop(self) -> None:
-        tasks = [*self._timers.values(), *self._warnings.values()]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait([*self._timers.values(), *self._warnings.values()])
         self._timers.clear()
         self._warnings.clear()
 

@@ -25,6 +25,7 @@ from contextlib import suppress
 from typing import Any
 
 from bot.state.base import StateStore, StateStoreError
+from bot.stopping import cancel_and_wait
 
 logger = logging.getLogger(f"roombot.{__name__}")
 
@@ -125,9 +126,7 @@ class Election:
     async def close(self) -> None:
         """Stop bidding; hand the lease back so another replica takes over without waiting."""
         if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
         if self.leading:
             await self._step_down("shutting down", expected=True)
             if self.shared:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from contextlib import suppress
 from typing import Any
 
 from aiohttp import web
@@ -30,6 +29,7 @@ from bot.messages import EndForEveryone
 from bot.notify import Notifier
 from bot.pipeline import EventPipeline
 from bot.services import BotServices
+from bot.stopping import cancel_and_wait
 
 logger = logging.getLogger(f"roombot.{__name__}")
 
@@ -108,11 +108,7 @@ class Term:
         # The waits for room calls connect through this term's commands: they go first.
         if self._connector is not None:
             await self._connector.close()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         await self._app[keys.INTAKE].pause()
         for handler in reversed(self._started):

@@ -38,6 +38,7 @@ from bot.events import (
     RecognizeFailed,
 )
 from bot.logs import log_context
+from bot.stopping import cancel_and_wait
 
 logger = logging.getLogger(f"roombot.{__name__}")
 
@@ -285,8 +286,6 @@ class MediaScheduler:
                 job.done.set_exception(CallEnded(call_connection_id))
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         for call_connection_id in list(self._calls):
             self._end_call(call_connection_id)

@@ -34,6 +34,8 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from bot.stopping import cancel_and_wait
+
 logger = logging.getLogger(f"roombot.{__name__}")
 
 INTERVAL_SECONDS = 1.0
@@ -105,8 +107,7 @@ class Checkpointer:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait([self._task])
         connection, self._connection = self._connection, None
         if connection is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, connection.close)

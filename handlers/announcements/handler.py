@@ -37,6 +37,7 @@ from bot.media.scheduler import (
 from bot.messages import Announce
 from bot.services import BotServices
 from bot.state.base import CallRecord, CallState, StateStoreError
+from bot.stopping import cancel_and_wait
 from bot.timeline import History, TimelineItem
 from config.prompts import Prompt
 from handlers.announcements import timeline
@@ -101,9 +102,7 @@ class AnnouncementsHandler(BaseHandler):
 
     async def stop(self) -> None:
         self._stopped = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
 
     def routes(self) -> Iterable[web.RouteDef]:
         return self._routes

@@ -27,6 +27,7 @@ from bot.acs.types import AcsError, AcsNotFound, AcsUnavailable
 from bot.locks import KeyedLocks
 from bot.services import BotServices
 from bot.state.base import CallState
+from bot.stopping import cancel_and_wait
 from handlers.dialout.errors import (
     DialOutNotAllowed,
     DialOutNotFound,
@@ -104,10 +105,7 @@ class DialOutService:
             logger.error("dial-out task %s failed", task.get_name(), exc_info=task.exception())
 
     async def close(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
 
     # Reading and changing records.
 

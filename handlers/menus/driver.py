@@ -32,6 +32,7 @@ from bot.media.scheduler import (
 from bot.messages import MenuEnded, MenuRefused
 from bot.services import BotServices
 from bot.state.base import CallRecord
+from bot.stopping import cancel_and_wait
 from config.menus.model import MenuSet
 from config.prompts import longest_seconds
 from handlers.menus import engine
@@ -73,9 +74,7 @@ class MenuDriver:
             logger.error("menu task %s failed", task.get_name(), exc_info=task.exception())
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
 
     async def begin(
         self, call: CallRecord | None, participant: str, menu: str, context: Mapping[str, Any]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Iterable, Mapping
-from contextlib import suppress
 from typing import Any, ClassVar
 
 from aiohttp import web
@@ -29,6 +28,7 @@ from bot.handlers import BaseHandler, CallContext
 from bot.messages import EventGridNotification
 from bot.services import BotServices
 from bot.state.base import CallRecord
+from bot.stopping import cancel_and_wait
 from handlers.recording.model import CallRecording, RecordingConfig, Status
 from handlers.recording.routes import OPENAPI_PATHS, recording_routes
 from handlers.recording.service import CALLS, Recorder
@@ -93,12 +93,7 @@ class RecordingHandler(BaseHandler):
                 self._spawn(self.recorder.run(call_id), f"recording:{call_id}")
 
     async def stop(self) -> None:
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
 
     async def on_event(self, event: CallEvent, ctx: CallContext) -> None:
         if isinstance(event, CallConnected):
