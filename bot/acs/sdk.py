@@ -18,7 +18,8 @@ What azure-core does by default, and what the facade does instead:
   retry (``bot.acs.retry`` is the one retry layer; the SDK's was already at ``retry_total=0``),
   redirects (ACS answers none, and an HMAC-signed request is not replayed at another address),
   the header clean-up that only serves redirects, custom hooks, network trace logging and
-  distributed tracing (the bot configures neither).
+  distributed tracing (the bot configures neither). They run as one link of the pipeline
+  (`OneLink`) rather than one each.
 
 Two settings of the Call Automation SDK's generated (de)serializer, the same models on the wire:
 
@@ -47,7 +48,9 @@ facade against the emulator, which checks the signature).
 
 from __future__ import annotations
 
+import inspect
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from azure.communication.callautomation._generated._utils.serialization import Deserializer, Model, Serializer
@@ -164,14 +167,54 @@ def _lean_models(client: CallAutomationClient) -> CallAutomationClient:
     return client
 
 
-def _policies(authentication: object, sdk_moniker: str, proxy: str | None) -> list[object]:
-    chosen: list[object] = [RandomRequestIds(), policies.UserAgentPolicy(sdk_moniker=sdk_moniker)]
+class OneLink(policies.AsyncHTTPPolicy[HttpRequest, AsyncHttpResponse]):
+    """SansIO policies run as one link of the pipeline, with azure-core's semantics: ``on_request``
+    in their order, ``on_response`` in the reverse order, and when the exchange or a later hook
+    fails, ``on_exception`` of each policy whose request hook ran, innermost first.
+
+    azure-core wraps every SansIO policy in a link of its own: one more coroutine per policy and
+    request, and for each hook an ``isinstance(result, typing.Awaitable)`` (an ABC check through
+    typing's alias), which a hook returning None never needs."""
+
+    def __init__(self, chain: Sequence[policies.SansIOHTTPPolicy[HttpRequest, AsyncHttpResponse]]) -> None:
+        super().__init__()
+        self._chain = tuple(chain)
+
+    async def send(
+        self, request: PipelineRequest[HttpRequest]
+    ) -> PipelineResponse[HttpRequest, AsyncHttpResponse]:
+        chain = self._chain
+        entered = 0
+        try:
+            for policy in chain:
+                await _hook(policy.on_request, request)
+                entered += 1
+            response = await self.next.send(request)
+            while entered:
+                entered -= 1
+                await _hook(chain[entered].on_response, request, response)
+        except Exception:
+            for policy in reversed(chain[:entered]):
+                await _hook(policy.on_exception, request)
+            raise
+        return response
+
+
+async def _hook(hook: Callable[..., object], *args: object) -> None:
+    result = hook(*args)
+    # A SansIO hook may return an awaitable (azure-core allows it); none of the facade's does.
+    if result is not None and inspect.isawaitable(result):
+        await result
+
+
+def _policies(authentication: Any, sdk_moniker: str, proxy: str | None) -> list[Any]:
+    chosen: list[Any] = [RandomRequestIds(), policies.UserAgentPolicy(sdk_moniker=sdk_moniker)]
     if proxy is not None:
         chosen.append(policies.ProxyPolicy(proxies={"https": proxy}))
     # Answers pass the policies in reverse order: Utf8Responses names the encoding before the
     # decoding policy reads the text, whose parse then stays cached for the SDK's deserializer.
     chosen += [DecodeOnce(), Utf8Responses(), authentication, policies.HttpLoggingPolicy()]
-    return chosen
+    return [OneLink(chosen)]
 
 
 def transport() -> AioHttpTransport:

@@ -15,10 +15,10 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.state.base import StateStoreError
-from bot.state.redis import _translated
+from bot.state.redis.errors import translated
 
 
-@_translated
+@translated
 async def command_cut_short() -> None:
     """A command that, cancelled, raises what redis-py raises for a lost connection."""
     try:
@@ -27,7 +27,7 @@ async def command_cut_short() -> None:
         raise RedisConnectionError("Connection closed by server.") from None
 
 
-@_translated
+@translated
 async def command_that_answers_anyway() -> str:
     """A command that, cancelled while it waits for its reply, returns the reply."""
     with contextlib.suppress(asyncio.CancelledError):
@@ -35,7 +35,7 @@ async def command_that_answers_anyway() -> str:
     return "reply"
 
 
-@_translated
+@translated
 async def command_on_a_lost_connection() -> None:
     raise RedisConnectionError("Connection closed by server.")
 
@@ -70,7 +70,7 @@ async def test_a_command_not_cancelled_returns_its_reply() -> None:
     async def quick() -> str:
         return "reply"
 
-    assert await _translated(quick)() == "reply"
+    assert await translated(quick)() == "reply"
 
 
 async def test_a_lost_connection_is_a_store_error() -> None:

@@ -1,7 +1,7 @@
 """Redis state store: shared by several bot processes behind one callback URL.
 
 Keys (all under the prefix, `roombot:` by default): those of call records and histories are
-described in `bot.state.rediscalls`, which writes them behind; then
+described in `bot.state.redis.calls`, which writes them behind; then
   seen:{eventId}     duplicate marker, SET NX with a one-day expiry (Redis forgets it by itself)
   inbox              sorted set of the unprocessed event ids, scored by arrival (inbox:seq)
   inbox:call:{id}    the same, for one call
@@ -16,16 +16,13 @@ with replicas), not Redis Cluster.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import time
-from collections.abc import Callable, Collection, Coroutine, Iterable, Sequence
-from typing import Any, ParamSpec, TypeVar
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bot.state import redis_lua as lua
 from bot.state.base import (
     DEFAULT_MAX_EVENTS,
     DEFAULT_RETENTION_SECONDS,
@@ -36,41 +33,13 @@ from bot.state.base import (
 )
 from bot.state.doccache import SHARED_NAMESPACES, CachedDocs
 from bot.state.grouped import Grouped
-from bot.state.rediscalls import RedisCalls
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from bot.state.redis import lua
+from bot.state.redis.calls import RedisCalls
+from bot.state.redis.errors import translated
 
 DEFAULT_PREFIX = "roombot:"
 DEFAULT_POOL_SIZE = 50
 DEFAULT_POOL_TIMEOUT_SECONDS = 5.0
-
-
-def _translated(method: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Redis failures (connection lost, pool exhausted, timeouts) as the store's own error, and
-    a cancellation that arrived mid-command always as a cancellation."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        task = asyncio.current_task()
-        requested = task.cancelling() if task is not None else 0
-        try:
-            result = await method(*args, **kwargs)
-        except (RedisError, OSError) as exc:
-            if task is not None and task.cancelling():
-                # The task was asked to stop mid-command, and redis-py (its pool's and socket's
-                # timeouts on Python 3.11) reported that as a connection error: a StateStoreError
-                # here would be caught and retried by loops that should end.
-                raise asyncio.CancelledError from exc
-            raise StateStoreError(f"Redis state store failed: {exc}") from exc
-        if task is not None and task.cancelling() > requested:
-            # Cancelled while it waited for the reply, yet the command returned the reply (seen
-            # with redis-py 8.1 and hiredis, under a busy pool): the loop that called it would go
-            # on as if never asked to stop, and its owner would wait for it forever.
-            raise asyncio.CancelledError
-        return result
-
-    return wrapper
 
 
 class RedisStateStore:
@@ -147,7 +116,7 @@ class RedisStateStore:
             raise StateStoreError("Redis state store is closed")
         return self._redis
 
-    @_translated
+    @translated
     async def put_call(self, record: CallRecord) -> None:
         self._client()
         await self._calls.put(record)
@@ -160,17 +129,17 @@ class RedisStateStore:
         self._client()
         self._calls.defer(None, call_connection_id, entry)
 
-    @_translated
+    @translated
     async def get_call(self, call_connection_id: str) -> CallRecord | None:
         self._client()
         return await self._calls.get(call_connection_id)
 
-    @_translated
+    @translated
     async def list_calls(self, live_only: bool = True) -> list[CallRecord]:
         self._client()
         return await self._calls.listing(live_only)
 
-    @_translated
+    @translated
     async def page_calls(
         self,
         *,
@@ -182,34 +151,34 @@ class RedisStateStore:
         self._client()
         return await self._calls.page(limit=limit, after=after, room_prefix=room_prefix, live_only=live_only)
 
-    @_translated
+    @translated
     async def count_calls(self, *, room_prefix: str | None = None, live_only: bool = True) -> int:
         self._client()
         return await self._calls.count(room_prefix=room_prefix, live_only=live_only)
 
-    @_translated
+    @translated
     async def find_live_call_by_room(self, room_id: str) -> CallRecord | None:
         self._client()
         return await self._calls.live_in_room(room_id)
 
-    @_translated
+    @translated
     async def events(self, call_connection_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         self._client()
         return await self._calls.events(call_connection_id, limit)
 
-    @_translated
+    @translated
     async def housekeep(self, now: float | None = None) -> int:
         # Seen ids and inbox entries need none: the former expire, the latter are deleted.
         self._client()
         return await self._calls.housekeep(time.time() if now is None else now)
 
-    @_translated
+    @translated
     async def mark_event_seen(self, event_id: str) -> bool:
         ttl_ms = max(1, round(self._seen_ttl * 1000))
         created = await self._client().set(self._key("seen", event_id), "1", nx=True, px=ttl_ms)
         return bool(created)
 
-    @_translated
+    @translated
     async def mark_events_seen(self, event_ids: Sequence[str]) -> set[str]:
         client = self._client()
         unique = list(dict.fromkeys(event_ids))
@@ -223,7 +192,7 @@ class RedisStateStore:
             created = await pipe.execute()
         return {event_id for event_id, was_set in zip(unique, created, strict=True) if was_set}
 
-    @_translated
+    @translated
     async def ingest(self, events: Sequence[InboxEvent]) -> list[InboxEvent]:
         unique = list({event.event_id: event for event in reversed(events)}.values())[::-1]
         if not unique:
@@ -239,7 +208,7 @@ class RedisStateStore:
             args += (event.event_id, event.call_connection_id, event.body)
         return [bool(flag) for flag in await self._ingest(keys=[self._prefix], args=args)]
 
-    @_translated
+    @translated
     async def complete_events(self, event_ids: Sequence[str]) -> None:
         if event_ids:
             self._client()
@@ -247,7 +216,7 @@ class RedisStateStore:
             await self._calls.settle()
             await self._complete(keys=[self._prefix], args=list(dict.fromkeys(event_ids)))
 
-    @_translated
+    @translated
     async def pending_events(
         self, call_connection_id: str | None = None, *, exclude: Collection[str] = ()
     ) -> list[InboxEvent]:
@@ -271,7 +240,7 @@ class RedisStateStore:
             if body is not None and call is not None
         ]
 
-    @_translated
+    @translated
     async def pending_since(
         self, cursor: int, *, exclude: Collection[str] = ()
     ) -> tuple[list[InboxEvent], int]:
@@ -296,43 +265,43 @@ class RedisStateStore:
         ]
         return events, latest
 
-    @_translated
+    @translated
     async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> bool:
         self._client()
         ttl_ms = max(1, round(ttl_seconds * 1000))
         return bool(await self._acquire(keys=[self._key("lease", name)], args=[owner, ttl_ms]))
 
-    @_translated
+    @translated
     async def release_lease(self, name: str, owner: str) -> None:
         self._client()
         await self._release(keys=[self._key("lease", name)], args=[owner])
 
-    @_translated
+    @translated
     async def lease_owner(self, name: str) -> str | None:
         holder = await self._client().get(self._key("lease", name))
         return _text(holder) if holder is not None else None
 
-    @_translated
+    @translated
     async def get_doc(self, namespace: str, key: str) -> dict[str, Any] | None:
         self._client()
         return await self._docs.get(namespace, key)
 
-    @_translated
+    @translated
     async def put_doc(self, namespace: str, key: str, doc: dict[str, Any]) -> None:
         self._client()
         await self._docs.put(namespace, key, doc)
 
-    @_translated
+    @translated
     async def put_doc_if_absent(self, namespace: str, key: str, doc: dict[str, Any]) -> dict[str, Any] | None:
         self._client()
         return await self._docs.put_if_absent(namespace, key, doc)
 
-    @_translated
+    @translated
     async def delete_doc(self, namespace: str, key: str) -> None:
         self._client()
         await self._docs.delete(namespace, key)
 
-    @_translated
+    @translated
     async def list_docs(self, namespace: str) -> list[dict[str, Any]]:
         self._client()
         return await self._docs.listing(namespace)

@@ -28,8 +28,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from bot.state import redis_lua as lua
 from bot.state.base import HOUSEKEEPING_BATCH, CallRecord, check_limit, dump_doc, load_doc
+from bot.state.redis import lua
 
 logger = logging.getLogger(f"roombot.{__name__}")
 

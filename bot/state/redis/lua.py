@@ -55,7 +55,7 @@ end
 return 0
 """
 
-# Call records and history entries written behind (`bot.state.rediscalls`), all in one step.
+# Call records and history entries written behind (`bot.state.redis.calls`), all in one step.
 # KEYS[1] = prefix. ARGV = retention_ms, max_events, record count, then 6 per record (id, JSON,
 # start score, live 1/0, room id, end score), then per call with entries: id, trim 1/0, expire
 # 1/0 (the call is over: its history expires with it), entry count, the entries.
