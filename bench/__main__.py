@@ -80,7 +80,10 @@ LEGEND = {
         "                        bare handler that also verifies the callback JWT (the floor)",
         "  events/s              throughput with the load generator on the same 2 cores (both sides alike)",
     ],
-    "facade": ["  CPU ms/action         CPU of the client process per ACS action; wall ms: its latency"],
+    "facade": [
+        "  CPU ms/action         CPU of the client process per ACS action; wall ms: its latency",
+        "  facade/bare           the median of each run's ratio (both sides of a run back to back)",
+    ],
     "latency": ["  p50 / p99 ms          RecognizeCompleted POST start to the server's next request at ACS"],
     "scale": [
         "  RSS KiB/call          growth of the bot process's resident memory per live call",

@@ -8,7 +8,9 @@ the retry policy and the translation to domain types, with the facade built as t
 (``AcsFacade.from_settings``); for the bare side, an aiohttp GET signed with HMAC
 (``emulator.protocol.hmac_auth.sign``, the signature ACS checks) and a ``json`` parse of the
 answer. Both read the same call of a room the bot has joined, alternately, in the same run; this
-process only sets the call up and takes the emulator's callbacks.
+process only sets the call up and takes the emulator's callbacks. The ratio printed is the median
+of each run's ratio, its two sides measured back to back (which goes first alternates), so that
+the machine's drift between runs, which moves both sides alike, cancels out.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from azure.communication.rooms import CommunicationUserIdentifier, ParticipantRo
 from azure.communication.rooms.aio import RoomsClient
 from azure.core.credentials import AzureKeyCredential
 
-from bench.common import BenchError, EmulatorProcess, emulator_process, median, serve, times
+from bench.common import BenchError, EmulatorProcess, emulator_process, median, serve
 from bot.acs import AcsFacade
 from config.settings import Settings
 from emulator.protocol.hmac_auth import content_hash, sign
@@ -49,6 +51,9 @@ class ActionCost:
     bare_wall_ms: float
     facade_cpu_ms: float
     facade_wall_ms: float
+    # Medians of each run's facade/bare ratio: the two sides of a run ran back to back.
+    cpu_ratio: float
+    wall_ratio: float
 
 
 @dataclass(frozen=True)
@@ -76,11 +81,7 @@ class FacadeResult:
                     f"{cost.facade_cpu_ms:.3f}",
                     f"{cost.facade_wall_ms:.3f}",
                 ),
-                _row(
-                    f"{cost.action}, facade/bare",
-                    times(cost.facade_cpu_ms, cost.bare_cpu_ms),
-                    times(cost.facade_wall_ms, cost.bare_wall_ms),
-                ),
+                _row(f"{cost.action}, facade/bare", f"{cost.cpu_ratio:.1f}x", f"{cost.wall_ratio:.1f}x"),
             ]
         return lines
 
@@ -153,15 +154,23 @@ async def _measure_action(
         await bare_action()
     bare: list[tuple[float, float]] = []
     facade: list[tuple[float, float]] = []
-    for _ in range(runs):
-        bare.append(await _cost(bare_action, actions))
-        facade.append(await _cost(facade_action, actions))
+    for run in range(runs):
+        # Each side goes first in every other run, so that a drift of the machine's speed during
+        # a run weighs on both alike.
+        if run % 2:
+            facade.append(await _cost(facade_action, actions))
+            bare.append(await _cost(bare_action, actions))
+        else:
+            bare.append(await _cost(bare_action, actions))
+            facade.append(await _cost(facade_action, actions))
     return ActionCost(
         action=name,
         bare_cpu_ms=median(cpu for cpu, _ in bare),
         bare_wall_ms=median(wall for _, wall in bare),
         facade_cpu_ms=median(cpu for cpu, _ in facade),
         facade_wall_ms=median(wall for _, wall in facade),
+        cpu_ratio=median(f[0] / max(b[0], 1e-9) for f, b in zip(facade, bare, strict=True)),
+        wall_ratio=median(f[1] / max(b[1], 1e-9) for f, b in zip(facade, bare, strict=True)),
     )
 
 
