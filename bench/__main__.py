@@ -77,7 +77,8 @@ LEGEND = {
         "  server CPU µs/event   CPU time of the server's process (all threads, user + system) per callback",
         "                        event taken in; for roombot until every event is processed (drained)",
         "  CPU vs bare / floor   that CPU against the bare handler's (json.loads only) and against the",
-        "                        bare handler that also verifies the callback JWT (the floor)",
+        "                        bare handler that also verifies the callback JWT (the floor): the",
+        "                        median of each run's ratio (the servers of a run seconds apart)",
         "  events/s              throughput with the load generator on the same 2 cores (both sides alike)",
     ],
     "facade": [

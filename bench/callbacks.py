@@ -38,7 +38,7 @@ from typing import Any
 import aiohttp
 import redis.asyncio as aioredis
 
-from bench.common import BenchError, median, times
+from bench.common import BenchError, median
 from bench.fake_acs import FakeAcs, fake_acs
 from bench.servers import Target, target
 from bench.traffic import Call, bodies
@@ -55,6 +55,17 @@ class Side:
     label: str
     events_per_second: float
     cpu_us_per_event: float
+    # Each run's CPU µs/event, in the order of the runs.
+    cpu_runs: tuple[float, ...]
+
+    def cpu_against(self, base: Side) -> str:
+        """The median of each run's ratio to ``base``: the two ran in the same run, seconds apart,
+        so the machine's drift between runs, which moves both alike, cancels out."""
+        if min(base.cpu_runs, default=0.0) <= 0:
+            return "n/a"
+        return (
+            f"{median(own / theirs for own, theirs in zip(self.cpu_runs, base.cpu_runs, strict=True)):.1f}x"
+        )
 
 
 @dataclass(frozen=True)
@@ -81,8 +92,7 @@ class CallbackResult:
         for side in self.sides:
             lines.append(
                 f"  {side.label:48} {side.events_per_second:>9,.0f} {side.cpu_us_per_event:>11,.1f} "
-                f"{times(side.cpu_us_per_event, bare.cpu_us_per_event):>7} "
-                f"{times(side.cpu_us_per_event, floor.cpu_us_per_event):>7}"
+                f"{side.cpu_against(bare):>7} {side.cpu_against(floor):>7}"
             )
         lines += [f"  {note}" for note in self.skipped]
         return lines
@@ -204,7 +214,7 @@ async def measure(
     events = 0
     async with fake_acs() as acs, aiohttp.ClientSession() as session:
         with tempfile.TemporaryDirectory(prefix="roombot-bench-") as directory:
-            for _ in range(runs):
+            for run in range(runs):
                 warm_bodies, warm_tokens, _ = traffic(acs, calls, concurrency)
                 load_bodies, load_tokens, events = traffic(acs, calls, posts)
                 plan: list[tuple[str, str, dict[str, Any], str | None]] = [
@@ -214,6 +224,8 @@ async def measure(
                 for store in measured:
                     fields, prefix = store_settings(store, Path(directory))
                     plan.append((store_label(store), "roombot", acs.bot_settings(**fields), prefix))
+                # Each run starts with another server, so that none always goes first (or last).
+                plan = plan[run % len(plan) :] + plan[: run % len(plan)]
                 for label, kind, config, prefix in plan:
                     try:
                         async with target(kind, config, session) as server:
@@ -230,6 +242,12 @@ async def measure(
                     walls[label].append(wall)
                     cpus[label].append(cpu)
     sides = [
-        Side(label, events / median(walls[label]), median(cpus[label]) * 1e6 / events) for label in labels
+        Side(
+            label,
+            events / median(walls[label]),
+            median(cpus[label]) * 1e6 / events,
+            tuple(cpu * 1e6 / events for cpu in cpus[label]),
+        )
+        for label in labels
     ]
     return CallbackResult(posts, events, concurrency, runs, sides, skipped)
