@@ -38,7 +38,7 @@ from typing import Any
 import aiohttp
 import redis.asyncio as aioredis
 
-from bench.common import BenchError, median
+from bench.common import BenchError, median, paired_times
 from bench.fake_acs import FakeAcs, fake_acs
 from bench.servers import Target, target
 from bench.traffic import Call, bodies
@@ -57,15 +57,6 @@ class Side:
     cpu_us_per_event: float
     # Each run's CPU µs/event, in the order of the runs.
     cpu_runs: tuple[float, ...]
-
-    def cpu_against(self, base: Side) -> str:
-        """The median of each run's ratio to ``base``: the two ran in the same run, seconds apart,
-        so the machine's drift between runs, which moves both alike, cancels out."""
-        if min(base.cpu_runs, default=0.0) <= 0:
-            return "n/a"
-        return (
-            f"{median(own / theirs for own, theirs in zip(self.cpu_runs, base.cpu_runs, strict=True)):.1f}x"
-        )
 
 
 @dataclass(frozen=True)
@@ -92,7 +83,8 @@ class CallbackResult:
         for side in self.sides:
             lines.append(
                 f"  {side.label:48} {side.events_per_second:>9,.0f} {side.cpu_us_per_event:>11,.1f} "
-                f"{side.cpu_against(bare):>7} {side.cpu_against(floor):>7}"
+                f"{paired_times(side.cpu_runs, bare.cpu_runs):>7} "
+                f"{paired_times(side.cpu_runs, floor.cpu_runs):>7}"
             )
         lines += [f"  {note}" for note in self.skipped]
         return lines

@@ -10,7 +10,7 @@ import re
 import signal
 import statistics
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
@@ -42,6 +42,14 @@ def median(values: Iterable[float]) -> float:
 def times(numerator: float, denominator: float) -> str:
     """A ratio for humans: ``6.2x``."""
     return f"{numerator / denominator:.1f}x" if denominator > 0 else "n/a"
+
+
+def paired_times(own: Sequence[float], base: Sequence[float]) -> str:
+    """The median of each run's ratio, as `times` prints a ratio: the two sides of a run ran
+    seconds apart, so the machine's drift between runs, which moves both alike, cancels out."""
+    if not base or min(base) <= 0:
+        return "n/a"
+    return f"{median(mine / theirs for mine, theirs in zip(own, base, strict=True)):.1f}x"
 
 
 @asynccontextmanager

@@ -32,7 +32,7 @@ from azure.communication.rooms import CommunicationUserIdentifier, ParticipantRo
 from azure.communication.rooms.aio import RoomsClient
 from azure.core.credentials import AzureKeyCredential
 
-from bench.common import BenchError, EmulatorProcess, emulator_process, median, serve
+from bench.common import BenchError, EmulatorProcess, emulator_process, median, paired_times, serve
 from bot.acs import AcsFacade
 from config.settings import Settings
 from emulator.protocol.hmac_auth import content_hash, sign
@@ -51,9 +51,9 @@ class ActionCost:
     bare_wall_ms: float
     facade_cpu_ms: float
     facade_wall_ms: float
-    # Medians of each run's facade/bare ratio: the two sides of a run ran back to back.
-    cpu_ratio: float
-    wall_ratio: float
+    # Each run's (CPU ms, wall ms) per action, of each side: the two sides of a run back to back.
+    bare_runs: tuple[tuple[float, float], ...]
+    facade_runs: tuple[tuple[float, float], ...]
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,13 @@ class FacadeResult:
                     f"{cost.facade_cpu_ms:.3f}",
                     f"{cost.facade_wall_ms:.3f}",
                 ),
-                _row(f"{cost.action}, facade/bare", f"{cost.cpu_ratio:.1f}x", f"{cost.wall_ratio:.1f}x"),
+                _row(
+                    f"{cost.action}, facade/bare",
+                    paired_times([cpu for cpu, _ in cost.facade_runs], [cpu for cpu, _ in cost.bare_runs]),
+                    paired_times(
+                        [wall for _, wall in cost.facade_runs], [wall for _, wall in cost.bare_runs]
+                    ),
+                ),
             ]
         return lines
 
@@ -169,8 +175,8 @@ async def _measure_action(
         bare_wall_ms=median(wall for _, wall in bare),
         facade_cpu_ms=median(cpu for cpu, _ in facade),
         facade_wall_ms=median(wall for _, wall in facade),
-        cpu_ratio=median(f[0] / max(b[0], 1e-9) for f, b in zip(facade, bare, strict=True)),
-        wall_ratio=median(f[1] / max(b[1], 1e-9) for f, b in zip(facade, bare, strict=True)),
+        bare_runs=tuple(bare),
+        facade_runs=tuple(facade),
     )
 
 
