@@ -13,7 +13,8 @@ What azure-core does by default, and what the facade does instead:
 - **Only the policies the bot needs**, in the SDK's own order: the client request id
   (``x-ms-client-request-id``, a random UUID: azure-core's time-based one carries the host's MAC
   address and costs five times as much to make), the SDK's own user agent, the proxy when one is set,
-  the response decoding the SDK's deserializer reads, the SDK's own HMAC signature, and azure-core's
+  the response decoding the SDK's deserializer reads, the SDK's own HMAC signature, a GET sent
+  without the empty body that signature gives it (`BodilessReads`), and azure-core's
   HTTP logging (one ``isEnabledFor`` while the ``azure`` loggers stay quiet). Left out: azure-core's
   retry (``bot.acs.retry`` is the one retry layer; the SDK's was already at ``retry_total=0``),
   redirects (ACS answers none, and an HMAC-signed request is not replayed at another address),
@@ -99,6 +100,20 @@ class Utf8Responses(policies.SansIOHTTPPolicy[HttpRequest, AsyncHttpResponse]):
         response: PipelineResponse[HttpRequest, AsyncHttpResponse],
     ) -> None:
         response.http_response.encoding = "utf-8"
+
+
+class BodilessReads(policies.SansIOHTTPPolicy[HttpRequest, AsyncHttpResponse]):
+    """Sends a GET as the bodiless request it is. The SDKs' HMAC policy, to hash "no body", sets
+    the body of every request without one to an empty string, which aiohttp then sends as a
+    payload of its own: a ``Content-Length: 0`` header and a task per request that writes it. The
+    signature is over the date, the host and the body's hash, which stay as signed; only a GET's
+    empty body goes (a POST keeps its ``Content-Length``, which servers may require of it)."""
+
+    def on_request(self, request: PipelineRequest[HttpRequest]) -> None:
+        sent = request.http_request
+        # azure-core's backward-compatible `body`: the very attribute the HMAC policy set.
+        if sent.method == "GET" and sent.body in ("", b""):
+            sent.body = None
 
 
 class ModelBodies(Serializer):
@@ -213,7 +228,8 @@ def _policies(authentication: Any, sdk_moniker: str, proxy: str | None) -> list[
         chosen.append(policies.ProxyPolicy(proxies={"https": proxy}))
     # Answers pass the policies in reverse order: Utf8Responses names the encoding before the
     # decoding policy reads the text, whose parse then stays cached for the SDK's deserializer.
-    chosen += [DecodeOnce(), Utf8Responses(), authentication, policies.HttpLoggingPolicy()]
+    # BodilessReads comes after the signature, which hashed the empty body it then takes away.
+    chosen += [DecodeOnce(), Utf8Responses(), authentication, BodilessReads(), policies.HttpLoggingPolicy()]
     return [OneLink(chosen)]
 
 
