@@ -85,7 +85,10 @@ LEGEND = {
         "  CPU ms/action         CPU of the client process per ACS action; wall ms: its latency",
         "  facade/bare           the median of each run's ratio (both sides of a run back to back)",
     ],
-    "latency": ["  p50 / p99 ms          RecognizeCompleted POST start to the server's next request at ACS"],
+    "latency": [
+        "  p50 / p99 ms          RecognizeCompleted POST start to the server's next request at ACS",
+        "  roombot/bare          the median of each run's ratio (both servers of a run back to back)",
+    ],
     "scale": [
         "  RSS KiB/call          growth of the bot process's resident memory per live call",
         "  page / metrics ms     wall time of GET /ops/calls?limit=100 and GET /metrics, median of 5",

@@ -16,7 +16,10 @@ shuffled order, open loop at ``PRESSES_PER_SECOND``: "concurrent menu calls" is 
 wait at once, the rate is the same for every count. The bot's next request for that call (the
 ``play`` of "Connecting you now.") ends its latency. The bare reactor takes the same POSTs at the
 same rate and sends one ``play`` request per event on a shared session. p50 and p99 are over the
-calls of a run, medians over runs; every run starts both servers afresh.
+calls of a run, medians over runs; every run starts both servers afresh, back to back, which
+of them goes first alternating from run to run. The ratios are the median of each run's own
+ratio, as in the other tables: the machine's drift between runs, which moves both sides of a run
+alike, cancels out.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.common import STARTUP_TIMEOUT, BenchError, median, times
+from bench.common import STARTUP_TIMEOUT, BenchError, median, paired_times
 from bench.fake_acs import OPS_KEY, FakeAcs, fake_acs
 from bench.servers import Target, target
 from bench.traffic import Call
@@ -58,8 +61,10 @@ class Percentiles:
 class LatencyResult:
     runs: int
     rate: float
-    # Concurrent menu calls → (bare reactor, roombot).
+    # Concurrent menu calls → (bare reactor, roombot): medians over the runs.
     by_calls: dict[int, tuple[Percentiles, Percentiles]]
+    # Concurrent menu calls → each run's (bare reactor, roombot), in the order of the runs.
+    runs_by_calls: dict[int, list[tuple[Percentiles, Percentiles]]]
 
     def lines(self) -> list[str]:
         lines = [
@@ -68,11 +73,13 @@ class LatencyResult:
             f"  {'':46} {'p50 ms':>8} {'p99 ms':>8}",
         ]
         for calls, (bare, bot) in self.by_calls.items():
+            paired = self.runs_by_calls[calls]
+            p50s = paired_times([run[1].p50_ms for run in paired], [run[0].p50_ms for run in paired])
+            p99s = paired_times([run[1].p99_ms for run in paired], [run[0].p99_ms for run in paired])
             lines += [
                 f"  {f'{calls:,} calls, bare aiohttp reactor':46} {bare.p50_ms:>8.1f} {bare.p99_ms:>8.1f}",
                 f"  {f'{calls:,} calls, roombot menus (SQLite)':46} {bot.p50_ms:>8.1f} {bot.p99_ms:>8.1f}",
-                f"  {f'{calls:,} calls, roombot/bare':46} "
-                f"{times(bot.p50_ms, bare.p50_ms):>8} {times(bot.p99_ms, bare.p99_ms):>8}",
+                f"  {f'{calls:,} calls, roombot/bare':46} {p50s:>8} {p99s:>8}",
             ]
         return lines
 
@@ -172,19 +179,34 @@ async def _presses(
     return [acs.arrivals[call.id][seen[call.id]].at - sent[call.id] for call in calls]
 
 
-async def _one_run(acs: FakeAcs, count: int, directory: Path, rate: float) -> tuple[Percentiles, Percentiles]:
+async def _bare_run(acs: FakeAcs, session: aiohttp.ClientSession, count: int, rate: float) -> Percentiles:
+    calls = [Call(index) for index in range(count)]
+    async with target("reactor", acs.bot_settings(), session) as reactor:
+        # Warm-up: the reactor opens its connections to ACS, the client its own.
+        await _presses(reactor, acs, [Call(index) for index in range(WARM_UP)], {}, rate=1e6)
+        return percentiles(await _presses(reactor, acs, calls, {}, rate))
+
+
+async def _bot_run(
+    acs: FakeAcs, session: aiohttp.ClientSession, count: int, directory: Path, rate: float
+) -> Percentiles:
+    calls = [Call(index) for index in range(count)]
+    state = f"sqlite:///{directory / f'latency-{count}-{time.monotonic_ns()}.db'}"
+    async with target("roombot", acs.bot_settings(state_url=state), session) as bot:
+        contexts = await _menus_waiting(bot, acs, calls)
+        return percentiles(await _presses(bot, acs, calls, contexts, rate))
+
+
+async def _one_run(
+    acs: FakeAcs, count: int, directory: Path, rate: float, *, bot_first: bool
+) -> tuple[Percentiles, Percentiles]:
+    """One run's (bare reactor, roombot), back to back; ``bot_first``: the bot goes first."""
     async with aiohttp.ClientSession() as session:
-        calls = [Call(index) for index in range(count)]
-        async with target("reactor", acs.bot_settings(), session) as reactor:
-            # Warm-up: the reactor opens its connections to ACS, the client its own.
-            await _presses(reactor, acs, [Call(index) for index in range(WARM_UP)], {}, rate=1e6)
-            bare = percentiles(await _presses(reactor, acs, calls, {}, rate))
-        calls = [Call(index) for index in range(count)]
-        state = f"sqlite:///{directory / f'latency-{count}-{time.monotonic_ns()}.db'}"
-        async with target("roombot", acs.bot_settings(state_url=state), session) as bot:
-            contexts = await _menus_waiting(bot, acs, calls)
-            bot_figures = percentiles(await _presses(bot, acs, calls, contexts, rate))
-    return bare, bot_figures
+        if bot_first:
+            bot = await _bot_run(acs, session, count, directory, rate)
+            return await _bare_run(acs, session, count, rate), bot
+        bare = await _bare_run(acs, session, count, rate)
+        return bare, await _bot_run(acs, session, count, directory, rate)
 
 
 async def measure(
@@ -194,11 +216,18 @@ async def measure(
     if runs < 1 or rate <= 0 or any(count < 1 for count in counts):
         raise ValueError("runs, rate and counts must be positive")
     by_calls: dict[int, tuple[Percentiles, Percentiles]] = {}
+    runs_by_calls: dict[int, list[tuple[Percentiles, Percentiles]]] = {}
     async with fake_acs() as acs:
         with tempfile.TemporaryDirectory(prefix="roombot-bench-") as directory:
             for count in counts:
-                results = [await _one_run(acs, count, Path(directory), rate) for _ in range(runs)]
+                # Each side goes first in every other run, so that neither always meets the
+                # machine fresh (or tired).
+                results = [
+                    await _one_run(acs, count, Path(directory), rate, bot_first=run % 2 == 1)
+                    for run in range(runs)
+                ]
                 bare = Percentiles(median(r[0].p50_ms for r in results), median(r[0].p99_ms for r in results))
                 bot = Percentiles(median(r[1].p50_ms for r in results), median(r[1].p99_ms for r in results))
                 by_calls[count] = (bare, bot)
-    return LatencyResult(runs, rate, by_calls)
+                runs_by_calls[count] = results
+    return LatencyResult(runs, rate, by_calls, runs_by_calls)
