@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -31,6 +31,7 @@ from emulator.urls import PublicUrl
 
 CALLS_PREFIX = "/calling/callConnections/"
 TOKEN_LIFETIME_SECONDS = 300
+ROOM_VALIDITY = timedelta(hours=4)
 
 
 @dataclass(frozen=True)
@@ -134,11 +135,26 @@ def _app(fake: FakeAcs, public: PublicUrl) -> web.Application:
     async def room_participants(request: web.Request) -> web.Response:
         return web.json_response({"value": []})
 
+    async def room(request: web.Request) -> web.Response:
+        # As the Rooms API answers a GET of a room (REST spec, CommunicationRoom): valid for
+        # hours from now, so that the bot schedules its end and warning as for any room call.
+        now = datetime.now(UTC)
+        return web.json_response(
+            {
+                "id": request.match_info["roomId"],
+                "createdAt": now.isoformat(),
+                "validFrom": now.isoformat(),
+                "validUntil": (now + ROOM_VALIDITY).isoformat(),
+                "pstnDialOutEnabled": True,
+            }
+        )
+
     app = web.Application()
     app.add_routes(key_routes(fake.signer, ACS_CALLBACK_ISSUER, public))
     app.router.add_post(CALLS_PREFIX.rstrip("/") + ":connect", connect)
     app.router.add_route("*", CALLS_PREFIX + "{tail:.+}", call_request)
     app.router.add_get("/rooms/{roomId}/participants", room_participants)
+    app.router.add_get("/rooms/{roomId}", room)
     return app
 
 

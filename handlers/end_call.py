@@ -12,7 +12,6 @@ bot joins (or restarts) is skipped rather than said late; one already said is no
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -27,8 +26,8 @@ from bot.handlers import BaseHandler, CallContext
 from bot.messages import Announce
 from bot.services import BotServices
 from bot.state.base import CallRecord
-from bot.stopping import cancel_and_wait
 from bot.timeline import History, TimelineItem
+from bot.timers import Timers
 from config.prompts import Prompt
 
 logger = logging.getLogger(f"roombot.{__name__}")
@@ -77,8 +76,9 @@ class EndCallHandler(BaseHandler):
 
     def __init__(self, config: EndCallConfig) -> None:
         self.config = config
-        self._timers: dict[str, asyncio.Task[None]] = {}
-        self._warnings: dict[str, asyncio.Task[None]] = {}
+        # Call-long waits: a handle on the event loop's timer heap each, no task until due.
+        self.ends = Timers("end_call")
+        self.warnings = Timers("end_call:warning")
 
     def prompts(self) -> Iterable[tuple[str, Prompt]]:
         if not self.config.end_at_valid_until or self.config.warning_seconds == 0:
@@ -101,9 +101,8 @@ class EndCallHandler(BaseHandler):
                 self._schedule_warning(doc["callConnectionId"], datetime.fromisoformat(doc["warnAt"]))
 
     async def stop(self) -> None:
-        await cancel_and_wait([*self._timers.values(), *self._warnings.values()])
-        self._timers.clear()
-        self._warnings.clear()
+        await self.ends.stop()
+        await self.warnings.stop()
 
     async def on_event(self, event: CallEvent, ctx: CallContext) -> None:
         if isinstance(event, CallConnected) and ctx.call.ended_at is not None:
@@ -126,10 +125,8 @@ class EndCallHandler(BaseHandler):
             if warn_at is not None:
                 self._schedule_warning(ctx.call_connection_id, warn_at)
         elif isinstance(event, CallDisconnected):
-            for timers in (self._timers, self._warnings):
-                timer = timers.pop(ctx.call_connection_id, None)
-                if timer is not None:
-                    timer.cancel()
+            self.ends.cancel(ctx.call_connection_id)
+            self.warnings.cancel(ctx.call_connection_id)
             await self.services.store.delete_doc(NAMESPACE, ctx.call_connection_id)
 
     async def timeline(self, call: CallRecord, history: History) -> list[TimelineItem]:
@@ -167,26 +164,16 @@ class EndCallHandler(BaseHandler):
         await self.services.acs.terminate(call_connection_id)
 
     def _schedule(self, call_connection_id: str, end_at: datetime) -> None:
-        previous = self._timers.pop(call_connection_id, None)
-        if previous is not None:
-            previous.cancel()
-        self._timers[call_connection_id] = asyncio.create_task(
-            self._end_when_due(call_connection_id, end_at), name=f"end_call:{call_connection_id}"
-        )
-
-    async def _end_when_due(self, call_connection_id: str, end_at: datetime) -> None:
+        """End the call at ``end_at``, instead of any end scheduled or under way."""
         delay = (end_at - datetime.now(UTC)).total_seconds()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        self.ends.schedule(call_connection_id, delay, lambda: self._end_now(call_connection_id))
+
+    async def _end_now(self, call_connection_id: str) -> None:
         logger.info("room validity ended: ending call %s for everyone", call_connection_id)
         try:
             await self.end_for_everyone(call_connection_id)
         except AcsError:
             logger.exception("could not end call %s at the end of its room's validity", call_connection_id)
-        finally:
-            # Only its own entry: a rescheduled end has replaced this task there.
-            if self._timers.get(call_connection_id) is asyncio.current_task():
-                del self._timers[call_connection_id]
 
     def _warn_at(self, end_at: datetime) -> datetime | None:
         if self.config.warning_seconds == 0:
@@ -194,20 +181,16 @@ class EndCallHandler(BaseHandler):
         return end_at - timedelta(seconds=self.config.warning_seconds)
 
     def _schedule_warning(self, call_connection_id: str, warn_at: datetime) -> None:
-        previous = self._warnings.pop(call_connection_id, None)
-        if previous is not None:
-            previous.cancel()
-        if warn_at <= datetime.now(UTC):
+        self.warnings.cancel(call_connection_id)
+        delay = (warn_at - datetime.now(UTC)).total_seconds()
+        if delay <= 0:
             logger.info(
                 "call %s joined after its end-of-session warning time: no warning", call_connection_id
             )
             return
-        self._warnings[call_connection_id] = asyncio.create_task(
-            self._warn_when_due(call_connection_id, warn_at), name=f"end_call:warning:{call_connection_id}"
-        )
+        self.warnings.schedule(call_connection_id, delay, lambda: self._warn_now(call_connection_id))
 
-    async def _warn_when_due(self, call_connection_id: str, warn_at: datetime) -> None:
-        await asyncio.sleep((warn_at - datetime.now(UTC)).total_seconds())
+    async def _warn_now(self, call_connection_id: str) -> None:
         try:
             await self.services.bus.execute(Announce(call_connection_id, self.config.warning_prompt()))
         except NoCommandHandler:
@@ -220,7 +203,3 @@ class EndCallHandler(BaseHandler):
             doc = await self.services.store.get_doc(NAMESPACE, call_connection_id)
             if doc is not None:
                 await self.services.store.put_doc(NAMESPACE, call_connection_id, {**doc, "warned": True})
-        finally:
-            # Only its own entry: a rescheduled warning has replaced this task there.
-            if self._warnings.get(call_connection_id) is asyncio.current_task():
-                del self._warnings[call_connection_id]

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot import keys
 from bot.testing import OPS_KEY, RoomBot, cloud_event, eventually
-from handlers.end_call import NAMESPACE
+from handlers.end_call import NAMESPACE, EndCallHandler
 from tests.e2e.helpers import LiveCall, assert_problem, event_types
 
 # How far ahead the short-lived rooms end: room for a join and a connect on a loaded machine.
@@ -131,5 +131,8 @@ async def test_a_call_connected_delivered_after_the_disconnect_schedules_no_end(
 
     # Nothing scheduled for a call that is over: no end timer, nothing a restart would resume.
     assert await roombot.app[keys.STORE].get_doc(NAMESPACE, live_call.id) is None
-    end_timers = [task for task in asyncio.all_tasks() if task.get_name() == f"end_call:{live_call.id}"]
-    assert end_timers == []
+    handler = roombot.app[keys.HANDLERS].get("end_call")
+    assert isinstance(handler, EndCallHandler)
+    assert not handler.ends.waiting(live_call.id)
+    end_tasks = [task for task in asyncio.all_tasks() if task.get_name() == f"end_call:{live_call.id}"]
+    assert end_tasks == []

@@ -15,6 +15,8 @@ from bench import callbacks, facade, latency, scale
 from bench.common import machine, paired_times
 from bench.fake_acs import fake_acs
 from bench.servers import target
+from bot.acs import AcsFacade
+from bot.testing.serving import IsolatedSettings
 from emulator.config import DEV_ACCESS_KEY
 from emulator.protocol.hmac_auth import verify
 from tests.support.cli_process import run_to_completion
@@ -135,6 +137,17 @@ async def test_the_fake_acs_answers_a_connect_as_acs_does() -> None:
     assert answer["callbackUri"] == "https://b/cb"
     assert "serverCallId" not in answer
     assert [arrival.action for arrival in acs.arrivals[answer["callConnectionId"]]] == ["connect"]
+
+
+async def test_the_fake_acs_answers_a_room_the_sdk_reads() -> None:
+    async with fake_acs() as acs:
+        settings = IsolatedSettings(**{"callback_base_url": "http://127.0.0.1:9/", **acs.bot_settings()})
+        acs_facade = AcsFacade.from_settings(settings)
+        try:
+            room = await acs_facade.get_room("99")
+        finally:
+            await acs_facade.close()
+    assert room.valid_until > datetime.now(UTC)
 
 
 def test_bare_requests_carry_the_signature_acs_checks() -> None:

@@ -36,6 +36,11 @@ async def test_a_rescheduled_end_is_still_cancelled_when_the_bot_stops() -> None
     handler._schedule(CALL, datetime.now(UTC) + timedelta(hours=1))
     for _ in range(5):
         await asyncio.sleep(0)
+    # The new end waits as a timer, not as a task; the one that was ending the call is gone.
+    assert handler.ends.waiting(CALL)
+    assert end_timers() == []
     await handler.stop()
 
+    assert not handler.ends.waiting(CALL)
+    assert len(handler.ends) == 0
     assert end_timers() == []
