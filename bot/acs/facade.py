@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
@@ -135,6 +136,12 @@ class AcsFacade:
                 description=description,
             )
         except (AzureError, aiohttp.ClientError, TimeoutError) as exc:
+            # azure-core raises its HTTP errors from a helper whose frame keeps the error it
+            # raised (`map_error`: ``error = ...; raise error``), and the error's traceback keeps
+            # that frame: a reference cycle of some sixty objects per failed request, which only
+            # the cyclic garbage collector frees. The frames below this one have finished;
+            # clearing their locals breaks the cycle and keeps the traceback's lines for logs.
+            traceback.clear_frames(exc.__traceback__)
             # Raised straight from the call, not from a local: a frame holding the exception its
             # own traceback holds would be a cycle for the garbage collector, one per failure.
             raise _logged(translate_error(exc, description, retry), description) from exc
