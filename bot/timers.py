@@ -20,7 +20,7 @@ from bot.stopping import cancel_and_wait
 
 logger = logging.getLogger(f"roombot.{__name__}")
 
-Action = Callable[[], Coroutine[Any, Any, None]]
+Action = Callable[..., Coroutine[Any, Any, None]]
 
 
 class Timers:
@@ -32,16 +32,17 @@ class Timers:
         # Started when due and not finished yet, by key.
         self._running: dict[str, asyncio.Task[None]] = {}
 
-    def schedule(self, key: str, delay: float, action: Action) -> None:
-        """Run ``action()`` in a task of its own ``delay`` seconds from now (at once when the delay
-        is not positive), instead of what ``key`` was waiting for or running."""
+    def schedule(self, key: str, delay: float, action: Action, *args: Any) -> None:
+        """Run ``action(*args)`` in a task of its own ``delay`` seconds from now (at once when the
+        delay is not positive), instead of what ``key`` was waiting for or running. Arguments
+        rather than a closure: the handle keeps them for as long as it waits."""
         self.cancel(key)
         loop = asyncio.get_running_loop()
-        self._waiting[key] = loop.call_later(max(0.0, delay), self._start, key, action)
+        self._waiting[key] = loop.call_later(max(0.0, delay), self._start, key, action, args)
 
-    def _start(self, key: str, action: Action) -> None:
+    def _start(self, key: str, action: Action, args: tuple[Any, ...]) -> None:
         del self._waiting[key]
-        task = asyncio.create_task(action(), name=f"{self._name}:{key}")
+        task = asyncio.create_task(action(*args), name=f"{self._name}:{key}")
         self._running[key] = task
         task.add_done_callback(lambda done: self._finished(key, done))
 

@@ -166,7 +166,7 @@ class EndCallHandler(BaseHandler):
     def _schedule(self, call_connection_id: str, end_at: datetime) -> None:
         """End the call at ``end_at``, instead of any end scheduled or under way."""
         delay = (end_at - datetime.now(UTC)).total_seconds()
-        self.ends.schedule(call_connection_id, delay, lambda: self._end_now(call_connection_id))
+        self.ends.schedule(call_connection_id, delay, self._end_now, call_connection_id)
 
     async def _end_now(self, call_connection_id: str) -> None:
         logger.info("room validity ended: ending call %s for everyone", call_connection_id)
@@ -188,7 +188,7 @@ class EndCallHandler(BaseHandler):
                 "call %s joined after its end-of-session warning time: no warning", call_connection_id
             )
             return
-        self.warnings.schedule(call_connection_id, delay, lambda: self._warn_now(call_connection_id))
+        self.warnings.schedule(call_connection_id, delay, self._warn_now, call_connection_id)
 
     async def _warn_now(self, call_connection_id: str) -> None:
         try:

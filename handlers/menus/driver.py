@@ -14,6 +14,7 @@ through that same pipeline.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -243,22 +244,22 @@ class MenuDriver:
             return True
 
     def _collect(self, record: SessionRecord, collect: engine.Collect) -> MediaJob:
-        media = self.services.acs.media
         context = session_context(record.id, collect.attempt)
-
-        async def recognize() -> None:
-            await media.recognize_dtmf(
-                record.call_connection_id,
-                record.participant,
-                prompt=collect.prompts,
-                max_tones=collect.max_digits,
-                first_digit_timeout=collect.first_digit_timeout,
-                inter_digit_timeout=collect.inter_digit_timeout,
-                stop_tones="".join(collect.stop_tones),
-                barge_in=collect.barge_in,
-                operation_context=context,
-            )
-
+        # A partial rather than a closure: the job keeps it for as long as the menu waits for
+        # keys, and a partial is two objects for the garbage collector to walk where a closure
+        # over the session is a function, its cells and the session record it holds.
+        recognize = functools.partial(
+            self.services.acs.media.recognize_dtmf,
+            record.call_connection_id,
+            record.participant,
+            prompt=collect.prompts,
+            max_tones=collect.max_digits,
+            first_digit_timeout=collect.first_digit_timeout,
+            inter_digit_timeout=collect.inter_digit_timeout,
+            stop_tones="".join(collect.stop_tones),
+            barge_in=collect.barge_in,
+            operation_context=context,
+        )
         job = MediaJob(
             record.call_connection_id,
             context,
@@ -277,17 +278,16 @@ class MenuDriver:
         A callback on the job rather than a task awaiting it: a menu waiting for keys, for as
         long as the participant takes, keeps no task, coroutines and futures of its own alive
         (at 1,000 menus waiting at once, they were most of what the garbage collector walked)."""
+        job.done.add_done_callback(functools.partial(self._settled, session_id, attempt, job))
 
-        def settled(done: asyncio.Future[Any]) -> None:
-            if done.cancelled():
-                return
-            exc = done.exception()
-            if isinstance(exc, AcsError | MediaJobTimedOut | MediaJobUnconfirmed):
-                self.spawn(self._failed_try(session_id, attempt, job, exc), f"menus:{session_id}:failed")
-            elif exc is not None and not isinstance(exc, CallEnded):
-                logger.error("menu session %s: recognize failed", session_id, exc_info=exc)
-
-        job.done.add_done_callback(settled)
+    def _settled(self, session_id: str, attempt: int, job: MediaJob, done: asyncio.Future[Any]) -> None:
+        if done.cancelled():
+            return
+        exc = done.exception()
+        if isinstance(exc, AcsError | MediaJobTimedOut | MediaJobUnconfirmed):
+            self.spawn(self._failed_try(session_id, attempt, job, exc), f"menus:{session_id}:failed")
+        elif exc is not None and not isinstance(exc, CallEnded):
+            logger.error("menu session %s: recognize failed", session_id, exc_info=exc)
 
     async def _failed_try(self, session_id: str, attempt: int, job: MediaJob, exc: Exception) -> None:
         if isinstance(exc, AcsError):

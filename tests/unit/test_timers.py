@@ -17,15 +17,18 @@ def tasks_named(name: str) -> list[asyncio.Task[object]]:
 async def test_a_timer_waits_without_a_task_and_runs_its_action_when_due() -> None:
     timers = Timers("test")
     ran = asyncio.Event()
+    given: list[str] = []
 
-    async def action() -> None:
+    async def action(label: str) -> None:
+        given.append(label)
         ran.set()
 
-    timers.schedule("a", 0.05, action)
+    timers.schedule("a", 0.05, action, "its argument")
     assert timers.waiting("a")
     assert tasks_named("test:a") == []
     await asyncio.wait_for(ran.wait(), 5)
     await asyncio.sleep(0)
+    assert given == ["its argument"]
     assert not timers.waiting("a")
     assert len(timers) == 0
 
