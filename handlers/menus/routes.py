@@ -2,7 +2,8 @@
 
 ``POST /api/rooms/{roomId}/menus`` ``{participant: rawId, menu: name}`` → 202 with the session
 and ``Location: /api/menu-sessions/{sessionId}``. An unknown menu is 422; no live call for the
-room, a participant who is not in the call, or one already in a menu is 409.
+room, a participant who is not in the call (by the bot's books or, when they miss them, by ACS's
+list of the call's participants), or one already in a menu is 409.
 
 For operators (ops key): ``POST /ops/calls/{callConnectionId}/menus`` (the same body and answers,
 for one call; 404 for a call the bot does not know) and ``GET /ops/menus``, the menus there are.
@@ -17,6 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import keys
+from bot.acs import AcsError, AcsFacade
 from bot.messages import MenuRefused
 from bot.problems import VALIDATION_TYPE, ProblemError, read_json
 from bot.routes.openapi import BACKEND, CALL_ID, OPS, ROOM_ID, json_response, links, problem_responses
@@ -41,6 +43,20 @@ def session_location(session_id: str) -> str:
     return SESSION_PATH.replace("{sessionId}", session_id)
 
 
+async def in_call(acs: AcsFacade, call: CallRecord, raw_id: str) -> bool:
+    """Whether ``raw_id`` is in the call: as the bot's books say, or else as ACS says. ACS
+    promises no delivery of callbacks (a ParticipantsUpdated may be lost or still on its way),
+    so someone the books miss is looked up before the request is refused; when ACS cannot be
+    asked, the books decide."""
+    if raw_id in {participant.raw_id for participant in call.participants}:
+        return True
+    try:
+        listed = await acs.list_participants(call.call_connection_id)
+    except AcsError:
+        return False
+    return raw_id in {participant.raw_id for participant in listed}
+
+
 def menu_routes(driver: Callable[[], MenuDriver]) -> list[web.RouteDef]:
     """The routes; ``driver`` gives the running driver (it exists once the bot started)."""
 
@@ -54,13 +70,13 @@ def menu_routes(driver: Callable[[], MenuDriver]) -> list[web.RouteDef]:
             raise ProblemError(
                 409, "No live call", f"The bot is not in a call of room {room_id}; connect it first."
             )
-        return await begin(call, body)
+        return await begin(request, call, body)
 
     async def run_menu_in_call(request: web.Request) -> web.Response:
         request.app[keys.API_KEYS].require(request, "ops")
         body = await read_json(request, RunMenuBody)
         check_menu(body.menu)
-        return await begin(await call_of(request, live=True), body)
+        return await begin(request, await call_of(request, live=True), body)
 
     def check_menu(name: str) -> None:
         menus = driver().menus
@@ -70,8 +86,8 @@ def menu_routes(driver: Callable[[], MenuDriver]) -> list[web.RouteDef]:
             errors = [{"field": "menu", "message": detail.removeprefix("menu: ")}]
             raise ProblemError(422, "Unknown menu", detail, VALIDATION_TYPE, {"errors": errors})
 
-    async def begin(call: CallRecord, body: RunMenuBody) -> web.Response:
-        if body.participant not in {participant.raw_id for participant in call.participants}:
+    async def begin(request: web.Request, call: CallRecord, body: RunMenuBody) -> web.Response:
+        if not await in_call(request.app[keys.ACS], call, body.participant):
             raise ProblemError(
                 409, "Not in the call", f"{body.participant} is not in the call of room {call.room_id}."
             )

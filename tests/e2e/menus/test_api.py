@@ -14,7 +14,7 @@ from bot import keys
 from bot.handlers import BaseHandler, HandlerFactory
 from bot.messages import MenuConfirmed, MenuEnded, MenuRefused, RunMenu
 from bot.services import BotServices
-from bot.testing import BACKEND_KEY, OPS_KEY, RoomBot, wait_until
+from bot.testing import BACKEND_KEY, OPS_KEY, RoomBot, cloud_event, wait_until
 from handlers.announcements.handler import AnnouncementsHandler
 from handlers.menus.handler import MenusHandler
 from tests.e2e.helpers import assert_problem
@@ -124,6 +124,25 @@ async def test_a_participant_not_in_the_call_is_409(bot: RoomBot) -> None:
         await post_menu(bot, room.id, {"participant": room.members[1], "menu": "main"}), 409
     )
     assert room.members[1] in problem["detail"]
+
+
+async def test_a_participant_whose_arrival_the_bot_missed_is_looked_up_at_acs(
+    bot: RoomBot, call: Call
+) -> None:
+    # A ParticipantsUpdated that says the attendee is gone, newer than any the emulator sent, as
+    # if the update listing them again were lost: the bot's books no longer list them.
+    listed = [{"identifier": {"rawId": call.presenter, "kind": "communicationUser"}, "isMuted": False}]
+    stale = cloud_event(call.id, "ParticipantsUpdated", {"sequenceNumber": 10_000, "participants": listed})
+    assert (await bot.post_callbacks([stale])).status == 200
+    await bot.settle(call.id)
+    books = await bot.app[keys.REGISTRY].get(call.id)
+    assert books is not None
+    assert call.attendee not in {participant.raw_id for participant in books.participants}
+
+    # ACS (the emulator) still has them in the call: the menu starts.
+    started = await post_menu(bot, call.room.id, {"participant": call.attendee, "menu": "main"})
+    assert started.status == 202, started.text
+    assert started.body["participant"] == call.attendee
 
 
 async def test_a_room_without_a_live_call_is_409(bot: RoomBot) -> None:
