@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.acs import AcsError, AcsNotFound, AcsUnavailable
+from bot.acs import AcsError, AcsFacade, AcsNotFound, AcsUnavailable
 from bot.events import CallDisconnected, CallEvent, ResultInformation
 from bot.locks import KeyedLocks
 from bot.logs import log_context
@@ -185,3 +185,15 @@ class CallCommands:
             **fields,
         }
         await self._services.store.append_event(call.call_connection_id, entry)
+
+
+async def listed_by_acs(acs: AcsFacade, call_connection_id: str) -> list[str] | None:
+    """The raw ids ACS lists in the call now; None when ACS cannot be asked.
+
+    For the moment before a request is refused because the bot's books do not list someone:
+    ACS promises no delivery of callbacks, so the ParticipantsUpdated that listed them may be
+    lost or still on its way, and ACS has the last word."""
+    try:
+        return [participant.raw_id for participant in await acs.list_participants(call_connection_id)]
+    except AcsError:
+        return None

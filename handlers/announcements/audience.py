@@ -1,6 +1,8 @@
 """Who hears an announcement: an audience resolved against the call and the room's roster.
 
-The call's participants come from the bot's registry (its last ParticipantsUpdated); roles come
+The call's participants come from the bot's registry (its last ParticipantsUpdated), and from
+ACS's own list of the call's participants when the registry's cannot satisfy the audience (ACS
+promises no delivery of callbacks: the update that listed someone may be lost or late); roles come
 from the room's roster (Rooms API), which the call events do not carry. Rosters are cached per
 room and fetched again after a TTL, or at once when someone is in the call whose role the cached
 roster does not know (a member added to the room after the last fetch). PSTN participants and
@@ -59,6 +61,30 @@ def resolve(
     if not matched:
         raise AudienceError(f"nobody in the call has the role {' or '.join(sorted(wanted))}")
     return matched
+
+
+async def resolve_in_call(
+    audience: Audience,
+    room_id: str,
+    books: Sequence[str],
+    roster: RosterCache,
+    asked: Callable[[], Awaitable[list[str] | None]],
+) -> tuple[str, ...] | None:
+    """`resolve` against ``books`` (the registry's participants); when they cannot satisfy the
+    audience, against ``asked()`` (ACS's list; None when ACS cannot be asked), if it names anyone
+    the books do not."""
+
+    async def against(in_call: Sequence[str]) -> tuple[str, ...] | None:
+        roles = await roster.roles(room_id, in_call) if audience.kind == "roles" else None
+        return resolve(audience, in_call, roles)
+
+    try:
+        return await against(books)
+    except AudienceError:
+        listed = await asked()
+        if listed is None or set(listed) <= set(books):
+            raise
+        return await against(listed)
 
 
 @dataclass

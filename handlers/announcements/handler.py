@@ -14,6 +14,7 @@ end-of-session warning of ``end_call``): the same path, the same status resource
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -25,6 +26,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.acs import AcsError, AcsUnavailable
+from bot.calls import listed_by_acs
 from bot.events import CallDisconnected, CallEvent, PlayCanceled, PlayCompleted, PlayFailed, PlayStarted
 from bot.handlers import OPERATION_CONTEXT_SEPARATOR, BaseHandler, CallContext
 from bot.media.scheduler import (
@@ -41,7 +43,7 @@ from bot.stopping import cancel_and_wait
 from bot.timeline import History, TimelineItem
 from config.prompts import Prompt
 from handlers.announcements import timeline
-from handlers.announcements.audience import RosterCache, resolve
+from handlers.announcements.audience import RosterCache, resolve_in_call
 from handlers.announcements.model import (
     EVERYONE,
     AlreadyFinished,
@@ -134,8 +136,8 @@ class AnnouncementsHandler(BaseHandler):
         if call.state is not CallState.CONNECTED:
             raise NoLiveCall(f"the bot is still joining the call of room {room_id}; try again shortly")
         in_call = [participant.raw_id for participant in call.participants]
-        roster = await self.roster.roles(room_id, in_call) if request.to.kind == "roles" else None
-        targets = resolve(request.to, in_call, roster)
+        asked = functools.partial(listed_by_acs, self.services.acs, call.call_connection_id)
+        targets = await resolve_in_call(request.to, room_id, in_call, self.roster, asked)
         announcement, _ = await self._announce(
             call, request.prompt(), request.to, targets, loop=request.loop, interrupt=request.interrupt
         )

@@ -18,7 +18,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import keys
-from bot.acs import AcsError, AcsFacade
+from bot.acs import AcsFacade
+from bot.calls import listed_by_acs
 from bot.messages import MenuRefused
 from bot.problems import VALIDATION_TYPE, ProblemError, read_json
 from bot.routes.openapi import BACKEND, CALL_ID, OPS, ROOM_ID, json_response, links, problem_responses
@@ -44,17 +45,11 @@ def session_location(session_id: str) -> str:
 
 
 async def in_call(acs: AcsFacade, call: CallRecord, raw_id: str) -> bool:
-    """Whether ``raw_id`` is in the call: as the bot's books say, or else as ACS says. ACS
-    promises no delivery of callbacks (a ParticipantsUpdated may be lost or still on its way),
-    so someone the books miss is looked up before the request is refused; when ACS cannot be
-    asked, the books decide."""
+    """Whether ``raw_id`` is in the call: as the bot's books say, or else as ACS says (see
+    `bot.calls.listed_by_acs`); when ACS cannot be asked, the books decide."""
     if raw_id in {participant.raw_id for participant in call.participants}:
         return True
-    try:
-        listed = await acs.list_participants(call.call_connection_id)
-    except AcsError:
-        return False
-    return raw_id in {participant.raw_id for participant in listed}
+    return raw_id in (await listed_by_acs(acs, call.call_connection_id) or ())
 
 
 def menu_routes(driver: Callable[[], MenuDriver]) -> list[web.RouteDef]:

@@ -13,7 +13,7 @@ import pytest
 from bot import keys
 from bot.handlers import HandlerFactory
 from bot.messages import Announce
-from bot.testing import BACKEND_KEY, OPS_KEY, Reply, RoomBot, eventually
+from bot.testing import BACKEND_KEY, OPS_KEY, Reply, RoomBot, cloud_event, eventually
 from config.prompts import Prompt
 from handlers.announcements.handler import AnnouncementsHandler
 from tests.e2e.helpers import LiveCall, assert_problem, raw_ids
@@ -151,6 +151,29 @@ async def test_an_announcement_to_a_listed_participant(roombot: RoomBot) -> None
     await roombot.join(room.id, attendee)
     call = await roombot.connect(room.id)
     await roombot.wait_for_call(call["callConnectionId"], lambda c: len(c["participants"]) == 2)
+
+    body = await started(
+        roombot, room.id, {"text": "Your camera is off.", "to": {"participants": [attendee]}}
+    )
+
+    assert body["to"] == [attendee]
+    assert (await wait_status(roombot, body["id"], *FINAL))["status"] == "completed"
+    assert heard_by(await play_of(roombot, room.id, body["id"])) == {attendee}
+
+
+async def test_a_participant_whose_arrival_the_bot_missed_is_found_at_acs(roombot: RoomBot) -> None:
+    room = await roombot.create_room(["Presenter", "Attendee"])
+    presenter, attendee = room.members
+    await roombot.join(room.id, presenter)
+    await roombot.join(room.id, attendee)
+    call_id = (await roombot.connect(room.id))["callConnectionId"]
+    await roombot.wait_for_call(call_id, lambda c: len(c["participants"]) == 2)
+    # A ParticipantsUpdated newer than any the emulator sent, without the attendee, as if the
+    # one listing them again were lost: the bot's books miss them; ACS (the emulator) has them.
+    listed = [{"identifier": {"rawId": presenter, "kind": "communicationUser"}, "isMuted": False}]
+    stale = cloud_event(call_id, "ParticipantsUpdated", {"sequenceNumber": 10_000, "participants": listed})
+    assert (await roombot.post_callbacks([stale])).status == 200
+    await roombot.wait_for_call(call_id, lambda c: len(c["participants"]) == 1)
 
     body = await started(
         roombot, room.id, {"text": "Your camera is off.", "to": {"participants": [attendee]}}
