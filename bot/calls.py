@@ -190,9 +190,10 @@ class CallCommands:
 async def listed_by_acs(acs: AcsFacade, call_connection_id: str) -> list[str] | None:
     """The raw ids ACS lists in the call now; None when ACS cannot be asked.
 
-    For the moment before a request is refused because the bot's books do not list someone:
-    ACS promises no delivery of callbacks, so the ParticipantsUpdated that listed them may be
-    lost or still on its way, and ACS has the last word."""
+    For when the bot's books may be behind (before a request is refused because they do not list
+    someone, or when ACS's refusal comes before the event that someone left): ACS promises no
+    delivery of callbacks, so a ParticipantsUpdated may be lost or still on its way, and ACS has
+    the last word."""
     try:
         return [participant.raw_id for participant in await acs.list_participants(call_connection_id)]
     except AcsError:

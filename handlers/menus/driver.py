@@ -23,6 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.acs.types import AcsError
+from bot.calls import listed_by_acs
 from bot.media.scheduler import (
     DEFAULT_COMPLETION_TIMEOUT_SECONDS,
     CallEnded,
@@ -307,11 +308,11 @@ class MenuDriver:
     async def _participants(self, call_connection_id: str) -> set[str]:
         """Who is in the call now. ACS is asked: its refusal may come before the bot hears, through
         the call's events, that the participant left."""
-        try:
-            return {p.raw_id for p in await self.services.acs.list_participants(call_connection_id)}
-        except AcsError:
-            call = await self.services.registry.get(call_connection_id)
-            return {p.raw_id for p in call.participants} if call is not None else set()
+        listed = await listed_by_acs(self.services.acs, call_connection_id)
+        if listed is not None:
+            return set(listed)
+        call = await self.services.registry.get(call_connection_id)
+        return {p.raw_id for p in call.participants} if call is not None else set()
 
     def _scope(self, record: SessionRecord, act: engine.Act) -> ActionScope:
         return ActionScope(
