@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.timers import Action, Timers
+from bot.timers import Timers
 
 
 def tasks_named(name: str) -> list[asyncio.Task[object]]:
@@ -36,17 +36,18 @@ async def test_a_timer_waits_without_a_task_and_runs_its_action_when_due() -> No
 async def test_scheduling_a_key_again_replaces_its_timer() -> None:
     timers = Timers("test")
     ran: list[str] = []
+    second_ran = asyncio.Event()
 
-    def recording(label: str) -> Action:
-        async def action() -> None:
-            ran.append(label)
+    async def action(label: str) -> None:
+        ran.append(label)
+        if label == "second":
+            second_ran.set()
 
-        return action
-
-    timers.schedule("a", 0.02, recording("first"))
-    timers.schedule("a", 0.04, recording("second"))
-    timers.schedule("b", 0.0, recording("other key"))
-    await asyncio.sleep(0.2)
+    timers.schedule("a", 0.02, action, "first")
+    timers.schedule("a", 0.04, action, "second")
+    timers.schedule("b", 0.0, action, "other key")
+    # The replaced timer was due first: had it not been replaced, it would have run by now.
+    await asyncio.wait_for(second_ran.wait(), 5)
     assert sorted(ran) == ["other key", "second"]
 
 
