@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.events import CallEvent
+from bot.logs import enter_call
 from bot.stopping import cancel_and_wait
 
 logger = logging.getLogger(f"roombot.{__name__}")
@@ -88,35 +89,37 @@ class CallDispatcher:
             self._all_done.clear()
 
     async def _run(self, call_connection_id: str, worker: _Worker) -> None:
+        # The worker's task runs in a context of its own: set once here, every line logged while
+        # it works on the call, and by the tasks it starts, carries the call's id.
+        enter_call(call_connection_id)
         current = asyncio.current_task()
-        while worker.queue:
+        queue, process = worker.queue, self._process
+        while queue:
             if current is not None and current.cancelling():
                 # Asked to stop, yet no CancelledError came out: code the worker awaited swallowed
                 # it. Going on would run the next event of a dispatcher being cleared.
                 raise asyncio.CancelledError
-            await self._handle(call_connection_id, worker.queue.popleft())
+            event = queue.popleft()
+            # One frame for the whole loop: the try is inline rather than a coroutine per event.
+            try:
+                await process(event)
+            except asyncio.CancelledError:
+                if current is None or current.cancelling():
+                    raise
+                # Raised by something the handler awaited, not a request to stop this worker: a
+                # failure of this event like any other.
+                self._log_failure(call_connection_id, event)
+            except Exception:
+                self._log_failure(call_connection_id, event)
+            finally:
+                self.processed += 1
+                self._unfinished -= 1
+                if self._unfinished == 0:
+                    self._all_done.set()
         # No await between the emptiness check and the removal: `submit` cannot slip an event in
         # for a worker that is leaving.
         if self._workers.get(call_connection_id) is worker:
             del self._workers[call_connection_id]
-
-    async def _handle(self, call_connection_id: str, event: CallEvent) -> None:
-        try:
-            await self._process(event)
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is None or current.cancelling():
-                raise
-            # Raised by something the handler awaited, not a request to stop this worker: a
-            # failure of this event like any other.
-            self._log_failure(call_connection_id, event)
-        except Exception:
-            self._log_failure(call_connection_id, event)
-        finally:
-            self.processed += 1
-            self._unfinished -= 1
-            if self._unfinished == 0:
-                self._all_done.set()
 
     def _log_failure(self, call_connection_id: str, event: CallEvent) -> None:
         self.failed += 1

@@ -31,6 +31,10 @@ handler's background work may be cut off at any point. So a handler must be idem
 Events get lost too (ACS documents no delivery guarantee): a handler waiting for one bounds the
 wait and then checks with ACS or moves on, so that a lost event costs time, not the outcome.
 
+A handler may declare the event classes it acts on as a class attribute ``events`` (a tuple;
+subclasses count): it is then given only those, and the pipeline skips it for the rest. Without
+one it is given every event. The built-ins declare theirs.
+
 Ownership of ``operationContext``: a handler tags the media and participant operations it starts
 with ``ctx.operation_context("...")`` (prefix ``<name>:``). Events that carry an operation context
 go only to the handler that owns its prefix; events without one (CallConnected, ParticipantsUpdated,
@@ -153,6 +157,8 @@ class BaseHandler:
     A handler that only reacts to events overrides :meth:`on_event`."""
 
     name: ClassVar[str] = ""
+    # The event classes `on_event` acts on (see the module docstring); None: every event.
+    events: ClassVar[tuple[type[CallEvent], ...] | None] = None
     _services: BotServices | None = None
 
     @property

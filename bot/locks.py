@@ -22,6 +22,10 @@ class KeyedLocks:
             self._locks[key] = lock
         return lock
 
+    def __contains__(self, key: object) -> bool:
+        """Whether the key's lock is in use now (held, awaited, or referenced)."""
+        return key in self._locks
+
     def __len__(self) -> int:
         """How many locks are in use now (held, awaited, or referenced)."""
         return len(self._locks)

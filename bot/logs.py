@@ -14,19 +14,11 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar, Token
-from typing import Literal, Protocol, TextIO, TypeVar
+from typing import Literal, TextIO
 
 from aiohttp import web
 from pythonjsonlogger.json import JsonFormatter
 
-
-class _AboutACall(Protocol):
-    @property
-    def call_connection_id(self) -> str: ...
-
-
-E = TypeVar("E", bound=_AboutACall)
-R = TypeVar("R")
 ROOT = "roombot"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(call_tag)s"
 # Record attribute → JSON member; the attributes are those `CallContext.log` already uses.
@@ -72,18 +64,16 @@ class _LogContext:
 
 
 def bind_log_context(*, room_id: str) -> None:
-    """Add the room to the current :func:`log_context` (known only once the call is looked up)."""
+    """Add the room to the current context (known only once the call is looked up)."""
     _room_id.set(room_id)
 
 
-def call_scoped(process: Callable[[E], Awaitable[R]]) -> Callable[[E], Awaitable[R]]:
-    """``process(event)`` with every line it logs tagged with the event's call."""
-
-    async def scoped(event: E) -> R:
-        with log_context(call_connection_id=event.call_connection_id):
-            return await process(event)
-
-    return scoped
+def enter_call(call_connection_id: str) -> None:
+    """Tag what the current task logs from now on with the call (and no room until
+    :func:`bind_log_context` names it): for a task that works on one call only, such as the
+    dispatcher's worker of a call, whose context (copied when it was made) is its own."""
+    _call_connection_id.set(call_connection_id)
+    _room_id.set(None)
 
 
 @web.middleware

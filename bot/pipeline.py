@@ -23,19 +23,31 @@ MADE_UP_PREFIX = "roombot:"
 LIVE_ACS_STATES = frozenset({"connecting", "connected", "transferring", "transferAccepted"})
 
 
+def wants(handler: Handler, event_type: type[CallEvent]) -> bool:
+    """Whether a handler is to be given events of this type: those of its ``events`` (a tuple of
+    event classes, subclasses included), or every one when it declares none."""
+    declared: tuple[type[CallEvent], ...] | None = getattr(handler, "events", None)
+    return declared is None or issubclass(event_type, declared)
+
+
 class EventPipeline:
     """Processes the events of one call in order; the dispatcher calls :meth:`process`."""
 
     def __init__(self, services: BotServices, handlers: LoadedHandlers) -> None:
         self._services = services
         self._handlers = handlers
+        # Per event class, the handlers that take it: worked out once, not for every event.
+        self._wanted: dict[type[CallEvent], tuple[Handler, ...]] = {}
 
-    def _recipients(self, event: CallEvent) -> list[Handler]:
+    def _recipients(self, event: CallEvent) -> tuple[Handler, ...]:
+        kind = type(event)
+        wanted = self._wanted.get(kind)
+        if wanted is None:
+            wanted = self._wanted[kind] = tuple(h for h in self._handlers if wants(h, kind))
         owner = None if isinstance(event, CALL_EVENTS) else owner_of(event.operation_context)
         if owner is None:
-            return list(self._handlers)
-        owned = self._handlers.get(owner)
-        return [owned] if owned is not None else []
+            return wanted
+        return tuple(handler for handler in wanted if handler.name == owner)
 
     async def process(self, event: CallEvent) -> bool:
         """Run the event through the registry and every recipient handler. False when the registry

@@ -42,7 +42,7 @@ def utc_now() -> datetime:
 
 
 def history_entry(event: CallEvent, received_at: datetime) -> dict[str, Any]:
-    """The compact form of an event kept in a call's history."""
+    """The compact form of an event kept in a call's history (its time, else ``received_at``)."""
     entry: dict[str, Any] = {
         "id": event.id,
         "type": event.type,
@@ -126,17 +126,26 @@ class CallRegistry:
 
     async def apply(self, event: CallEvent) -> CallRecord | None:
         """Update the call's record from one event; None (and nothing stored) for an unknown call."""
-        async with self._locks[event.call_connection_id]:
+        call_id = event.call_connection_id
+        # The dispatcher never applies two events of one call at once: the lock only keeps a
+        # `register_connecting` of the same call out. A cached record with no such call under
+        # way (the usual case) needs no lock.
+        if self._cache is not None and call_id not in self._locks:
+            cached = self._cache.get(call_id)
+            if cached is not None:
+                self._cache.move_to_end(call_id)
+                return await self._apply_to(cached, event)
+        async with self._locks[call_id]:
             # Not a copy: `_apply_to` only reads it, and answers with a copy of its own.
-            record = await self._read(event.call_connection_id, copy=False)
+            record = await self._read(call_id, copy=False)
             if record is None:
                 self._hold_early(event)
                 return None
             return await self._apply_to(record, event)
 
     async def _apply_to(self, record: CallRecord, event: CallEvent) -> CallRecord:
-        updated = record.copy()
         # Most events (media, tones, results) change nothing: then only the history grows.
+        updated = record.copy()
         changed = False
         stale = False
         if isinstance(event, CallConnected):
@@ -170,7 +179,7 @@ class CallRegistry:
         if not updated.correlation_id and event.correlation_id:
             updated.correlation_id = event.correlation_id
             changed = True
-        entry = history_entry(event, self._clock())
+        entry = history_entry(event, event.time or self._clock())
         if stale:
             entry["ignored"] = "stale"
         if changed:

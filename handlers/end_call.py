@@ -72,6 +72,7 @@ def spoken_delay(seconds: int) -> str:
 
 class EndCallHandler(BaseHandler):
     name: ClassVar[str] = "end_call"
+    events: ClassVar[tuple[type[CallEvent], ...]] = (CallConnected, CallDisconnected)
     Config: ClassVar[type[BaseModel]] = EndCallConfig
 
     def __init__(self, config: EndCallConfig) -> None:

@@ -23,7 +23,6 @@ from bot.calls import CallCommands
 from bot.connect import RoomConnector
 from bot.events import CallEvent
 from bot.handlers import Handler
-from bot.logs import call_scoped
 from bot.media.scheduler import MediaScheduler
 from bot.messages import EndForEveryone
 from bot.notify import Notifier
@@ -91,7 +90,7 @@ class Term:
                 feed.call_changed(event.call_connection_id, None, event.type)
             return done
 
-        intake.process_with(call_scoped(process))
+        intake.process_with(process)
         # What a crash, or the replica that led before, left unfinished goes first.
         recovered = await intake.recover()
         if recovered:

@@ -79,6 +79,13 @@ class AnnouncementsConfig(BaseModel):
 
 class AnnouncementsHandler(BaseHandler):
     name: ClassVar[str] = "announcements"
+    events: ClassVar[tuple[type[CallEvent], ...]] = (
+        PlayStarted,
+        PlayCompleted,
+        PlayFailed,
+        PlayCanceled,
+        CallDisconnected,
+    )
     Config: ClassVar[type[BaseModel]] = AnnouncementsConfig
 
     def __init__(self, config: AnnouncementsConfig) -> None:

@@ -30,7 +30,7 @@ from bot.timeline import History, TimelineItem
 from handlers.dialout import timeline
 from handlers.dialout.errors import InvalidDialOut
 from handlers.dialout.model import DialOutRequest
-from handlers.dialout.reactions import DialOutReactions
+from handlers.dialout.reactions import REACTS_TO, DialOutReactions
 from handlers.dialout.routes import DialOutRoutes, openapi_paths
 from handlers.dialout.service import DialOutService
 
@@ -67,6 +67,7 @@ class DialOutConfig(BaseModel):
 
 class DialOutHandler(BaseHandler):
     name: ClassVar[str] = "dialout"
+    events: ClassVar[tuple[type[CallEvent], ...]] = REACTS_TO
     Config: ClassVar[type[BaseModel]] = DialOutConfig
 
     def __init__(self, config: DialOutConfig) -> None:

@@ -34,6 +34,16 @@ from handlers.dialout.service import DialOutService
 
 logger = logging.getLogger(f"roombot.{__name__}")
 
+# The events `DialOutReactions.on_event` acts on (the handler's declared `events`).
+REACTS_TO: tuple[type[CallEvent], ...] = (
+    ParticipantsUpdated,
+    CallDisconnected,
+    AddParticipantSucceeded,
+    AddParticipantFailed,
+    CancelAddParticipantSucceeded,
+    CancelAddParticipantFailed,
+)
+
 CALL_ENDED = "The room's call ended before the dial-out completed."
 DECLINED = "The called party declined."
 HANGUP = "hangup"

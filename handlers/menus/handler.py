@@ -96,6 +96,14 @@ def _keys(tones: Iterable[Any]) -> str:
 
 class MenusHandler(BaseHandler):
     name: ClassVar[str] = "menus"
+    events: ClassVar[tuple[type[CallEvent], ...]] = (
+        RecognizeCompleted,
+        RecognizeFailed,
+        RecognizeCanceled,
+        ContinuousDtmfRecognitionToneReceived,
+        ParticipantsUpdated,
+        CallDisconnected,
+    )
     Config: ClassVar[type[BaseModel]] = MenusConfig
 
     @classmethod

@@ -38,6 +38,7 @@ logger = logging.getLogger(f"roombot.{__name__}")
 
 class RecordingHandler(BaseHandler):
     name: ClassVar[str] = "recording"
+    events: ClassVar[tuple[type[CallEvent], ...]] = (CallConnected, RecordingStateChanged, CallDisconnected)
     Config: ClassVar[type[BaseModel]] = RecordingConfig
 
     def __init__(self, config: RecordingConfig) -> None:

@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from bot import keys
-from bot.events import CallEvent
+from bot.events import CallEvent, ParticipantsUpdated, PlayCompleted
 from bot.handlers import BaseHandler, CallContext
 from bot.services import BotServices
 
@@ -51,6 +51,13 @@ class Recorder(BaseHandler):
 
 class Other(Recorder):
     name: ClassVar[str] = "other"
+
+
+class Picky(Recorder):
+    """Declares the events it acts on: it is given those only."""
+
+    name: ClassVar[str] = "picky"
+    events: ClassVar[tuple[type[CallEvent], ...]] = (PlayCompleted, ParticipantsUpdated)
 
 
 class Boom(BaseHandler):

@@ -12,13 +12,14 @@ from bot import keys
 from bot.handlers import HandlerFactory
 from bot.testing import BACKEND_KEY, OPS_KEY, RoomBot, cloud_event, wait_until
 from tests.e2e.helpers import LiveCall
-from tests.e2e.sample_handlers import Boom, Greeter, Other, Recorder, RecorderConfig
+from tests.e2e.sample_handlers import Boom, Greeter, Other, Picky, Recorder, RecorderConfig
 
 FACTORIES: dict[str, HandlerFactory] = {
     "recorder": Recorder,
     "other": Other,
     "boom": Boom,
     "greeter": Greeter,
+    "picky": Picky,
 }
 
 
@@ -41,7 +42,7 @@ def recorder(roombot: RoomBot, name: str = "recorder") -> Recorder:
 async def test_only_the_given_handlers_run_with_their_config(roombot: RoomBot) -> None:
     running = sorted(handler.name for handler in roombot.app[keys.HANDLERS])
 
-    assert running == ["boom", "greeter", "other", "recorder"]
+    assert running == ["boom", "greeter", "other", "picky", "recorder"]
     assert recorder(roombot).config == RecorderConfig(label="configured")
     assert recorder(roombot).started_with is roombot.app[keys.SERVICES]
 
@@ -99,6 +100,31 @@ async def test_an_owned_operation_context_reaches_only_its_owner(
     assert orphan["id"] not in recorder(roombot, "other").ids() + recorder(roombot).ids()
     assert untagged["id"] in recorder(roombot, "other").ids()
     assert untagged["id"] in recorder(roombot).ids()
+
+
+async def test_a_handler_that_declares_its_events_is_given_only_those(
+    live_call: LiveCall, roombot: RoomBot
+) -> None:
+    played = cloud_event(live_call.id, "PlayCompleted")
+    owned = cloud_event(live_call.id, "PlayCompleted", {"operationContext": "picky:greeting-1"})
+    owned_elsewhere = cloud_event(live_call.id, "PlayCompleted", {"operationContext": "other:greeting-1"})
+    tone = cloud_event(live_call.id, "ContinuousDtmfRecognitionToneReceived", {"tone": "five"})
+    started = cloud_event(live_call.id, "PlayStarted", {"operationContext": "picky:greeting-1"})
+
+    reply = await roombot.post_callbacks([played, owned, owned_elsewhere, tone, started])
+
+    assert reply.status == 200
+    await roombot.settle(live_call.id)
+    picky = recorder(roombot, "picky")
+    assert set(picky.types()) == {"ParticipantsUpdated", "PlayCompleted"}
+    plays = {played["id"], owned["id"], owned_elsewhere["id"]}
+    # The untagged play and its own, not the one another handler owns.
+    assert [i for i in picky.ids() if i in plays] == [played["id"], owned["id"]]
+    # Its own operation context does not bring it a type it did not ask for; everyone else
+    # still gets what is theirs and what is untagged.
+    assert started["id"] not in picky.ids()
+    assert tone["id"] in recorder(roombot).ids()
+    assert {played["id"], tone["id"]} <= set(recorder(roombot, "other").ids())
 
 
 async def test_call_events_reach_every_handler_whatever_their_operation_context(

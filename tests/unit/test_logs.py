@@ -10,7 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import bind_log_context, call_scoped, configure_logging, log_context
+from bot.dispatch import CallDispatcher
+from bot.events import CallEvent, PlayCompleted
+from bot.logs import bind_log_context, configure_logging, log_context
 
 
 @pytest.fixture
@@ -88,23 +90,35 @@ async def test_an_event_and_the_tasks_it_starts_log_with_its_call(restore_loggin
     log = logging.getLogger("roombot.test")
     started: list[asyncio.Task[None]] = []
 
-    class Event:
-        call_connection_id = "call-3"
-
     async def later() -> None:
         log.info("from a task")
 
-    async def process(event: Event) -> None:
-        bind_log_context(room_id="room-3")
-        log.info("handling")
+    async def process(event: CallEvent) -> None:
+        log.info("before the room is known %s", event.id)
+        bind_log_context(room_id=f"room-{event.call_connection_id}")
+        log.info("handling %s", event.id)
         started.append(asyncio.create_task(later()))
 
-    await call_scoped(process)(Event())
+    dispatcher = CallDispatcher(process)
+    with log_context(call_connection_id="an-http-request", room_id="its-room"):
+        # Submitted from a request about another call: the workers start from its context.
+        dispatcher.submit([PlayCompleted(id="e1", call_connection_id="call-3")])
+    dispatcher.submit([PlayCompleted(id="e2", call_connection_id="call-4")])
+    await dispatcher.drain()
     log.info("outside")
     await asyncio.gather(*started)
 
-    lines = {entry["message"]: entry for entry in map(json.loads, out.getvalue().splitlines())}
-    for message in ("handling", "from a task"):
-        assert (lines[message]["callConnectionId"], lines[message]["roomId"]) == ("call-3", "room-3")
+    entries = [json.loads(line) for line in out.getvalue().splitlines()]
+    lines = {entry["message"]: entry for entry in entries}
+    for event_id, call in (("e1", "call-3"), ("e2", "call-4")):
+        assert lines[f"handling {event_id}"]["callConnectionId"] == call
+        assert lines[f"handling {event_id}"]["roomId"] == f"room-{call}"
+        assert lines[f"before the room is known {event_id}"]["callConnectionId"] == call
+        assert "roomId" not in lines[f"before the room is known {event_id}"]
+    tasks = [entry for entry in entries if entry["message"] == "from a task"]
+    assert sorted((t["callConnectionId"], t["roomId"]) for t in tasks) == [
+        ("call-3", "room-call-3"),
+        ("call-4", "room-call-4"),
+    ]
     assert "callConnectionId" not in lines["outside"]
     assert "roomId" not in lines["outside"]
