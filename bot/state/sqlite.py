@@ -5,11 +5,11 @@ so a handler reading the same document on every event reads it from memory. Anot
 the same file (a tool, a test) still gets atomic operations, and sees a write-behind once the
 writer has asked anything more of its store; documents it changes are not seen by a running bot.
 
-Every operation is one function run on the store's own connection thread (`SqliteWorker`), and
-operations queued together share one transaction and one commit (group commit): an operation
-returns once it is committed. Several statements of one operation (a call record with its history
-entry, a duplicate check with the inbox insert) are atomic because they run in one savepoint of
-one transaction, also against another process on the same file (``BEGIN IMMEDIATE``).
+Every operation is one function of the store's one connection (`SqliteWorker`, on the event
+loop's thread), and operations queued together share one transaction and one commit (group
+commit): an operation returns once it is committed. Several statements of one operation (a call
+record with its history entry, a duplicate check with the inbox insert) are atomic because they
+run in one transaction, also against another process on the same file (``BEGIN IMMEDIATE``).
 
 History is trimmed lazily: every `TRIM_EVERY` entries of a call, the ones beyond the cap are
 deleted in the same transaction, and reads never return more than the cap.

@@ -1,11 +1,10 @@
-"""One SQLite connection on one thread, with group commit.
+"""One SQLite connection, used on the event loop's thread, with group commit.
 
 Every operation of the store is a function of the connection. Coroutines queue operations; one
-flusher hands everything queued so far to the connection's thread in a single hop, where the batch
-runs as one transaction (each operation inside its own savepoint, so a failing one takes only its
-own writes with it) and commits once. An operation's awaiter resumes after that commit: what it
-wrote is durable, and a later operation (a read included) sees it, because batches run in queue
-order on one connection.
+flusher runs everything queued so far as one transaction (each operation inside its own savepoint
+only when one of them fails, so that a failing one takes only its own writes with it) and commits
+once. An operation's awaiter resumes after that commit: what it wrote is durable, and a later
+operation (a read included) sees it, because batches run in queue order on one connection.
 
 Writes nobody needs to wait for (a call's history entry, its record) are *deferred*: `defer`
 queues a statement and returns at once. Deferred statements keep their place in the queue, so
@@ -14,10 +13,21 @@ it, in the same transaction or a later one; a run of them is one `executemany` p
 one fails, `deferred_error` holds the failure: the store refuses what must not outlive a lost
 write (taking events out of the inbox), so those events are processed again after a restart.
 
-Why: a callback event used to cost three or four statements, each a hop to a worker thread and its
-own commit. Under load, dozens of operations now share one hop and one commit. In WAL mode with
-``synchronous=NORMAL`` a committed transaction survives the process being killed; only a power
-loss can take the last ones back, never consistency (SQLite's "WAL mode" documentation).
+Why on the loop's thread: a batch (its statements and its commit, a few hundred microseconds) is
+cheaper run where the operations come from than handed to a thread and back. The hop cost two
+thread wake-ups and a wake-up of the event loop per batch, and on two cores the thread ran beside
+the event loop and the load instead of after them. Measured on this 2-core machine against the
+connection on a thread of its own (the callback benchmark, `bench/callbacks.py`, and the DTMF
+benchmark, `bench/latency.py`, alternating four times): server CPU per callback event 169-196 µs
+against 223-246, and the p99 from RecognizeCompleted to the next request at 1,000 waiting menus
+2.2x a bare reactor against 4.0x. What could stall the loop is kept off it: WAL checkpoints run on
+a connection and a thread of their own (`bot.state.checkpoints`; the writer's rare catch-up
+checkpoint runs on a thread too, while no batch runs), and a write lock held by another process
+(a tool on the same file) is waited for between short tries, not inside SQLite's busy handler.
+
+A batch stays short: at most `MAX_BATCH` operations, each an indexed statement or a few. In WAL
+mode with ``synchronous=NORMAL`` a committed transaction survives the process being killed; only
+a power loss can take the last ones back, never consistency (SQLite's "WAL mode" documentation).
 """
 
 from __future__ import annotations
@@ -38,6 +48,10 @@ Statement = tuple[str, tuple[Any, ...]]
 
 # Wait this long for another process's write lock before failing with "database is locked".
 BUSY_TIMEOUT_MS = 5000
+# SQLite's own busy handler blocks the thread it runs on: on the event loop's, it waits this long
+# only; longer waits go between tries, every `BUSY_RETRY_SECONDS`, with the loop free meanwhile.
+BLOCKING_BUSY_MS = 5
+BUSY_RETRY_SECONDS = 0.01
 # Operations per transaction at most; more wait for the next hop, so one batch stays short.
 MAX_BATCH = 512
 CACHE_KIB = 16 * 1024
@@ -65,8 +79,11 @@ class SqliteWorker:
     def __init__(self, path: str, *, wal_limit_bytes: int = WAL_SIZE_LIMIT_BYTES) -> None:
         self._path = path
         self._wal_limit_bytes = wal_limit_bytes
+        # Only for the writer's catch-up checkpoint (see `_catch_up`).
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roombot-sqlite")
         self._connection: sqlite3.Connection | None = None
+        # Held while a batch runs, and while the catch-up checkpoint uses the connection.
+        self._using = asyncio.Lock()
         self._queue: list[_Queued | _Deferred] = []
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0
@@ -77,9 +94,10 @@ class SqliteWorker:
         self.checkpointer: Checkpointer | None = None
 
     async def start(self, setup: Callable[[sqlite3.Connection], None]) -> None:
-        """Open the connection on the worker thread and run ``setup`` (schema, pragmas) there."""
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._open, setup)
+        """Open the connection and run ``setup`` (schema, pragmas); then start the checkpoints.
+        At start-up, before any operation: it may wait for another process's lock (up to
+        `BUSY_TIMEOUT_MS`) and upgrade an old file, with nothing else to do meanwhile."""
+        self._open(setup)
         if self._path != MEMORY:
             checkpointer = Checkpointer(
                 self._path, BUSY_TIMEOUT_MS, self._catch_up, wal_limit_bytes=self._wal_limit_bytes
@@ -93,14 +111,18 @@ class SqliteWorker:
             self.checkpointer = checkpointer
 
     async def _catch_up(self) -> None:
-        """A checkpoint on this connection, on its thread between two batches (not in one)."""
-        connection = self._connection
-        if connection is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, passive_checkpoint, connection)
+        """A checkpoint on this connection between two batches (not in one), on a thread: it
+        copies pages and fsyncs the database file, which must not stall the event loop."""
+        async with self._using:
+            connection = self._connection
+            if connection is not None:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._executor, passive_checkpoint, connection)
 
     def _open(self, setup: Callable[[sqlite3.Connection], None]) -> None:
-        # Autocommit mode: transactions are this module's own BEGIN ... COMMIT.
-        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=True)
+        # Autocommit mode: transactions are this module's own BEGIN ... COMMIT. Used from the
+        # loop's thread, and from the catch-up thread while no batch runs: never at once.
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         try:
             connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             connection.execute("PRAGMA journal_mode = WAL")
@@ -111,6 +133,7 @@ class SqliteWorker:
             # millions of remembered event ids stay in memory.
             connection.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             setup(connection)
+            connection.execute(f"PRAGMA busy_timeout = {BLOCKING_BUSY_MS}")
         except BaseException:
             connection.close()
             raise
@@ -144,13 +167,13 @@ class SqliteWorker:
             self._flusher = asyncio.create_task(self._flush(), name="sqlite-flush")
 
     async def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
         while self._queue:
             for _ in range(GATHER_PASSES):
                 await asyncio.sleep(0)
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
-                outcomes = await loop.run_in_executor(self._executor, self._run_batch, batch)
+                async with self._using:
+                    outcomes = await self._run_when_free(batch)
             except BaseException as exc:
                 # The commit itself failed (disk full, lock timeout): nothing of the batch holds.
                 for queued in batch:
@@ -170,13 +193,32 @@ class SqliteWorker:
                 else:
                     queued.future.set_exception(value)
 
+    async def _run_when_free(self, batch: list[_Queued | _Deferred]) -> list[tuple[bool, Any]]:
+        """Run the batch; while another process holds the write lock, try again every
+        `BUSY_RETRY_SECONDS` until `BUSY_TIMEOUT_MS` have passed, the loop free in between."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                return self._run_batch(batch)
+            except _Busy as busy:
+                if loop.time() >= deadline:
+                    raise busy.error from None
+            await asyncio.sleep(BUSY_RETRY_SECONDS)
+
     def _run_batch(self, batch: list[_Queued | _Deferred]) -> list[tuple[bool, Any]]:
         connection = self._connection
         if connection is None:
             raise sqlite3.ProgrammingError("the SQLite connection is closed")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                # Nothing of the batch has run: it can be tried again as it is.
+                raise _Busy(exc) from None
+            raise
         self.batches += 1
         self.operations += len(batch)
-        connection.execute("BEGIN IMMEDIATE")
         try:
             try:
                 # Optimistic: no savepoints, as nearly every batch succeeds whole.
@@ -231,10 +273,19 @@ class SqliteWorker:
         if self.checkpointer is not None:
             await self.checkpointer.close()
             self.checkpointer = None
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, connection.close)
+        async with self._using:
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                connection.close()
         self._executor.shutdown(wait=False)
+
+
+class _Busy(Exception):
+    """BEGIN found the write lock taken by another process (SQLITE_BUSY)."""
+
+    def __init__(self, error: sqlite3.OperationalError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _copy(exc: BaseException) -> BaseException:

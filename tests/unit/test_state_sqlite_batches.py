@@ -1,15 +1,18 @@
-"""The SQLite worker's batches: operations queued together commit together, and one that fails
-takes only its own writes with it."""
+"""The SQLite worker's batches: operations queued together commit together, one that fails takes
+only its own writes with it, and a write lock held by another process is waited for without
+stalling the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bot.state import sqlite_worker
 from bot.state.sqlite_worker import SqliteWorker
 
 
@@ -55,3 +58,66 @@ async def test_a_failing_deferred_write_is_remembered(tmp_path: Path) -> None:
     await worker.close()
     with pytest.raises(sqlite3.ProgrammingError):
         worker.defer(("SELECT 1", ()))
+
+
+HOLDER = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("held", flush=True)
+sys.stdin.readline()
+db.execute("COMMIT")
+"""
+
+
+async def lock_holder(path: Path) -> asyncio.subprocess.Process:
+    """Another process holding the file's write lock until a line comes on its stdin."""
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLDER, str(path), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    assert holder.stdout is not None
+    assert await holder.stdout.readline() == b"held\n"
+    return holder
+
+
+async def release(holder: asyncio.subprocess.Process) -> None:
+    assert holder.stdin is not None
+    holder.stdin.write(b"go\n")
+    await holder.stdin.drain()
+    assert await holder.wait() == 0
+
+
+async def test_a_write_lock_held_elsewhere_is_waited_for_with_the_event_loop_free(tmp_path: Path) -> None:
+    worker = SqliteWorker(str(tmp_path / "w.db"))
+    await worker.start(setup)
+    holder = await lock_holder(tmp_path / "w.db")
+
+    write = asyncio.create_task(worker.run(lambda db: db.execute("INSERT INTO t VALUES ('a', 1)")))
+    # The loop runs this test meanwhile: the wait for the lock is not inside SQLite's handler.
+    for _ in range(5):
+        await asyncio.sleep(0.02)
+        assert not write.done()
+    await release(holder)
+    await write
+
+    rows = await worker.run(lambda db: db.execute("SELECT k FROM t").fetchall())
+    assert [row[0] for row in rows] == ["a"]
+    await worker.close()
+
+
+async def test_a_lock_held_past_the_busy_timeout_fails_the_batch_and_the_next_one_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_worker, "BUSY_TIMEOUT_MS", 100)
+    worker = SqliteWorker(str(tmp_path / "w.db"))
+    await worker.start(setup)
+    holder = await lock_holder(tmp_path / "w.db")
+
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        await worker.run(lambda db: db.execute("INSERT INTO t VALUES ('a', 1)"))
+    await release(holder)
+    await worker.run(lambda db: db.execute("INSERT INTO t VALUES ('b', 1)"))
+
+    rows = await worker.run(lambda db: db.execute("SELECT k FROM t").fetchall())
+    assert [row[0] for row in rows] == ["b"]
+    await worker.close()
