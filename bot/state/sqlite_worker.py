@@ -17,13 +17,15 @@ Why on the loop's thread: a batch (its statements and its commit, a few hundred 
 cheaper run where the operations come from than handed to a thread and back. The hop cost two
 thread wake-ups and a wake-up of the event loop per batch, and on two cores the thread ran beside
 the event loop and the load instead of after them. Measured on this 2-core machine against the
-connection on a thread of its own (the callback benchmark, `bench/callbacks.py`, and the DTMF
-benchmark, `bench/latency.py`, alternating four times): server CPU per callback event 169-196 µs
-against 223-246, and the p99 from RecognizeCompleted to the next request at 1,000 waiting menus
-2.2x a bare reactor against 4.0x. What could stall the loop is kept off it: WAL checkpoints run on
-a connection and a thread of their own (`bot.state.checkpoints`; the writer's rare catch-up
-checkpoint runs on a thread too, while no batch runs), and a write lock held by another process
-(a tool on the same file) is waited for between short tries, not inside SQLite's busy handler.
+connection on a thread of its own: server CPU per callback event 169-196 µs against 223-246
+(the callback load of `bench/callbacks.py`, the two alternating four times), and the p99 from
+RecognizeCompleted to the next request at 1,000 waiting menus 2.2x a bare reactor against 4.0x
+(one `python -m bench --only latency` run each; 2.7x in a full run after).
+
+What could stall the loop is kept off it: WAL checkpoints run on a connection and a thread of
+their own (`bot.state.checkpoints`; the writer's rare catch-up checkpoint runs on a thread too,
+while no batch runs), and a write lock held by another process (a tool on the same file) is
+waited for between short tries, not inside SQLite's busy handler.
 
 A batch stays short: at most `MAX_BATCH` operations, each an indexed statement or a few. In WAL
 mode with ``synchronous=NORMAL`` a committed transaction survives the process being killed; only
@@ -52,7 +54,7 @@ BUSY_TIMEOUT_MS = 5000
 # only; longer waits go between tries, every `BUSY_RETRY_SECONDS`, with the loop free meanwhile.
 BLOCKING_BUSY_MS = 5
 BUSY_RETRY_SECONDS = 0.01
-# Operations per transaction at most; more wait for the next hop, so one batch stays short.
+# Operations per transaction at most; more wait for the next batch, so one batch stays short.
 MAX_BATCH = 512
 CACHE_KIB = 16 * 1024
 GATHER_PASSES = 1
