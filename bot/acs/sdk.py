@@ -22,7 +22,7 @@ What azure-core does by default, and what the facade does instead:
   distributed tracing (the bot configures neither). They run as one link of the pipeline
   (`OneLink`) rather than one each.
 
-Two settings of the Call Automation SDK's generated (de)serializer, the same models on the wire:
+Three settings of the Call Automation SDK's generated (de)serializer, the same models on the wire:
 
 - **Request bodies** are serialized from the models the SDK builds, without its detour: its
   ``Serializer.body`` first runs every body through a new ``Deserializer`` (to accept a plain dict
@@ -40,6 +40,8 @@ Two settings of the Call Automation SDK's generated (de)serializer, the same mod
   ``response.json()`` in the context and the deserializer reads that same parse from the
   response; anything that is not a JSON body (empty, another content type, invalid JSON) takes
   the SDK's own path, with its own errors.
+- **Each model read by a plan** made on its first answer instead of the generated code's general
+  field-by-field machinery (`bot.acs.answers`, which says what takes the SDK's own path).
 
 The HMAC policies and user-agent monikers are the SDKs' own, imported from their packages
 (``_shared``, ``_version``: not public, hence the pinned major versions in ``pyproject.toml``);
@@ -54,7 +56,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from azure.communication.callautomation._generated._utils.serialization import Deserializer, Model, Serializer
+from azure.communication.callautomation._generated._utils.serialization import Model, Serializer
 from azure.communication.callautomation._shared.auth_policy_utils import (
     get_authentication_policy as calls_authentication_policy,
 )
@@ -66,10 +68,11 @@ from azure.communication.rooms._shared.auth_policy_utils import (
 from azure.communication.rooms._version import SDK_MONIKER as ROOMS_MONIKER
 from azure.communication.rooms.aio import RoomsClient
 from azure.core.credentials import AzureKeyCredential
-from azure.core.exceptions import ResponseNotReadError
 from azure.core.pipeline import PipelineRequest, PipelineResponse, policies
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.core.rest import AsyncHttpResponse, HttpRequest
+
+from bot.acs.answers import ParsedAnswers, json_body
 
 # Bounded waits for one HTTP exchange; the retry policy bounds the whole action.
 CONNECTION_TIMEOUT_SECONDS = 10
@@ -125,20 +128,6 @@ class ModelBodies(Serializer):
         return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
 
 
-def _json_body(response: AsyncHttpResponse) -> bool:
-    """Whether the answer carries a body that azure-core would parse as JSON (by its own test of
-    the media type; an answer that names none is taken for JSON, as there). An answer not read
-    yet (streamed) is not."""
-    try:
-        if not response.content:
-            return False
-    except ResponseNotReadError:
-        return False
-    content_type = response.content_type
-    media_type = content_type.split(";", 1)[0].strip().lower() if content_type else "application/json"
-    return policies.ContentDecodePolicy.JSON_REGEXP.match(media_type) is not None
-
-
 class DecodeOnce(policies.ContentDecodePolicy):
     """azure-core's decoding policy, with a JSON answer's parse the response's own cached
     ``json()`` (see the module's text)."""
@@ -149,7 +138,7 @@ class DecodeOnce(policies.ContentDecodePolicy):
         if (
             not response.context.options.get("stream", True)
             and "response_encoding" not in request.context
-            and _json_body(answer)
+            and json_body(answer)
         ):
             try:
                 response.context[self.CONTEXT_NAME] = answer.json()
@@ -157,19 +146,6 @@ class DecodeOnce(policies.ContentDecodePolicy):
             except ValueError:
                 pass  # azure-core's own parse below raises its DecodeError
         super().on_response(request, response)
-
-
-class ParsedAnswers(Deserializer):
-    """The SDK's deserializer, reading a JSON answer's parse from the response (the module's text)."""
-
-    @staticmethod
-    def _unpack_content(raw_data: Any, content_type: str | None = None) -> Any:
-        if isinstance(raw_data, AsyncHttpResponse) and _json_body(raw_data):
-            try:
-                return raw_data.json()
-            except ValueError:
-                pass  # the SDK's own parse below raises its own error
-        return Deserializer._unpack_content(raw_data, content_type)  # type: ignore[no-untyped-call]
 
 
 def _lean_models(client: CallAutomationClient) -> CallAutomationClient:
