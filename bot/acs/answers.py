@@ -81,7 +81,8 @@ class ParsedAnswers(Deserializer):
         return Deserializer._unpack_content(raw_data, content_type)  # type: ignore[no-untyped-call]
 
     def _deserialize(self, target_obj: Any, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(target_obj, str):
+        # The generated operations name the model of an answer, or pass its class (listings).
+        if isinstance(data, dict) and isinstance(target_obj, str | type):
             plan = self._plan(target_obj)
             if plan is not None:
                 try:
@@ -90,16 +91,16 @@ class ParsedAnswers(Deserializer):
                     pass  # the SDK's own reading below raises its own DeserializationError
         return super()._deserialize(target_obj, data)  # type: ignore[no-untyped-call]
 
-    def _plan(self, name: str) -> Plan | None:
-        plans: dict[str, Plan | None] | None = self.__dict__.get("_plans")
+    def _plan(self, target: str | type) -> Plan | None:
+        plans: dict[str | type, Plan | None] | None = self.__dict__.get("_plans")
         if plans is None:
             plans = self.__dict__["_plans"] = {}
-        if name not in plans:
-            plans[name] = self._make_plan(name)
-        return plans[name]
+        if target not in plans:
+            plans[target] = self._make_plan(target)
+        return plans[target]
 
-    def _make_plan(self, name: str) -> Plan | None:
-        model = self.dependencies.get(name)
+    def _make_plan(self, target: str | type) -> Plan | None:
+        model = self.dependencies.get(target) if isinstance(target, str) else target
         if (
             not isinstance(model, type)
             or not issubclass(model, Model)
