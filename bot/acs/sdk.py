@@ -12,7 +12,8 @@ What azure-core does by default, and what the facade does instead:
   Rooms clients alike; its first request opens it, closing either client closes it.
 - **Only the policies the bot needs**, in the SDK's own order: the client request id
   (``x-ms-client-request-id``, a random UUID: azure-core's time-based one carries the host's MAC
-  address and costs five times as much to make), the SDK's own user agent, the proxy when one is set,
+  address and costs five times as much to make), the SDK's own user agent (azure-core's
+  ``AZURE_HTTP_USER_AGENT`` read once, not on every request), the proxy when one is set,
   the response decoding the SDK's deserializer reads, the SDK's own HMAC signature, a GET sent
   without the empty body that signature gives it (`BodilessReads`), and azure-core's
   HTTP logging (one ``isEnabledFor`` while the ``azure`` loggers stay quiet). Left out: azure-core's
@@ -52,6 +53,7 @@ facade against the emulator, which checks the signature).
 from __future__ import annotations
 
 import inspect
+import os
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -78,18 +80,25 @@ from bot.acs.answers import ParsedAnswers, json_body
 CONNECTION_TIMEOUT_SECONDS = 10
 READ_TIMEOUT_SECONDS = 30
 CLIENT_REQUEST_ID = "x-ms-client-request-id"
+# azure-core's variable of a text for the end of every request's User-Agent.
+ADDED_USER_AGENT = "AZURE_HTTP_USER_AGENT"
 
 
 class RandomRequestIds(policies.RequestIdPolicy):
     """azure-core's RequestIdPolicy with a version-4 UUID for each request that names none. Its own
     ``uuid1`` embeds the MAC address of the host in every request and goes through libuuid's clock
-    (12 µs against 2, some 5% of an action's CPU)."""
+    (12 µs against 2, some 5% of an action's CPU). A ``request_id`` option still goes through
+    azure-core's own policy (None: no header); a request whose headers carry an id keeps it. The
+    header is looked for once: azure-core's header dictionary answers a missing key with a
+    KeyError raised and caught inside, which the base policy would raise a second time."""
 
     def on_request(self, request: PipelineRequest[Any]) -> None:
-        options = request.context.options
-        if "request_id" not in options and CLIENT_REQUEST_ID not in request.http_request.headers:
-            options["request_id"] = str(uuid.uuid4())
-        super().on_request(request)
+        if "request_id" in request.context.options:
+            super().on_request(request)
+            return
+        headers = request.http_request.headers
+        if CLIENT_REQUEST_ID not in headers:
+            headers[CLIENT_REQUEST_ID] = str(uuid.uuid4())
 
 
 class Utf8Responses(policies.SansIOHTTPPolicy[HttpRequest, AsyncHttpResponse]):
@@ -120,12 +129,21 @@ class BodilessReads(policies.SansIOHTTPPolicy[HttpRequest, AsyncHttpResponse]):
 
 
 class ModelBodies(Serializer):
-    """The SDK's serializer, with a model body serialized as it stands (see the module's text)."""
+    """The SDK's serializer, with a model body serialized as it stands (see the module's text), and
+    a plain string written as it is: the generated ``serialize_unicode`` first tries the value as
+    an enum (``data.value``) and then Python 2's ``unicode``, an AttributeError and a NameError
+    raised and caught for every string of every body, to return ``str(data)``, the same string."""
 
     def body(self, data: Any, data_type: str, **kwargs: Any) -> Any:
         if isinstance(data, Model):
             return self._serialize(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
         return super().body(data, data_type, **kwargs)  # type: ignore[no-untyped-call]
+
+    @classmethod
+    def serialize_unicode(cls, data: Any) -> Any:
+        if type(data) is str:
+            return data
+        return super().serialize_unicode(data)  # type: ignore[no-untyped-call]
 
 
 class DecodeOnce(policies.ContentDecodePolicy):
@@ -165,7 +183,8 @@ class OneLink(policies.AsyncHTTPPolicy[HttpRequest, AsyncHttpResponse]):
 
     azure-core wraps every SansIO policy in a link of its own: one more coroutine per policy and
     request, and for each hook an ``isinstance(result, typing.Awaitable)`` (an ABC check through
-    typing's alias), which a hook returning None never needs."""
+    typing's alias), which a hook returning None never needs. Here a hook is a plain call, and
+    only what it returns, if anything, is awaited: no coroutine per hook either."""
 
     def __init__(self, chain: Sequence[policies.SansIOHTTPPolicy[HttpRequest, AsyncHttpResponse]]) -> None:
         super().__init__()
@@ -178,28 +197,41 @@ class OneLink(policies.AsyncHTTPPolicy[HttpRequest, AsyncHttpResponse]):
         entered = 0
         try:
             for policy in chain:
-                await _hook(policy.on_request, request)
+                # A SansIO hook may return an awaitable (azure-core allows it); none of the
+                # facade's does.
+                result: object = policy.on_request(request)
+                if result is not None and inspect.isawaitable(result):
+                    await result
                 entered += 1
             response = await self.next.send(request)
             while entered:
                 entered -= 1
-                await _hook(chain[entered].on_response, request, response)
+                result = chain[entered].on_response(request, response)
+                if result is not None and inspect.isawaitable(result):
+                    await result
         except Exception:
             for policy in reversed(chain[:entered]):
-                await _hook(policy.on_exception, request)
+                # Typed as returning None; azure-core awaits what it returns all the same.
+                on_exception: Callable[[PipelineRequest[HttpRequest]], object] = policy.on_exception
+                result = on_exception(request)
+                if result is not None and inspect.isawaitable(result):
+                    await result
             raise
         return response
 
 
-async def _hook(hook: Callable[..., object], *args: object) -> None:
-    result = hook(*args)
-    # A SansIO hook may return an awaitable (azure-core allows it); none of the facade's does.
-    if result is not None and inspect.isawaitable(result):
-        await result
+def user_agent(sdk_moniker: str) -> policies.UserAgentPolicy:
+    """The SDK's user agent, with azure-core's ``AZURE_HTTP_USER_AGENT`` appended as azure-core
+    appends it, read once here rather than from the environment on every request."""
+    policy = policies.UserAgentPolicy(sdk_moniker=sdk_moniker, user_agent_use_env=False)
+    added = os.environ.get(ADDED_USER_AGENT)
+    if added is not None:
+        policy.add_user_agent(added)
+    return policy
 
 
 def _policies(authentication: Any, sdk_moniker: str, proxy: str | None) -> list[Any]:
-    chosen: list[Any] = [RandomRequestIds(), policies.UserAgentPolicy(sdk_moniker=sdk_moniker)]
+    chosen: list[Any] = [RandomRequestIds(), user_agent(sdk_moniker)]
     if proxy is not None:
         chosen.append(policies.ProxyPolicy(proxies={"https": proxy}))
     # Answers pass the policies in reverse order: Utf8Responses names the encoding before the

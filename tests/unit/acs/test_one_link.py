@@ -117,3 +117,33 @@ async def test_a_transport_failure_reaches_every_exception_hook_innermost_first(
         "b.exception",
         "a.exception",
     ]
+
+
+class Deferred(SansIOHTTPPolicy[Any, Any]):
+    """Hooks that return a coroutine, as azure-core allows: the work happens when it is awaited."""
+
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+
+    async def _note(self, hook: str) -> None:
+        self.calls.append(f"deferred.{hook}")
+
+    def on_request(self, request: PipelineRequest[Any]) -> Any:
+        return self._note("request")
+
+    def on_response(self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]) -> Any:
+        return self._note("response")
+
+    def on_exception(self, request: PipelineRequest[Any]) -> Any:
+        return self._note("exception")
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["answer", "failure"])
+async def test_a_hook_that_returns_an_awaitable_is_awaited_in_its_turn(fails: bool) -> None:
+    calls: list[str] = []
+    pipeline = AsyncPipeline(Answering(calls, fails=fails), [OneLink([Deferred(calls)])])
+    with pytest.raises(ConnectionError) if fails else nullcontext():
+        async with pipeline:
+            await pipeline.run(HttpRequest("GET", "https://example.communication.azure.com/calls"))
+    ending = "deferred.exception" if fails else "deferred.response"
+    assert calls == ["deferred.request", "transport", ending]
