@@ -55,7 +55,7 @@ from __future__ import annotations
 import inspect
 import os
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from azure.communication.callautomation._generated._utils.serialization import Model, Serializer
@@ -197,27 +197,28 @@ class OneLink(policies.AsyncHTTPPolicy[HttpRequest, AsyncHttpResponse]):
         entered = 0
         try:
             for policy in chain:
-                # A SansIO hook may return an awaitable (azure-core allows it); none of the
-                # facade's does.
-                result: object = policy.on_request(request)
-                if result is not None and inspect.isawaitable(result):
-                    await result
+                if (pending := _pending(policy.on_request(request))) is not None:
+                    await pending
                 entered += 1
             response = await self.next.send(request)
             while entered:
                 entered -= 1
-                result = chain[entered].on_response(request, response)
-                if result is not None and inspect.isawaitable(result):
-                    await result
+                if (pending := _pending(chain[entered].on_response(request, response))) is not None:
+                    await pending
         except Exception:
             for policy in reversed(chain[:entered]):
                 # Typed as returning None; azure-core awaits what it returns all the same.
                 on_exception: Callable[[PipelineRequest[HttpRequest]], object] = policy.on_exception
-                result = on_exception(request)
-                if result is not None and inspect.isawaitable(result):
-                    await result
+                if (pending := _pending(on_exception(request))) is not None:
+                    await pending
             raise
         return response
+
+
+def _pending(result: object) -> Awaitable[object] | None:
+    """What a SansIO hook returned, when it is to be awaited: azure-core allows a hook to return an
+    awaitable; none of the facade's does."""
+    return result if result is not None and inspect.isawaitable(result) else None
 
 
 def user_agent(sdk_moniker: str) -> policies.UserAgentPolicy:
