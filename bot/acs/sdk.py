@@ -23,7 +23,7 @@ What azure-core does by default, and what the facade does instead:
   distributed tracing (the bot configures neither). They run as one link of the pipeline
   (`OneLink`) rather than one each.
 
-Three settings of the Call Automation SDK's generated (de)serializer, the same models on the wire:
+What changes in the Call Automation SDK's generated (de)serializer, the same models on the wire:
 
 - **Request bodies** are serialized from the models the SDK builds, without its detour: its
   ``Serializer.body`` first runs every body through a new ``Deserializer`` (to accept a plain dict
