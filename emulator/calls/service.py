@@ -17,8 +17,8 @@ Rules, as ACS applies them to rooms:
 Assumptions where ACS's documentation is silent (the real service wins if it differs):
 - A ``roomCallLocator`` naming a room this resource does not have is refused at once with
   404 and code 8522 (ACS's generic "not found"), rather than accepted and failed later. One whose
-  room id is malformed is 400 "Invalid room ID length." as the Rooms service answers it (see
-  ``emulator.rooms.model.is_room_id``), with the Rooms service's code ``BadRequest``.
+  room id is malformed is 400 as the Rooms service answers it, e.g. "Invalid room ID length."
+  (see ``emulator.rooms.model.room_id_problem``), with the Rooms service's code ``BadRequest``.
 - Connecting to an existing room while no call runs in it, to an unknown ``serverCallId``, or to
   a ``groupCallLocator`` (the emulator runs room calls only, so no group call exists) is accepted
   with 200 and then fails asynchronously with ConnectFailed (404/8522): Microsoft documents that
@@ -53,7 +53,8 @@ from emulator.clock import Clock
 from emulator.delivery.callbacks import CallbackDispatcher
 from emulator.delivery.eventgrid import EventGridPublisher
 from emulator.protocol.errors import AcsError
-from emulator.rooms.model import RoomStore, is_room_id
+from emulator.rooms.model import RoomStore
+from emulator.rooms.wire import check_room_id
 
 # Simulated time between a connect request and its CallConnected (or ConnectFailed).
 CONNECT_SECONDS = 1.0
@@ -259,8 +260,7 @@ class CallService:
 
     def _find_call(self, locator: CallLocator) -> RoomCall | None:
         if locator.kind == "roomCallLocator":
-            if not is_room_id(locator.id):
-                raise AcsError(400, "BadRequest", "Invalid room ID length.")
+            check_room_id(locator.id)
             if self._rooms.get(locator.id) is None:
                 raise call_not_found(locator.id, f"Room {locator.id} not found.")
             return self.registry.call_for_room(locator.id)

@@ -13,8 +13,13 @@ real ones (``skypeid``, ``scp``, ``csi``, ``exp``, ``acsScope``, ``resourceId``)
 that revocation uses. Assumptions: an unknown id is 404 on every per-identity operation; an
 empty or unknown scope is 400; ``expiresInMinutes`` outside 60..1440 is 400 (as the spec bounds it).
 Invalid input is answered as the Identity service answers it: 400
-``{"error": {"code": "ValidationError", "message", "target"}}`` (recorded live traffic,
-``Azure/azure-sdk-assets``), not the Rooms service's ``BadRequest`` with ``details``.
+``{"error": {"code": "ValidationError", "message", "target"}}`` without an ``x-ms-error-code``
+header, the target the request model's property in .NET's spelling (``Scopes``,
+``ExpiresInMinutes``), not the Rooms service's ``BadRequest`` with ``details``. Recorded live
+traffic (``Azure/azure-sdk-assets``, the Python Identity tests
+``test_create_user_and_token_with_invalid_custom_expirations`` and ``test_get_token_with_no_scopes``)
+gives the messages "ExpiresInMinutes value 59 is invalid. Value must be within the [60, 1440]
+interval." and "Scopes: The Scopes field is required."; the others are the emulator's own.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from aiohttp import web
 from emulator.identity.store import IdentityStore
 from emulator.keys import CLOCK, CONFIG, IDENTITIES
 from emulator.protocol.errors import AcsError, read_json_object
+from emulator.protocol.timestamps import service_datetime
 
 SCOPES = frozenset({"chat", "voip", "chat.join", "chat.join.limited", "voip.join"})
 DEFAULT_TOKEN_MINUTES = 24 * 60
@@ -42,7 +48,7 @@ _SCP_CLAIM = 1792
 
 
 def validation_error(message: str, target: str) -> AcsError:
-    return AcsError(400, "ValidationError", message, target=target)
+    return AcsError(400, "ValidationError", message, target=target, error_code_header=False)
 
 
 def token_signing_key(access_key: str) -> bytes:
@@ -51,8 +57,10 @@ def token_signing_key(access_key: str) -> bytes:
 
 
 def _scopes(value: Any, target: str) -> list[str]:
-    if not isinstance(value, list) or not value:
-        raise validation_error(f"{target} must be a non-empty list of scopes.", target)
+    if value is None or value == []:
+        raise validation_error(f"{target}: The {target} field is required.", target)
+    if not isinstance(value, list):
+        raise validation_error(f"{target} must be a list of scopes.", target)
     for scope in value:
         if not isinstance(scope, str) or scope not in SCOPES:
             valid = ", ".join(sorted(SCOPES))
@@ -64,10 +72,13 @@ def _minutes(value: Any) -> int:
     if value is None:
         return DEFAULT_TOKEN_MINUTES
     if isinstance(value, bool) or not isinstance(value, int):
-        raise validation_error("expiresInMinutes must be an integer.", "expiresInMinutes")
+        raise validation_error("ExpiresInMinutes must be an integer.", "ExpiresInMinutes")
     if not MIN_TOKEN_MINUTES <= value <= MAX_TOKEN_MINUTES:
-        message = f"expiresInMinutes must be between {MIN_TOKEN_MINUTES} and {MAX_TOKEN_MINUTES}."
-        raise validation_error(message, "expiresInMinutes")
+        message = (
+            f"ExpiresInMinutes value {value} is invalid. "
+            f"Value must be within the [{MIN_TOKEN_MINUTES}, {MAX_TOKEN_MINUTES}] interval."
+        )
+        raise validation_error(message, "ExpiresInMinutes")
     return value
 
 
@@ -88,7 +99,7 @@ def _issue(request: web.Request, raw_id: str, scopes: list[str], minutes: int) -
     }
     request.app[IDENTITIES].add_token(raw_id, token_id, expires_at=expires_on, now=now)
     token = jwt.encode(claims, token_signing_key(config.access_key), algorithm="HS256")
-    return {"token": token, "expiresOn": expires_on.isoformat().replace("+00:00", "Z")}
+    return {"token": token, "expiresOn": service_datetime(expires_on)}
 
 
 def verify_access_token(token: str, *, access_key: str, store: IdentityStore) -> str | None:
@@ -116,7 +127,7 @@ def _known_identity(request: web.Request) -> str:
 async def create_identity(request: web.Request) -> web.Response:
     body = await read_json_object(request, required=False, error=validation_error)
     requested = body.get("createTokenWithScopes")
-    scopes = None if requested is None else _scopes(requested, "createTokenWithScopes")
+    scopes = None if requested is None else _scopes(requested, "CreateTokenWithScopes")
     minutes = _minutes(body.get("expiresInMinutes"))
     raw_id = request.app[IDENTITIES].create()
     result: dict[str, Any] = {"identity": {"id": raw_id}}
@@ -128,7 +139,7 @@ async def create_identity(request: web.Request) -> web.Response:
 async def issue_access_token(request: web.Request) -> web.Response:
     raw_id = _known_identity(request)
     body = await read_json_object(request, required=False, error=validation_error)
-    scopes = _scopes(body.get("scopes"), "scopes")
+    scopes = _scopes(body.get("scopes"), "Scopes")
     return web.json_response(_issue(request, raw_id, scopes, _minutes(body.get("expiresInMinutes"))))
 
 

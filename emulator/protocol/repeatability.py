@@ -3,7 +3,10 @@
 ACS remembers an id for about five minutes. A repeat never performs the action a second time,
 even when it arrives while the first is still being processed: it waits for that answer.
 Answers of 5xx (and requests that raised) are not remembered, so that a retry after a server
-failure is processed anew.
+failure is processed anew. Every remembered answer, the first as well as its repeats, carries
+``Repeatability-Result: accepted``, as recorded live answers do (``Azure/azure-sdk-assets``: the
+201 of a Rooms create, the 202 of ``participants:add``, even the 404 of a ``:terminate`` of a call
+already gone, in the .NET Call Automation live tests).
 
 An id is remembered per operation, as (method, path, id): the same id sent to another
 operation is that operation's own request, not a repeat of the first one.
@@ -26,6 +29,8 @@ from emulator.protocol.errors import AcsError
 
 HEADER = "Repeatability-Request-ID"
 FIRST_SENT_HEADER = "Repeatability-First-Sent"
+RESULT_HEADER = "Repeatability-Result"
+ACCEPTED = "accepted"
 
 # (method, path, Repeatability-Request-ID)
 Key = tuple[str, str, str]
@@ -43,7 +48,7 @@ class StoredAnswer:
         response = web.Response(status=self.status, body=self.body, headers=dict(self.headers))
         if self.content_type:
             response.content_type = self.content_type
-        response.headers["Repeatability-Result"] = "accepted"
+        response.headers[RESULT_HEADER] = ACCEPTED
         return response
 
 
@@ -129,6 +134,7 @@ def repeatability_middleware(cache: RepeatabilityCache) -> Middleware:
             except AcsError as exc:
                 response = exc.response()
             if isinstance(response, web.Response) and response.status < 500:
+                response.headers[RESULT_HEADER] = ACCEPTED
                 cache.put(key, response)
             return response
 

@@ -35,8 +35,7 @@ from emulator.recording.model import (
     FORMAT_TYPES,
 )
 from emulator.recording.service import RecordingService, audio_of
-from emulator.rooms.model import is_room_id
-from emulator.rooms.wire import invalid_room_id
+from emulator.rooms.wire import check_room_id
 from emulator.urls import is_http_url
 
 BASE = "/calling/recordings"
@@ -82,8 +81,8 @@ def _locator(body: dict[str, Any]) -> dict[str, str | None]:
     if kind == "groupCallLocator":
         # The emulator runs room calls only: no group call exists.
         raise AcsError(404, "8522", "Call not found.", target=value)
-    if kind == "roomCallLocator" and not is_room_id(value):
-        raise invalid_room_id()
+    if kind == "roomCallLocator":
+        check_room_id(value)
     found["server_call_id" if kind == "serverCallLocator" else "room_id"] = value
     return found
 

@@ -8,17 +8,30 @@ from datetime import datetime
 
 ROLES = ("Presenter", "Attendee", "Consumer", "Collaborator")
 DEFAULT_ROLE = "Attendee"
-# Real room ids are 17-digit numeric strings.
+# The emulator's room ids have 17 digits, as most real ones do (16 occur too).
 ROOM_ID_LENGTH = 17
+# The lengths of id the emulator looks up: real ids of 16 and 17 digits are recorded, and an id
+# is a 64-bit number (19 digits at most).
+ROOM_ID_LENGTHS = range(16, 20)
+INVALID_LENGTH = "Invalid room ID length."
+INVALID_ROOM_ID = "Invalid room ID."
 
 
-def is_room_id(value: str) -> bool:
-    """Whether ``value`` has the shape of a room id. The Rooms service answers any other id with
-    400 "Invalid room ID length." before looking it up (recorded live traffic,
-    ``Azure/azure-sdk-assets``, the Rooms tests ``test_get_invalid_format_roomId`` and
-    ``test_delete_room_invalid_id``: ``invalid_id`` and ``123`` alike); the emulator takes
-    anything but 17 ASCII digits as that case."""
-    return len(value) == ROOM_ID_LENGTH and value.isascii() and value.isdigit()
+def room_id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a room id, in the Rooms service's words, or None when it can. The
+    service answers a malformed id with 400 before looking it up (recorded live traffic,
+    ``Azure/azure-sdk-assets``): "Invalid room ID length." for a short one (``invalid_id``,
+    ``123``: the Python Rooms tests ``test_get_invalid_format_roomId`` and
+    ``test_delete_room_invalid_id``), "Invalid room ID." for one of a room id's length that is not
+    a number (``non-existingroomId``: the JavaScript Rooms recording ``successfully gets an
+    invalid room``), while ids of 16 digits are real rooms (``9942685257539934``, Python
+    ``test_update_room_correct_timerange``). Assumption: 16 to 19 characters pass the length
+    check, and only ASCII digits are a number."""
+    if len(value) not in ROOM_ID_LENGTHS:
+        return INVALID_LENGTH
+    if not (value.isascii() and value.isdigit()):
+        return INVALID_ROOM_ID
+    return None
 
 
 @dataclass

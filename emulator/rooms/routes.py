@@ -4,9 +4,11 @@
 ``GET /rooms/{roomId}/participants`` paged, ``PATCH /rooms/{roomId}/participants`` 200 ``{}``.
 HMAC, api-version and Repeatability-Request-ID are handled by the app's middlewares.
 
-Assumptions: ``Location`` points at the new room without the api-version; a rejected
-participant update changes nothing. A room id that is not 17 digits is 400 "Invalid room ID
-length." (as recorded, see ``emulator.rooms.model.is_room_id``); one that does not exist is 404.
+As recorded (``Azure/azure-sdk-assets``, the JavaScript Rooms recordings of 2024): the
+``Location`` of a new room is its bare id (``Location: 99462726014796969``), and ``GET /rooms``
+lists the newest room first. A malformed room id is 400 before any lookup (see
+``emulator.rooms.model.room_id_problem``); one that does not exist is 404. Assumption: a rejected
+participant update changes nothing.
 """
 
 from __future__ import annotations
@@ -16,25 +18,25 @@ from aiohttp import web
 from emulator.keys import CLOCK, IDENTITIES, ROOMS
 from emulator.protocol.errors import read_json_object
 from emulator.rooms.merge_patch import RoomSettings, merge_participants, merge_room
-from emulator.rooms.model import Room, is_room_id
+from emulator.rooms.model import Room
 from emulator.rooms.paging import paged_response
 from emulator.rooms.wire import (
     MAX_VALIDITY,
+    check_room_id,
     check_window,
-    invalid_room_id,
     not_found,
     parse_participants,
     parse_room_patch,
     participant_json,
     require_patch_content_type,
     room_json,
+    unsupported_identifier,
 )
 
 
 def _room(request: web.Request) -> Room:
     room_id = request.match_info["room_id"]
-    if not is_room_id(room_id):
-        raise invalid_room_id()
+    check_room_id(room_id)
     room = request.app[ROOMS].get(room_id)
     if room is None:
         raise not_found()
@@ -60,12 +62,12 @@ async def create_room(request: web.Request) -> web.Response:
         participants=merge_participants({}, invited),
     )
     store.add(room)
-    location = str(request.url.with_path(f"/rooms/{room.id}").with_query(None))
-    return web.json_response(room_json(room), status=201, headers={"Location": location})
+    return web.json_response(room_json(room), status=201, headers={"Location": room.id})
 
 
 async def list_rooms(request: web.Request) -> web.Response:
-    return paged_response(request, [room_json(room) for room in request.app[ROOMS].all()])
+    newest_first = reversed(request.app[ROOMS].all())
+    return paged_response(request, [room_json(room) for room in newest_first])
 
 
 async def get_room(request: web.Request) -> web.Response:
@@ -102,7 +104,9 @@ async def update_participants(request: web.Request) -> web.Response:
     require_patch_content_type(request)
     room = _room(request)
     body = await read_json_object(request)
-    changes = parse_participants(body.get("participants"), request.app[IDENTITIES].belongs_to_resource)
+    changes = parse_participants(
+        body.get("participants"), request.app[IDENTITIES].belongs_to_resource, unsupported_identifier
+    )
     merged = merge_participants(room.participants, changes)
     # In place: the call side may hold this roster while a call runs.
     room.participants.clear()

@@ -26,8 +26,9 @@ from typing import Any
 from aiohttp import web
 
 from emulator.protocol.errors import AcsError, bad_argument, bad_request
+from emulator.protocol.timestamps import service_datetime
 from emulator.rooms.merge_patch import RoomPatch
-from emulator.rooms.model import DEFAULT_ROLE, ROLES, Room
+from emulator.rooms.model import DEFAULT_ROLE, ROLES, Room, room_id_problem
 
 MAX_VALIDITY = timedelta(days=180)
 # A room's default end is its start plus MAX_VALIDITY: later starts could not have one.
@@ -45,8 +46,11 @@ def not_found() -> AcsError:
     return AcsError(404, "NotFound", "The server cannot find the requested resource.")
 
 
-def invalid_room_id() -> AcsError:
-    return bad_request("Invalid room ID length.")
+def check_room_id(room_id: str) -> None:
+    """Raise the Rooms service's 400 for an id that cannot be a room's (``room_id_problem``)."""
+    problem = room_id_problem(room_id)
+    if problem is not None:
+        raise bad_request(problem)
 
 
 def require_patch_content_type(request: web.Request) -> None:
@@ -56,11 +60,6 @@ def require_patch_content_type(request: web.Request) -> None:
             "UnsupportedMediaType",
             f"Content-Type '{request.content_type}' is not supported; use application/merge-patch+json.",
         )
-
-
-def format_datetime(moment: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``, as the SDK documents the fields."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_datetime(value: Any, target: str) -> datetime | None:
@@ -75,7 +74,7 @@ def parse_datetime(value: Any, target: str) -> datetime | None:
     except (ValueError, OverflowError):
         raise bad_argument(f"{target} must be an RFC 3339 date-time.", target) from None
     if moment > LATEST_DATETIME:
-        raise bad_argument(f"{target} must be before {format_datetime(LATEST_DATETIME)}.", target)
+        raise bad_argument(f"{target} must be before {service_datetime(LATEST_DATETIME)}.", target)
     return moment
 
 
@@ -95,8 +94,24 @@ def parse_role(value: Any, raw_id: str) -> str:
     return role
 
 
-def parse_participants(value: Any, is_own_user: Callable[[str], bool]) -> dict[str, str | None]:
-    """``{rawId: {role} | null}`` -> ``{rawId: role | None}``; ``None`` means remove."""
+def unsupported_identifier(raw_id: str) -> str:
+    """How ``PATCH /rooms/{id}/participants`` refuses an identifier it cannot take (recorded live
+    traffic, ``Azure/azure-sdk-assets``, Python Rooms tests ``test_remove_participant_wrong_mri``
+    and ``test_add_or_update_participants_incorrectMri``); creating a room says
+    ``INVALID_IDENTIFIER`` instead."""
+    return f"Communication identifier {raw_id} is not supported."
+
+
+def invalid_format(raw_id: str) -> str:
+    """How creating a room refuses an identifier it cannot take."""
+    return INVALID_IDENTIFIER
+
+
+def parse_participants(
+    value: Any, is_own_user: Callable[[str], bool], refusal: Callable[[str], str] = invalid_format
+) -> dict[str, str | None]:
+    """``{rawId: {role} | null}`` -> ``{rawId: role | None}``; ``None`` means remove. An identifier
+    that is not a communication user of this resource is refused with ``refusal(raw_id)``."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -114,7 +129,7 @@ def parse_participants(value: Any, is_own_user: Callable[[str], bool]) -> dict[s
         # Only communication users can be invited. One of another resource is refused alike:
         # the service's exact answer for it is not recorded (an assumption).
         if not raw_id.startswith("8:acs:") or not is_own_user(raw_id):
-            raise bad_request(INVALID_IDENTIFIER)
+            raise bad_request(refusal(raw_id))
     return parsed
 
 
@@ -137,9 +152,9 @@ def check_window(valid_from: datetime, valid_until: datetime, now: datetime) -> 
 def room_json(room: Room) -> dict[str, Any]:
     return {
         "id": room.id,
-        "createdAt": format_datetime(room.created_at),
-        "validFrom": format_datetime(room.valid_from),
-        "validUntil": format_datetime(room.valid_until),
+        "createdAt": service_datetime(room.created_at),
+        "validFrom": service_datetime(room.valid_from),
+        "validUntil": service_datetime(room.valid_until),
         "pstnDialOutEnabled": room.pstn_dial_out_enabled,
     }
 

@@ -59,9 +59,17 @@ async def test_the_connect_answer_and_get_call_have_the_real_fields(
     assert got.body["transcriptionSubscription"] == {"state": "disabled", "subscribedResultTypes": []}
 
 
-@pytest.mark.parametrize("room_id", ["123", "invalid_id", "1234567890123456789"])
-async def test_a_malformed_room_id_is_400_invalid_room_id_length(
-    calls: CallAutomationApi, rooms: RoomsApi, sink: CallbackSink, room_id: str
+@pytest.mark.parametrize(
+    ("room_id", "message"),
+    [
+        ("123", "Invalid room ID length."),
+        ("invalid_id", "Invalid room ID length."),
+        ("12345678901234567890", "Invalid room ID length."),
+        ("non-existingroomId", "Invalid room ID."),
+    ],
+)
+async def test_a_malformed_room_id_is_400_before_any_lookup(
+    calls: CallAutomationApi, rooms: RoomsApi, sink: CallbackSink, room_id: str, message: str
 ) -> None:
     with pytest.raises(HttpResponseError) as connecting:
         await calls.connect(sink.url("/bot"), room_id=room_id)
@@ -71,7 +79,16 @@ async def test_a_malformed_room_id_is_400_invalid_room_id_length(
     for caught in (connecting.value, getting.value):
         assert acs_error(caught) == (400, "BadRequest")
         assert caught.error is not None
-        assert caught.error.message == "Invalid room ID length."
+        assert caught.error.message == message
+
+
+@pytest.mark.parametrize("room_id", ["9942685257539934", "99426852575399341", "994268525753993411"])
+async def test_a_well_formed_unknown_room_id_is_not_found(
+    rooms: RoomsApi, room_id: str
+) -> None:
+    # 16 digits are a real room's (recorded live traffic): looked up, not refused.
+    with pytest.raises(ResourceNotFoundError):
+        await rooms.get_room(room_id)
 
 
 async def test_an_unknown_room_is_the_bare_not_found_body(emulator: RunningEmulator) -> None:

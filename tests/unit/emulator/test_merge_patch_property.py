@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from emulator.protocol.timestamps import service_datetime
 from emulator.rooms.merge_patch import RoomPatch, RoomSettings, merge_participants, merge_room
 from emulator.rooms.model import ROLES
-from emulator.rooms.wire import format_datetime, parse_room_patch
+from emulator.rooms.wire import parse_room_patch
 
 moments = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC))
 settings = st.builds(RoomSettings, moments, moments, st.booleans())
@@ -61,7 +62,7 @@ def test_participant_patch_does_not_touch_its_input(
 @given(patches)
 def test_a_patch_survives_the_wire_format(patch: RoomPatch) -> None:
     def date(value: datetime | None) -> str | None:
-        return None if value is None else format_datetime(value)
+        return None if value is None else service_datetime(value)
 
     body = {
         "validFrom": date(patch.valid_from),

@@ -93,8 +93,16 @@ async def test_a_remembered_4xx_is_answered_again(client: Client, counter: Count
 
     assert (first.status, again.status) == (409, 409)
     assert again.headers["x-ms-error-code"] == "8519"
-    assert again.headers["Repeatability-Result"] == "accepted"
+    assert first.headers["Repeatability-Result"] == again.headers["Repeatability-Result"] == "accepted"
     assert counter.calls == 1
+
+
+async def test_the_first_answer_says_accepted_and_one_without_an_id_says_nothing(client: Client) -> None:
+    first = await client.post("/created", headers={HEADER: str(uuid.uuid4())})
+    plain = await client.post("/created")
+
+    assert first.headers["Repeatability-Result"] == "accepted"
+    assert "Repeatability-Result" not in plain.headers
 
 
 @pytest.mark.parametrize("path", ["/unavailable", "/crash"])
@@ -107,6 +115,7 @@ async def test_server_failures_are_not_remembered_and_leave_no_lock(
     again = await client.post(path, headers={HEADER: request_id})
 
     assert first.status == again.status >= 500
+    assert "Repeatability-Result" not in first.headers
     assert counter.calls == 2
     assert len(cache) == 0
     assert cache.busy_keys == 0
