@@ -176,7 +176,10 @@ class CallRegistry:
         if not updated.server_call_id and event.server_call_id:
             updated.server_call_id = event.server_call_id
             changed = True
-        if not updated.correlation_id and event.correlation_id:
+        if event.correlation_id and event.correlation_id != updated.correlation_id:
+            # The call's own id, which its events carry: the answer of a connect carries one of
+            # that request instead (recorded live traffic, ``Azure/azure-sdk-assets``: the .NET
+            # and Python Call Automation live tests that connect to a call).
             updated.correlation_id = event.correlation_id
             changed = True
         entry = history_entry(event, event.time or self._clock())

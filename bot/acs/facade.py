@@ -32,6 +32,7 @@ from bot.acs.retry import Headers, RetryPolicy
 from bot.acs.sdk import call_automation_client, rooms_client, transport
 from bot.acs.types import (
     AcsError,
+    AcsNotFound,
     AcsRejected,
     AcsUnavailable,
     CallInfo,
@@ -246,5 +247,8 @@ class AcsFacade:
 
 
 def _logged(error: AcsError, description: str) -> AcsError:
-    log.warning("%s failed: %s", description, error)
+    # "Not found" is often the answer looked for (is that call still on?): the caller decides
+    # whether it is news. Every other failure is.
+    level = logging.INFO if isinstance(error, AcsNotFound) else logging.WARNING
+    log.log(level, "%s failed: %s", description, error)
     return error

@@ -198,11 +198,18 @@ def banner(
         f"  API description:   {bot_url}/openapi.json",
         f"  operator console:  {bot_url}/console  (sign in with the ops API key)",
         "",
-        "Try it from another shell (the lines below paste as they are):",
     ]
-    backend = backend_key if "backend_api_keys" in wiring.generated else "<a backend key>"
-    ops = ops_key if "ops_api_keys" in wiring.generated else "<an ops key>"
-    lines.append(f"export BOT={bot_url} BACKEND_KEY={backend} OPS_KEY={ops}")
+    if {"backend_api_keys", "ops_api_keys"} <= wiring.generated:
+        lines += [
+            "Try it from another shell (the lines below paste as they are):",
+            f"export BOT={bot_url} BACKEND_KEY={backend_key} OPS_KEY={ops_key}",
+        ]
+    else:
+        # Keys of the user's own are never printed: the lines paste, with theirs exported first.
+        lines += [
+            "Try it from another shell, with BACKEND_KEY and OPS_KEY exported as keys of yours first:",
+            f"export BOT={bot_url}",
+        ]
     if emulator is not None:
         lines += _emulator_steps(emulator.url, access_key)
     else:

@@ -20,11 +20,16 @@ LocatorKind = Literal["roomCallLocator", "serverCallLocator", "groupCallLocator"
 
 
 def new_server_call_id() -> str:
-    """An opaque id shaped like ACS's: unpadded base64url of a conversation URL."""
+    """An opaque id shaped like ACS's: the standard, padded base64 of a conversation URL, so that
+    it may hold ``/``, ``+`` and ``=`` (recorded live traffic, ``Azure/azure-sdk-assets``: the .NET
+    Call Automation live test ``CreateCallToACSGetCallAndHangUpCallTest`` answers
+    ``aHR0cHM6Ly9hcGkuZmxpZ2h0cHJveHku...L1ZneGxEMjh3ZlVLT0o4TXlMdHhxNHc/aT0xMC0x...NA==``). A client
+    that puts it into a URL must escape it, as against the real service."""
     url = (
-        f"https://conv-emulator.local:443/conv/{secrets.token_urlsafe(16)}?i=0&e={secrets.randbelow(10**18)}"
+        f"https://conv-emulator.local:443/conv/{secrets.token_urlsafe(16)}?i=10-128-0-1"
+        f"&e={secrets.randbelow(10**18)}"
     )
-    return base64.urlsafe_b64encode(url.encode()).rstrip(b"=").decode()
+    return base64.b64encode(url.encode()).decode()
 
 
 def new_connection_id() -> str:

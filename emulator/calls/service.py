@@ -61,9 +61,16 @@ CONNECT_SECONDS = 1.0
 
 
 def call_not_found(target: str, message: str = "Call not found.") -> AcsError:
-    """ACS's 404/8522. Its recorded answers carry an ``error.target`` (sanitized in the
-    recordings); the emulator names what was not found there: a call connection id, a room id."""
+    """ACS's 404/8522, naming what was not found in ``error.target``: a room id, a server call id."""
     return AcsError(404, "8522", message, target=target)
+
+
+def connection_not_found() -> AcsError:
+    """The 404/8522 of a request about a call connection that does not exist (any more): its
+    ``error.target`` is the request's path, ``/calling/callConnections/{id}:terminate`` say
+    (recorded live traffic, ``Azure/azure-sdk-assets``, the .NET Call Automation live test
+    ``CreateCallToAcsConnectCallAndHangupForEveryoneTest``)."""
+    return AcsError(404, "8522", "Call not found.", target_is_path=True)
 
 
 def not_established() -> AcsError:
@@ -197,7 +204,7 @@ class CallService:
     def connection(self, connection_id: str) -> CallConnection:
         connection = self.registry.connection(connection_id)
         if connection is None:
-            raise call_not_found(connection_id)
+            raise connection_not_found()
         return connection
 
     def call_of(self, connection: CallConnection) -> RoomCall:

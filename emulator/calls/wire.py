@@ -7,6 +7,7 @@ Field names follow the SDK's generated models (``CommunicationIdentifierModel``,
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from emulator.calls.model import CallConnection, CallParticipant
@@ -63,13 +64,16 @@ def connection_properties(connection: CallConnection, *, connect_answer: bool = 
     ``Azure/azure-sdk-assets``, ``CreateCallToAcsConnectCallAndHangupTest``): the answer to
     ``:connect`` has no ``serverCallId`` (it comes with CallConnected) and names the media
     streaming subscription with its id; ``GET`` of the connection has the ``serverCallId`` and
-    both subscriptions, disabled (the emulator streams no media and transcribes nothing)."""
+    both subscriptions, disabled (the emulator streams no media and transcribes nothing). The
+    ``correlationId`` of the connect answer is the connect request's own, a new id, while ``GET``
+    and every event carry the call's (recorded: ``c4203264-...`` answering the connect, then
+    ``84fc1824-...`` for the same connection, in ``CreateCallToAcsConnectCallAndHangupForEveryoneTest``)."""
     body: dict[str, Any] = {
         "callConnectionId": connection.id,
         "targets": [],
         "callConnectionState": connection.state,
         "callbackUri": connection.callback_uri,
-        "correlationId": connection.correlation_id,
+        "correlationId": str(uuid.uuid4()) if connect_answer else connection.correlation_id,
     }
     if connect_answer:
         body["mediaStreamingSubscription"] = {

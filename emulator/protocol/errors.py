@@ -11,6 +11,11 @@ from aiohttp import web
 
 log = logging.getLogger(f"roombot.{__name__}")
 
+# Call Automation's answers name no ``x-ms-error-code`` (recorded live traffic,
+# ``Azure/azure-sdk-assets``: the .NET Call Automation live tests' 404 of a ``:terminate``);
+# Rooms and Identity's mostly do.
+CALL_AUTOMATION_PREFIX = "/calling/"
+
 
 class AcsError(Exception):
     """Raised by emulator routes; the error middleware turns it into the ACS error answer."""
@@ -26,6 +31,7 @@ class AcsError(Exception):
         innererror: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         error_code_header: bool = True,
+        target_is_path: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -38,20 +44,26 @@ class AcsError(Exception):
         # Most answers repeat the code in ``x-ms-error-code``; the Rooms service's model
         # validation errors do not (recorded live traffic).
         self.error_code_header = error_code_header
+        # The target is the path of the request answered (``response(path)``), as Call
+        # Automation's "call not found" names it.
+        self.target_is_path = target_is_path
 
-    def body(self) -> dict[str, Any]:
+    def body(self, path: str | None = None) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.target is not None:
-            error["target"] = self.target
+        target = path if self.target_is_path and path is not None else self.target
+        if target is not None:
+            error["target"] = target
         if self.details is not None:
             error["details"] = self.details
         if self.innererror is not None:
             error["innererror"] = self.innererror
         return {"error": error}
 
-    def response(self) -> web.Response:
-        headers = {"x-ms-error-code": self.code, **self.headers} if self.error_code_header else self.headers
-        return web.json_response(self.body(), status=self.status, headers=headers)
+    def response(self, path: str | None = None) -> web.Response:
+        """The answer to a request for ``path``."""
+        with_code = self.error_code_header and not (path or "").startswith(CALL_AUTOMATION_PREFIX)
+        headers = {"x-ms-error-code": self.code, **self.headers} if with_code else self.headers
+        return web.json_response(self.body(path), status=self.status, headers=headers)
 
 
 # The top-level message of the Rooms service's model validation errors.
@@ -105,7 +117,7 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     try:
         response: web.StreamResponse = await handler(request)
     except AcsError as exc:
-        return exc.response()
+        return exc.response(request.path)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -6,6 +6,13 @@ others sign it as sent, so both forms are accepted. The SDKs percent-encode a pa
 whole (``8%3Aacs%3A...``) before signing, but the async clients' aiohttp transport then
 re-normalizes the URL (``8:acs:...``), so the form with every segment encoded is accepted too.
 
+A request refused is 401. Call Automation answers it in a shape of its own, PascalCase keys and
+code 7509, the path as target: ``{"Error": {"Code": "7509", "Message": "HMAC-SHA256 validation
+failed", "Target": "/calling/callConnections:answer"}}`` (as users of the real service report it,
+``microsoft/call-center-ai#498``, ``Azure-Samples/communication-services-dotnet-quickstarts#220``);
+the SDKs raise ClientAuthenticationError on the status alone. Rooms and Identity answer the
+emulator's ``Denied`` body (their real one is not on record).
+
 The signed host is normally the ``Host`` header. Recording downloads are signed for the
 resource's endpoint but sent to the storage location (the SDKs send ``x-ms-host`` along, the
 Python one without the port), so the ``x-ms-host`` value and the emulator's own public host are
@@ -26,7 +33,7 @@ from urllib.parse import quote, unquote
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from emulator.protocol.errors import AcsError
+from emulator.protocol.errors import CALL_AUTOMATION_PREFIX, AcsError
 
 _AUTH_RE = re.compile(r"^HMAC-SHA256 SignedHeaders=(?P<headers>[^&]+)&Signature=(?P<sig>.+)$")
 _REQUIRED_SIGNED_HEADERS = ["x-ms-date", "host", "x-ms-content-sha256"]
@@ -121,6 +128,15 @@ def hmac_middleware(
         if is_public(request.path):
             return await handler(request)
         body = await request.read()
+        try:
+            _verify_request(request, body)
+        except AcsError as refused:
+            if request.path.startswith(CALL_AUTOMATION_PREFIX):
+                return call_automation_denied(request.path)
+            raise refused from None
+        return await handler(request)
+
+    def _verify_request(request: web.Request, body: bytes) -> None:
         verify(
             access_key=access_key,
             method=request.method,
@@ -132,6 +148,11 @@ def hmac_middleware(
             max_skew_seconds=max_skew_seconds,
             alternative_hosts=[h for h in (request.headers.get("x-ms-host", ""), public_host()) if h],
         )
-        return await handler(request)
 
     return middleware
+
+
+def call_automation_denied(path: str) -> web.Response:
+    """Call Automation's 401 (see the module's text)."""
+    body = {"Error": {"Code": "7509", "Message": "HMAC-SHA256 validation failed", "Target": path}}
+    return web.json_response(body, status=401)

@@ -132,7 +132,7 @@ def repeatability_middleware(cache: RepeatabilityCache) -> Middleware:
             try:
                 response = await handler(request)
             except AcsError as exc:
-                response = exc.response()
+                response = exc.response(request.path)
             if isinstance(response, web.Response) and response.status < 500:
                 response.headers[RESULT_HEADER] = ACCEPTED
                 cache.put(key, response)

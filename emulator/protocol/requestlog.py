@@ -63,7 +63,7 @@ def request_log_middleware(log: RequestLog, is_logged: Callable[[str], bool]) ->
         try:
             response = await handler(request)
         except AcsError as exc:
-            response = exc.response()
+            response = exc.response(request.path)
         log.record(
             {
                 "method": request.method,

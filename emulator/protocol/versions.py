@@ -10,19 +10,29 @@ from aiohttp.typedefs import Handler, Middleware
 
 from emulator.protocol.errors import AcsError
 
-ROOMS_VERSIONS = frozenset({"2023-06-14", "2024-04-15", "2025-03-13"})
+# The stable versions of the REST specs, and the preview versions real answers list in their
+# ``api-supported-versions`` header (recorded live traffic, ``Azure/azure-sdk-assets``), which
+# the SDKs' beta releases speak. Every answer lists the family's versions in that header too.
+ROOMS_VERSIONS = frozenset({"2023-06-14", "2023-10-30-preview", "2024-04-15", "2025-03-13"})
 CALL_AUTOMATION_VERSIONS = frozenset(
     {
         "2023-03-06",
         "2023-10-15",
         "2024-04-15",
+        "2024-09-01-preview",
         "2024-09-15",
+        "2024-11-15-preview",
+        "2025-03-30-preview",
         "2025-05-15",
         "2025-06-15",
+        "2025-08-15-preview",
         "2026-03-12",
     }
 )
-IDENTITY_VERSIONS = frozenset({"2021-03-07", "2022-06-01", "2022-10-01", "2023-10-01"})
+IDENTITY_VERSIONS = frozenset(
+    {"2021-03-07", "2021-11-01", "2022-06-01", "2022-10-01", "2023-10-01", "2025-03-02-preview", "2025-06-30"}
+)
+SUPPORTED_HEADER = "api-supported-versions"
 
 
 # The SDKs' generated paging code sets the api-version of a nextLink request to the client's
@@ -67,6 +77,9 @@ def api_version_middleware(is_public: Callable[[str], bool]) -> Middleware:
                 f"The HTTP resource that matches the request URI '{request.path}' does not support "
                 f"the API version '{version}'. Supported: {', '.join(sorted(supported))}.",
             )
-        return await handler(request)
+        response = await handler(request)
+        if supported is not None and not response.prepared:
+            response.headers[SUPPORTED_HEADER] = ", ".join(sorted(supported))
+        return response
 
     return middleware

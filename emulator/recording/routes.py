@@ -26,6 +26,7 @@ from aiohttp import web
 from emulator.calls.routes import LOCATOR_ID_FIELDS, _json_object
 from emulator.keys import CALLBACKS, CALLS, CLOCK, CONFIG, EVENT_GRID, RECORDINGS
 from emulator.protocol.errors import AcsError, invalid, not_supported
+from emulator.protocol.versions import normalize_version
 from emulator.recording.model import (
     CHANNEL_TYPES,
     CONTENT_TYPES,
@@ -42,6 +43,8 @@ BASE = "/calling/recordings"
 RECORDING = "{recording_id:[^/:]+}"
 OBJECTS = "/v1/objects/"
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+# The first api-version whose start of a recording answers 202.
+ACCEPTED_FROM = "2026-03-12"
 
 
 def is_content_path(path: str) -> bool:
@@ -109,7 +112,15 @@ async def start_recording(request: web.Request) -> web.Response:
         format_type=_choice(body, "recordingFormatType", FORMAT_TYPES, DEFAULT_FORMAT),
         pause_on_start=bool(pause_on_start),
     )
-    return web.json_response(recording.state_response(), status=200)
+    return web.json_response(recording.state_response(), status=start_status(request.query["api-version"]))
+
+
+def start_status(api_version: str) -> int:
+    """The success status of a start: 202 with api-version 2026-03-12 (recorded live traffic,
+    ``Azure/azure-sdk-assets``, the Python test ``test_start_recording_with_call_connection_id``),
+    200 with the versions before it (the JavaScript recordings of 2024-09-01-preview). The SDKs
+    accept either."""
+    return 202 if normalize_version(api_version) >= ACCEPTED_FROM else 200
 
 
 async def get_recording(request: web.Request) -> web.Response:

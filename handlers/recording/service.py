@@ -48,9 +48,11 @@ Spawn = Callable[[Coroutine[Any, Any, None], str], None]
 
 
 def server_call_of(subject: str) -> str | None:
-    """The serverCallId in a file event's subject ``/recording/call/{id}/serverCallId/{id}``."""
-    head, separator, tail = subject.rpartition("/serverCallId/")
-    return tail.split("/", 1)[0] if separator and head else None
+    """The serverCallId in a file event's subject ``/recording/call/{id}/serverCallId/{id}``: all
+    that follows, as a serverCallId is standard base64 and may itself hold ``/`` (a live one from
+    the .NET Call Automation tests in ``Azure/azure-sdk-assets``: ``...NHc/aT0x...``)."""
+    head, separator, tail = subject.partition("/serverCallId/")
+    return tail if separator and head and tail else None
 
 
 class Recorder:

@@ -230,14 +230,20 @@ CALLBACK = "https://bot.example/cb"
 ROOM_LOCATOR = {"kind": "roomCallLocator", "roomId": "1"}
 
 
-async def test_the_not_found_answer_is_the_acs_error_body(emulator: RunningEmulator) -> None:
+@pytest.mark.parametrize(
+    ("method", "suffix"), [("GET", ""), ("POST", ":terminate"), ("GET", "/participants")]
+)
+async def test_the_not_found_answer_is_the_acs_error_body(
+    emulator: RunningEmulator, method: str, suffix: str
+) -> None:
     unknown = str(uuid.uuid4())
-    answer = await signed_request(emulator, "GET", f"{CALLS}/{unknown}{VERSION}")
+    path = f"{CALLS}/{unknown}{suffix}"
+    answer = await signed_request(emulator, method, path + VERSION, {} if method == "POST" else None)
 
     assert answer.status == 404
-    assert answer.headers["x-ms-error-code"] == "8522"
-    # Real ACS names a target (sanitized in the recordings); the emulator names the connection.
-    assert answer.body == {"error": {"code": "8522", "message": "Call not found.", "target": unknown}}
+    assert "x-ms-error-code" not in answer.headers
+    # The target is the request's path, as recorded live ("/calling/callConnections/{id}:terminate").
+    assert answer.body == {"error": {"code": "8522", "message": "Call not found.", "target": path}}
 
 
 @pytest.mark.parametrize(

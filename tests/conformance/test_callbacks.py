@@ -111,7 +111,12 @@ async def test_connect_sends_call_connected_then_participants_updated_with_the_c
     assert (connected_name, updated_name) == ("CallConnected", "ParticipantsUpdated")
     assert connected.call_connection_id == updated.call_connection_id == props.call_connection_id
     assert connected.server_call_id == updated.server_call_id == server_call_id
-    assert connected.correlation_id == props.correlation_id
+    # The events carry the call's correlation id, as GET does; the connect answer carried the
+    # connect request's own (recorded live traffic).
+    assert props.call_connection_id is not None
+    fetched = await calls.get_call_properties(props.call_connection_id)
+    assert connected.correlation_id == updated.correlation_id == fetched.correlation_id
+    assert connected.correlation_id != props.correlation_id
     assert connected.operation_context == "bot:join"
     assert connected.result_information.code == 200
     assert connected.result_information.sub_code == 0
@@ -167,7 +172,15 @@ async def test_two_connections_to_one_call_each_get_their_own_events_at_their_ow
         }
     check_callbacks(sink, keys, audience(emulator))
     assert first.call_connection_id != second.call_connection_id
-    assert first.correlation_id == second.correlation_id
+    # One call, one correlation id, whichever connection asks.
+    assert first.call_connection_id is not None
+    assert second.call_connection_id is not None
+    first_call = await calls.get_call_properties(first.call_connection_id)
+    second_call = await calls.get_call_properties(second.call_connection_id)
+    assert first_call.correlation_id == second_call.correlation_id
+    assert {e["data"]["correlationId"] for path in ("/first", "/second") for e in sink.events(path)} == {
+        first_call.correlation_id
+    }
 
 
 async def test_nothing_follows_call_disconnected(

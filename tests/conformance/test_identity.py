@@ -100,8 +100,9 @@ async def test_bad_scopes_are_rejected(identity: IdentityApi, scopes: list[str])
     assert info.value.error.message
     assert not info.value.error.details
     # Without the header the Rooms and Call Automation errors carry.
-    assert info.value.response is not None
-    assert "x-ms-error-code" not in info.value.response.headers
+    response: Any = info.value.response
+    assert response is not None
+    assert "x-ms-error-code" not in response.headers
     if not scopes:
         assert info.value.error.message == "Scopes: The Scopes field is required."
 

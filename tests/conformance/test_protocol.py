@@ -54,6 +54,20 @@ async def test_missing_authorization_is_denied(emulator: RunningEmulator) -> Non
     assert_denied(await signed_request(emulator, "GET", ROOMS, authorize=False))
 
 
+@pytest.mark.parametrize("authorize", [True, False], ids=["wrong-key", "unsigned"])
+async def test_call_automation_refuses_in_its_own_shape(emulator: RunningEmulator, authorize: bool) -> None:
+    path = f"/calling/callConnections/{uuid.uuid4()}:terminate"
+    answer = await signed_request(
+        emulator, "POST", path + "?api-version=2026-03-12", {}, access_key=other_key(), authorize=authorize
+    )
+
+    # As users of the real service report it: PascalCase keys, code 7509, the path as target.
+    assert answer.status == 401
+    assert answer.body == {
+        "Error": {"Code": "7509", "Message": "HMAC-SHA256 validation failed", "Target": path}
+    }
+
+
 @pytest.mark.parametrize("skew", [timedelta(minutes=16), -timedelta(minutes=16)], ids=["late", "early"])
 async def test_date_more_than_15_minutes_off_is_denied(emulator: RunningEmulator, skew: timedelta) -> None:
     assert_denied(await signed_request(emulator, "GET", ROOMS, date=datetime.now(UTC) - skew))

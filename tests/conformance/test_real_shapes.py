@@ -83,9 +83,7 @@ async def test_a_malformed_room_id_is_400_before_any_lookup(
 
 
 @pytest.mark.parametrize("room_id", ["9942685257539934", "99426852575399341", "994268525753993411"])
-async def test_a_well_formed_unknown_room_id_is_not_found(
-    rooms: RoomsApi, room_id: str
-) -> None:
+async def test_a_well_formed_unknown_room_id_is_not_found(rooms: RoomsApi, room_id: str) -> None:
     # 16 digits are a real room's (recorded live traffic): looked up, not refused.
     with pytest.raises(ResourceNotFoundError):
         await rooms.get_room(room_id)

@@ -143,7 +143,11 @@ async def test_every_readme_command_block_works_pasted_in_order(tmp_path: Path) 
     statuses = [int(status) for status in re.findall(r"^HTTP/1\.1 (\d{3})", transcript, re.M)]
     assert len(statuses) >= 15, transcript
     assert all(200 <= status < 300 for status in statuses), (statuses, transcript[-5000:])
-    # The last block: the bot waited for the room's call and joined it when the doctor came back.
+    # The interpreter confirmed by the time the README looks again.
+    assert '"status": "confirmed"' in out
+    # The bot waited for the room's call and joined it when the doctor came back.
     assert '"status": "waiting"' in out
     assert out.rindex('"state": "connected"') > out.index('"status": "waiting"')
+    # The recording, on the call the doctor and the patient started again, was paused and resumed.
+    assert re.search(r'"status": "paused"', out[out.rindex('"status": "waiting"') :]), out[-3000:]
     assert "roombot stopped." in served

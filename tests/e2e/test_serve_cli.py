@@ -131,10 +131,18 @@ async def test_serve_without_configuration_runs_on_the_embedded_emulator(tmp_pat
 @pytest.mark.skipif(
     shutil.which("bash") is None or shutil.which("curl") is None, reason="needs bash and curl"
 )
-async def test_the_printed_commands_work_when_pasted_into_a_shell(tmp_path: Path) -> None:
-    async with roombot_serve(tmp_path, "--port", "0", "--emulator-port", "0") as served:
+@pytest.mark.parametrize("keys", ["generated", "chosen"])
+async def test_the_printed_commands_work_when_pasted_into_a_shell(tmp_path: Path, keys: str) -> None:
+    # Keys of the user's own are not printed: the block pastes once they are exported.
+    env = (
+        clean_env(ROOMBOT_BACKEND_API_KEYS=ENV_KEY, ROOMBOT_OPS_API_KEYS=OPS_ENV_KEY)
+        if keys == "chosen"
+        else None
+    )
+    exported = f"export BACKEND_KEY={ENV_KEY} OPS_KEY={OPS_ENV_KEY}\n" if keys == "chosen" else ""
+    async with roombot_serve(tmp_path, "--port", "0", "--emulator-port", "0", env=env) as served:
         script = tmp_path / "try.sh"
-        script.write_text("set -eu\n" + served.try_it_block())
+        script.write_text("set -eu\n" + exported + served.try_it_block())
         code, out, err = await run_to_completion("bash", str(script), cwd=tmp_path)
         assert code == 0, err
         # Three joins, connect, the live-call list, end: one answer each, status line first.

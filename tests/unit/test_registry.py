@@ -78,6 +78,18 @@ async def test_a_registered_call_is_live_and_connecting(registry: CallRegistry) 
     assert await registry.live_call_for_room(ROOM) == record
 
 
+async def test_the_calls_correlation_id_from_its_events_replaces_the_connect_answers(
+    registry: CallRegistry,
+) -> None:
+    # Real ACS answers a connect with a correlation id of that request; the events carry the call's.
+    await registry.register_connecting(ROOM, CALL, None, "connect-request")
+    connected = await registry.apply(event("CallConnected"))
+
+    assert connected is not None
+    assert connected.correlation_id == "corr"
+    assert (await registry.get(CALL)) == connected
+
+
 async def test_call_connected_then_participants(registry: CallRegistry) -> None:
     await registry.register_connecting(ROOM, CALL, None, None)
     connected = await registry.apply(event("CallConnected"))

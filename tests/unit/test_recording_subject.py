@@ -1,0 +1,28 @@
+"""Which call a recording file event is about, from its subject."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.recording.service import server_call_of
+
+# A live serverCallId (Azure/azure-sdk-assets, .NET Call Automation tests): standard base64,
+# a "/" inside and "=" padding at the end.
+LIVE_ID = (
+    "aHR0cHM6Ly9hcGkuZmxpZ2h0cHJveHkuc2t5cGUuY29tL2FwaS92Mi9jcC9jb252LXVzd2UtMDEtc2RmLWFrcy5jb252LnNreXBl"
+    "LmNvbS9jb252L1ZneGxEMjh3ZlVLT0o4TXlMdHhxNHc/aT0xMC0xMjgtNi00NiZlPTYzODg4ODk0MTU5NTkyNDI3NA=="
+)
+
+
+@pytest.mark.parametrize("server_call_id", [LIVE_ID, "aGVsbG8+d29ybGQ=", "plain"])
+def test_the_whole_server_call_id_is_read_from_the_subject(server_call_id: str) -> None:
+    subject = f"/recording/call/6f2a0a1c-0000-4000-8000-000000000001/serverCallId/{server_call_id}"
+
+    assert server_call_of(subject) == server_call_id
+
+
+@pytest.mark.parametrize(
+    "subject", ["", "/recording/call/x", "/serverCallId/abc", "/recording/call/x/serverCallId/"]
+)
+def test_a_subject_without_a_server_call_id_names_none(subject: str) -> None:
+    assert server_call_of(subject) is None
