@@ -44,6 +44,7 @@ from emulator.keys import (
     SIGNER,
 )
 from emulator.phones import PhoneBook, phone_routes
+from emulator.protocol.echo import echo_client_request_id
 from emulator.protocol.errors import AcsError, error_middleware
 from emulator.protocol.hmac_auth import hmac_middleware
 from emulator.protocol.repeatability import RepeatabilityCache, repeatability_middleware
@@ -111,6 +112,7 @@ def create_emulator_app(config: EmulatorConfig | None = None) -> web.Application
             repeatability_middleware(repeatability),
         ]
     )
+    app.on_response_prepare.append(echo_client_request_id)
     app[CONFIG] = config
     app[PUBLIC_URL] = public_url
     app[CLOCK] = Clock(config.time_scale)

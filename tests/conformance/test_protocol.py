@@ -198,3 +198,29 @@ async def test_next_link_is_absolute_and_keeps_the_page_size(emulator: RunningEm
 async def test_bad_paging_parameters_are_rejected(emulator: RunningEmulator, query: str) -> None:
     answer = await signed_request(emulator, "GET", f"{ROOMS}&{query}")
     assert answer.status == 400
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", ROOMS),
+        ("GET", "/rooms/123?api-version=2025-03-13"),
+        ("GET", f"/calling/callConnections/{uuid.uuid4()}?api-version=2026-03-12"),
+    ],
+    ids=["created", "rooms-error", "calls-error"],
+)
+async def test_answers_echo_the_client_request_id_and_list_the_versions(
+    emulator: RunningEmulator, method: str, path: str
+) -> None:
+    request_id = str(uuid.uuid4())
+    answer = await signed_request(
+        emulator,
+        method,
+        path,
+        {} if method == "POST" else None,
+        headers={"x-ms-client-request-id": request_id},
+    )
+
+    assert answer.headers["x-ms-client-request-id"] == request_id
+    if answer.status < 300:
+        assert "2025-03-13" in answer.headers["api-supported-versions"].split(", ")
