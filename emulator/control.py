@@ -7,7 +7,8 @@
 - ``POST .../{rawId}:dtmf`` ``{tones: "1#"}`` → 200 ``{tones: [words]}``: the participant presses
   keys (see ``emulator.calls.media.routes.press_keys``).
 - ``GET /emulator/rooms/{roomId}/call`` → the room call as the emulator sees it, 404 if none.
-- ``POST /emulator/eventgrid/subscriptions`` ``{endpoint}`` → 201 after the handshake, else 400;
+- ``POST /emulator/eventgrid/subscriptions`` ``{endpoint, maxEventsPerBatch?}`` → 201 after the
+  handshake, else 400 (events per delivery: 1 by default, as Event Grid's; up to 5,000);
   ``GET`` lists them, ``DELETE .../{id}`` removes one.
 - ``GET /emulator/requests`` → the ACS requests received, oldest first; ``DELETE`` clears them.
 
@@ -24,6 +25,7 @@ from aiohttp import web
 from emulator.calls.media import routes as media_routes
 from emulator.calls.model import RoomCall
 from emulator.calls.wire import identifier_kind
+from emulator.delivery.eventgrid import DEFAULT_EVENTS_PER_BATCH
 from emulator.keys import CALLS, EVENT_GRID, INVITATIONS, REQUEST_LOG
 from emulator.protocol.errors import AcsError
 
@@ -90,10 +92,14 @@ async def get_room_call(request: web.Request) -> web.Response:
 
 
 async def create_subscription(request: web.Request) -> web.Response:
-    endpoint = (await _optional_json_object(request)).get("endpoint")
+    body = await _optional_json_object(request)
+    endpoint = body.get("endpoint")
     if not isinstance(endpoint, str):
         raise AcsError(400, "BadRequest", "endpoint is required.", target="endpoint")
-    subscription = await request.app[EVENT_GRID].subscribe(endpoint)
+    per_batch = body.get("maxEventsPerBatch", DEFAULT_EVENTS_PER_BATCH)
+    if isinstance(per_batch, bool) or not isinstance(per_batch, int):
+        raise AcsError(400, "BadRequest", "maxEventsPerBatch must be an integer.", target="maxEventsPerBatch")
+    subscription = await request.app[EVENT_GRID].subscribe(endpoint, per_batch)
     return web.json_response(subscription.wire(), status=201)
 
 

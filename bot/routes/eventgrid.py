@@ -77,14 +77,26 @@ async def eventgrid(request: web.Request) -> web.Response:
                 raise ProblemError(400, "Malformed validation event", "data.validationCode is missing.")
             logger.info("answering the Event Grid validation handshake")
             return web.json_response({"validationResponse": code})
-    # One action per room and kind however many events name it: a body of 2,000 CallEnded for
-    # one room (Event Grid batches, or someone replays) is one check with ACS, not 2,000.
-    distinct = {
-        (event["eventType"], _room_id(event), _data(event).get("serverCallId")): event for event in events
-    }
-    for event in distinct.values():
+    for event in distinct_events(events):
         await _handle(request.app, event)
     return web.json_response({"received": len(events)})
+
+
+def distinct_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events of one delivery to act on, the last of each kind. A room call's start or end
+    is one action per room and call however many events name it: a body of 2,000 CallEnded for
+    one room (Event Grid batches, or someone replays) is one check with ACS, not 2,000. Every
+    other event is its own (two recordings' files in one batch are two files); only a repeat of
+    the same event id, a redelivery, is one."""
+    distinct: dict[tuple[str, Any, Any], dict[str, Any]] = {}
+    for index, event in enumerate(events):
+        kind = event["eventType"]
+        if kind in (CALL_STARTED, CALL_ENDED):
+            key = (kind, _room_id(event), _data(event).get("serverCallId"))
+        else:
+            key = (kind, "id", event.get("id") or f"#{index}")
+        distinct[key] = event
+    return list(distinct.values())
 
 
 async def _handle(app: web.Application, event: dict[str, Any]) -> None:

@@ -6,7 +6,9 @@ A subscription exists only after its endpoint answers the validation handshake (
 handshake is supported: the ``validationUrl`` of the event leads to an explanation, not to a
 manual validation. Events then go out as JSON arrays in the Event Grid schema with
 ``aeg-event-type: Notification``, in order per subscription, retried like callbacks, and never
-block the request that caused them.
+block the request that caused them. Each array holds one event, as Event Grid delivers by
+default; a subscription made with ``maxEventsPerBatch`` (1 to 5,000, as Event Grid's own
+setting) gets up to that many of those waiting in one array.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"
 VALIDATION_PATH = "/emulator/eventgrid/validate"
 # Event Grid waits 30 seconds for the handshake answer.
 HANDSHAKE_TIMEOUT_SECONDS = 30.0
+# Event Grid's bounds and default of a subscription's events per batch.
+MAX_EVENTS_PER_BATCH = 5000
+DEFAULT_EVENTS_PER_BATCH = 1
 
 
 @dataclass(frozen=True)
@@ -37,9 +42,15 @@ class Subscription:
     id: str
     endpoint: str
     created_at: datetime
+    max_events_per_batch: int = DEFAULT_EVENTS_PER_BATCH
 
     def wire(self) -> dict[str, Any]:
-        return {"id": self.id, "endpoint": self.endpoint, "createdAt": self.created_at.isoformat()}
+        return {
+            "id": self.id,
+            "endpoint": self.endpoint,
+            "createdAt": self.created_at.isoformat(),
+            "maxEventsPerBatch": self.max_events_per_batch,
+        }
 
 
 def topic_for(resource_id: str) -> str:
@@ -74,7 +85,7 @@ class EventGridPublisher:
         self._policy = policy or RetryPolicy()
         self._subscriptions: dict[str, Subscription] = {}
         self._queues: OrderedQueues[str, dict[str, Any]] = OrderedQueues(
-            self._deliver, max_batch=self._policy.max_batch
+            self._deliver_batches, max_batch=MAX_EVENTS_PER_BATCH
         )
         self.session: aiohttp.ClientSession | None = None
 
@@ -84,11 +95,16 @@ class EventGridPublisher:
     def unsubscribe(self, subscription_id: str) -> bool:
         return self._subscriptions.pop(subscription_id, None) is not None
 
-    async def subscribe(self, endpoint: str) -> Subscription:
+    async def subscribe(
+        self, endpoint: str, max_events_per_batch: int = DEFAULT_EVENTS_PER_BATCH
+    ) -> Subscription:
         """Run the validation handshake against ``endpoint``; raise the 400 unless it passes."""
         if not is_http_url(endpoint):
             raise AcsError(400, "BadRequest", "endpoint must be an absolute http(s) URL.", target="endpoint")
-        subscription = Subscription(str(uuid.uuid4()), endpoint, self._clock.now())
+        if not 1 <= max_events_per_batch <= MAX_EVENTS_PER_BATCH:
+            message = f"maxEventsPerBatch must be between 1 and {MAX_EVENTS_PER_BATCH}."
+            raise AcsError(400, "BadRequest", message, target="maxEventsPerBatch")
+        subscription = Subscription(str(uuid.uuid4()), endpoint, self._clock.now(), max_events_per_batch)
         await self._handshake(subscription)
         self._subscriptions[subscription.id] = subscription
         return subscription
@@ -154,9 +170,17 @@ class EventGridPublisher:
             "aeg-metadata-version": "1",
         }
 
-    async def _deliver(self, subscription_id: str, events: list[dict[str, Any]]) -> None:
+    async def _deliver_batches(self, subscription_id: str, events: list[dict[str, Any]]) -> None:
+        """What waits for a subscription, in arrays of its batch size, in order."""
         subscription = self._subscriptions.get(subscription_id)
-        if subscription is None or self.session is None:
+        if subscription is None:
+            return
+        size = subscription.max_events_per_batch
+        for start in range(0, len(events), size):
+            await self._deliver(subscription, events[start : start + size])
+
+    async def _deliver(self, subscription: Subscription, events: list[dict[str, Any]]) -> None:
+        if self.session is None or subscription.id not in self._subscriptions:
             return
         attempt = 0
 

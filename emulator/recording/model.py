@@ -23,10 +23,14 @@ CHANNEL_TYPES = ("mixed", "unmixed")
 FORMAT_TYPES = ("wav", "mp3", "mp4")
 
 
-def new_recording_id(server_call_id: str) -> str:
-    """An opaque id shaped like ACS's: unpadded base64url of a small JSON document."""
-    document = {"PlatformEndpointId": str(uuid.uuid4()), "ResourceSpecificId": str(uuid.uuid4())}
-    return base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()
+def new_recording_id(endpoint_id: str) -> str:
+    """An opaque id shaped like ACS's: unpadded base64url of a compact JSON document naming the
+    call connection the events name (recorded live events, ``Azure/azure-sdk-for-python``,
+    ``tests/events/...test_start_recording_with_call_connection_id.event.json``:
+    ``{"PlatformEndpointId":"<callConnectionId>","ResourceSpecificId":"<guid>"}``)."""
+    document = {"PlatformEndpointId": endpoint_id, "ResourceSpecificId": str(uuid.uuid4())}
+    text = json.dumps(document, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
 
 
 def new_document_id() -> str:
@@ -40,8 +44,11 @@ class Recording:
     server_call_id: str
     room_id: str
     correlation_id: str
-    # The connection it was started through, if it was (``callConnectionId`` of its events).
+    # The connection it was started through, if it was.
     call_connection_id: str | None
+    # The ``callConnectionId`` its events carry: the connection it was started through, or one
+    # of the recording's own when it was started by server call (as recorded live).
+    endpoint_id: str
     # Where RecordingStateChanged goes; None sends no state events.
     state_callback_uri: str | None
     content_type: str

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ from emulator.clock import Clock
 from emulator.delivery.callbacks import CallbackDispatcher
 from emulator.delivery.eventgrid import EventGridPublisher
 from emulator.protocol.errors import AcsError
+from emulator.protocol.timestamps import service_datetime
 from emulator.recording.audio import RecordedAudio, Tone
 from emulator.recording.model import (
     RECORDING_KIND,
@@ -108,12 +110,14 @@ class RecordingService:
             raise AcsError(409, "8519", "A recording is already in progress for this call.")
         if state_callback_uri is None and connection is not None:
             state_callback_uri = connection.callback_uri
+        endpoint_id = connection.id if connection is not None else str(uuid.uuid4())
         recording = Recording(
-            id=new_recording_id(call.server_call_id),
+            id=new_recording_id(endpoint_id),
             server_call_id=call.server_call_id,
             room_id=call.room_id,
             correlation_id=call.correlation_id,
             call_connection_id=connection.id if connection is not None else None,
+            endpoint_id=endpoint_id,
             state_callback_uri=state_callback_uri,
             content_type=content_type,
             channel_type=channel_type,
@@ -213,24 +217,24 @@ class RecordingService:
         uri = recording.state_callback_uri
         if uri is None:
             return
+        # As recorded live (``Azure/azure-sdk-for-python``, ``tests/events/...start_recording...``):
+        # source, subject and ``eventSource`` name the call and the recording, the result has an
+        # empty message, and a callConnectionId is there even for a start by server call.
+        source = f"calling/recordings/{recording.server_call_id}/{recording.id}/RecordingStateChanged"
         data: dict[str, Any] = {
-            "serverCallId": recording.server_call_id,
-            "correlationId": recording.correlation_id,
+            "eventSource": source,
             "recordingId": recording.id,
             "state": recording.state,
             "recordingKind": RECORDING_KIND,
-            "resultInformation": events.Result(200, 0, f"Recording is {recording.state}.").wire(),
+            "resultInformation": events.Result(200, 0, "").wire(),
+            "callConnectionId": recording.endpoint_id,
+            "serverCallId": recording.server_call_id,
+            "correlationId": recording.correlation_id,
         }
-        if recording.call_connection_id is not None:
-            data["callConnectionId"] = recording.call_connection_id
         if recording.started_at is not None:
-            data["startDateTime"] = event_time(recording.started_at)
+            data["startDateTime"] = service_datetime(recording.started_at)
         event = events.cloud_event(
-            recording.call_connection_id or "",
-            "RecordingStateChanged",
-            data,
-            self._clock.now(),
-            subject=f"calling/recordings/{recording.id}",
+            recording.endpoint_id, "RecordingStateChanged", data, self._clock.now(), subject=source
         )
         self._callbacks.submit(uri, recording.id, event)
 
@@ -266,7 +270,12 @@ class RecordingService:
             "recordingFormatType": recording.format_type,
             "sessionEndReason": recording.session_end_reason,
         }
-        subject = f"/recording/call/{recording.correlation_id}/serverCallId/{recording.server_call_id}"
+        # The Event Grid docs' subject, in its newer form that names the recording too
+        # (``/recording/call/{callId}/serverCallId/{serverCallId}/recordingId/{recordingId}``).
+        subject = (
+            f"/recording/call/{recording.correlation_id}/serverCallId/{recording.server_call_id}"
+            f"/recordingId/{recording.id}"
+        )
         self._eventgrid.publish(events.EVENT_PREFIX + FILE_EVENT, subject, data)
 
     def _recorded_seconds(self, recording: Recording) -> float:

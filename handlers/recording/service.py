@@ -47,12 +47,20 @@ FAILED = "recording.failed"
 Spawn = Callable[[Coroutine[Any, Any, None], str], None]
 
 
-def server_call_of(subject: str) -> str | None:
-    """The serverCallId in a file event's subject ``/recording/call/{id}/serverCallId/{id}``: all
-    that follows, as a serverCallId is standard base64 and may itself hold ``/`` (a live one from
-    the .NET Call Automation tests in ``Azure/azure-sdk-assets``: ``...NHc/aT0x...``)."""
+def file_subject(subject: str) -> tuple[str | None, str | None]:
+    """(serverCallId, recordingId) named by a file event's subject, each None when absent. The
+    Event Grid docs give it as ``/recording/call/{callId}/serverCallId/{serverCallId}``, newer
+    versions with ``/recordingId/{recordingId}`` after it. A serverCallId is standard base64 and
+    may itself hold ``/`` (a live one from the .NET Call Automation tests in
+    ``Azure/azure-sdk-assets``: ``...NHc/aT0x...``): it runs to the ``/recordingId/`` part, or to
+    the end."""
     head, separator, tail = subject.partition("/serverCallId/")
-    return tail if separator and head and tail else None
+    if not (separator and head and tail):
+        return None, None
+    server_call_id, marker, recording_id = tail.rpartition("/recordingId/")
+    if not marker:
+        return tail, None
+    return server_call_id or None, recording_id or None
 
 
 class Recorder:
@@ -278,23 +286,26 @@ class Recorder:
     async def file_ready(self, notification: EventGridNotification) -> None:
         if notification.event_type != FILE_EVENT:
             return
-        server_call_id = server_call_of(notification.subject)
+        server_call_id, recording_id = file_subject(notification.subject)
         chunks = (notification.data.get("recordingStorageInfo") or {}).get("recordingChunks") or []
         files = [
             RecordedFile.model_validate(chunk)
             for chunk in chunks
             if isinstance(chunk, dict) and "documentId" in chunk
         ]
-        for doc in await self._services.store.list_docs(CALLS):
-            recording = CallRecording.from_doc(doc)
-            if (
-                server_call_id is not None
-                and recording.server_call_id == server_call_id
-                and recording.recording_id
-            ):
-                await self._deliver(recording.call_connection_id, notification, files)
-                return
-        logger.info("a recording file of call %s is none of this bot's recordings", server_call_id)
+        recordings = [
+            recording
+            for recording in map(CallRecording.from_doc, await self._services.store.list_docs(CALLS))
+            if recording.recording_id
+        ]
+        # The recording the subject names, else the one of the call it names.
+        found = next(
+            (r for r in recordings if recording_id and r.recording_id == recording_id), None
+        ) or next((r for r in recordings if server_call_id and r.server_call_id == server_call_id), None)
+        if found is None:
+            logger.info("a recording file of call %s is none of this bot's recordings", server_call_id)
+            return
+        await self._deliver(found.call_connection_id, notification, files)
 
     async def _deliver(
         self, call_connection_id: str, notification: EventGridNotification, files: list[RecordedFile]

@@ -261,6 +261,11 @@ class CallbackKeys:
 # What real ACS puts in every event's data besides the SDK models' fields (recorded live
 # traffic): the Python SDK's generated models do not declare them.
 RECORDED_EXTRA_FIELDS = {"version": "2024-09-01-preview"}
+# Per event, more of them: a RecordingStateChanged names its source in its data too.
+RECORDED_EXTRA_DATA = {"RecordingStateChanged": ("eventSource",)}
+# Date-times the service writes with an offset and up to seven digits, which the SDK's
+# serializer writes back in a form of its own: compared as times.
+DATE_TIME_FIELDS = ("startDateTime",)
 
 
 def _without_nulls(value: Any) -> Any:
@@ -285,13 +290,26 @@ def parse_callback_event(event: dict[str, Any]) -> tuple[str, Any]:
     data = dict(cloud_event.data)
     assert data.pop("version") == RECORDED_EXTRA_FIELDS["version"]
     assert data.pop("publicEventType") == cloud_event.type
+    extra = {field: data.pop(field) for field in RECORDED_EXTRA_DATA.get(name, ())}
     model = EVENT_MODELS[name].deserialize(data)
-    assert model.serialize(keep_readonly=True) == _without_nulls(data)
-    # Recording events are about a recording, which need not have been started by a connection.
-    about = f"recordings/{data['recordingId']}" if name == "RecordingStateChanged" else None
-    about = about or f"callConnections/{data['callConnectionId']}"
+    serialized = model.serialize(keep_readonly=True)
+    for field in DATE_TIME_FIELDS:
+        if field in data:
+            assert _moment(serialized.pop(field)) == _moment(data.pop(field))
+    assert serialized == _without_nulls(data)
+    # A recording's events name the call and the recording (recorded live traffic); the others
+    # their call connection.
+    if name == "RecordingStateChanged":
+        about = f"recordings/{data['serverCallId']}/{data['recordingId']}/RecordingStateChanged"
+        assert extra["eventSource"] == f"calling/{about}"
+    else:
+        about = f"callConnections/{data['callConnectionId']}"
     assert cloud_event.source == cloud_event.subject == f"calling/{about}"
     return name, model
+
+
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def audience(emulator: RunningEmulator) -> str:

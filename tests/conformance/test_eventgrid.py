@@ -197,6 +197,42 @@ async def test_ending_the_call_for_everyone_removes_everyone_then_ends_it(
     assert types(subscriber) == TWO_IN_TWO_OUT
 
 
+@pytest.mark.parametrize("per_batch", [None, 3])
+async def test_each_delivery_holds_at_most_the_subscriptions_batch_size(
+    emulator: RunningEmulator, subscriber: CallbackSink, per_batch: int | None
+) -> None:
+    body: dict[str, Any] = {"endpoint": subscriber.url("/eventgrid")}
+    if per_batch is not None:
+        body["maxEventsPerBatch"] = per_batch
+    created = await control(emulator, "POST", "/emulator/eventgrid/subscriptions", body)
+    assert created.status == 201
+    # Event Grid's default: one event per delivery.
+    assert created.body["maxEventsPerBatch"] == (per_batch or 1)
+    room = add_room(emulator)
+    for member in room.members:
+        await join(emulator, room.id, member)
+    async with receiver(emulator) as bot, open_call_automation(emulator, "async") as calls:
+        props = await calls.connect(bot.url(), room_id=room.id)
+        await calls.hang_up(connection_id(props), is_for_everyone=True)
+
+    await subscriber.wait_for(arrived(6))
+    await emulator.app[EVENT_GRID].drain()
+    assert types(subscriber) == TWO_IN_TWO_OUT
+    assert max(len(post.events) for post in notifications(subscriber)) <= (per_batch or 1)
+
+
+@pytest.mark.parametrize("per_batch", [0, 5001, "3", True, 2.5])
+async def test_a_batch_size_outside_event_grids_bounds_is_refused(
+    emulator: RunningEmulator, subscriber: CallbackSink, per_batch: Any
+) -> None:
+    body = {"endpoint": subscriber.url("/eventgrid"), "maxEventsPerBatch": per_batch}
+    answer = await control(emulator, "POST", "/emulator/eventgrid/subscriptions", body)
+
+    assert answer.status == 400
+    assert answer.body["error"]["target"] == "maxEventsPerBatch"
+    assert (await control(emulator, "GET", "/emulator/eventgrid/subscriptions")).body == []
+
+
 async def test_the_app_connecting_is_not_an_event_grid_participant(
     emulator: RunningEmulator, subscriber: CallbackSink
 ) -> None:

@@ -4,6 +4,9 @@ Grid, the WAV at its location, and the error answers."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 from azure.communication.callautomation import FileSource
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
@@ -75,7 +78,13 @@ async def test_a_recording_goes_active_pauses_resumes_stops_and_its_file_is_anno
     _, changed = parse_callback_event(sink.events("/rec")[0])
     assert (changed.recording_id, changed.server_call_id) == (recording_id, server_call)
     assert changed.start_date_time is not None
-    assert event["subject"] == f"/recording/call/{changed.correlation_id}/serverCallId/{server_call}"
+    # Started by server call, the events still name a call connection: the recording's own, the
+    # one its id names (recorded live: {"PlatformEndpointId":"<callConnectionId>",...}).
+    document = json.loads(base64.urlsafe_b64decode(recording_id + "=" * (-len(recording_id) % 4)))
+    assert changed.call_connection_id == document["PlatformEndpointId"] != live.connection_id
+    assert event["subject"] == (
+        f"/recording/call/{changed.correlation_id}/serverCallId/{server_call}/recordingId/{recording_id}"
+    )
     data = event["data"]
     assert data["recordingDurationMs"] > 0
     assert data["sessionEndReason"] == "StopRequested"

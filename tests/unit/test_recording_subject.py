@@ -1,10 +1,10 @@
-"""Which call a recording file event is about, from its subject."""
+"""Which call and recording a recording file event is about, from its subject."""
 
 from __future__ import annotations
 
 import pytest
 
-from handlers.recording.service import server_call_of
+from handlers.recording.service import file_subject
 
 # A live serverCallId (Azure/azure-sdk-assets, .NET Call Automation tests): standard base64,
 # a "/" inside and "=" padding at the end.
@@ -12,17 +12,25 @@ LIVE_ID = (
     "aHR0cHM6Ly9hcGkuZmxpZ2h0cHJveHkuc2t5cGUuY29tL2FwaS92Mi9jcC9jb252LXVzd2UtMDEtc2RmLWFrcy5jb252LnNreXBl"
     "LmNvbS9jb252L1ZneGxEMjh3ZlVLT0o4TXlMdHhxNHc/aT0xMC0xMjgtNi00NiZlPTYzODg4ODk0MTU5NTkyNDI3NA=="
 )
+CALL = "/recording/call/6f2a0a1c-0000-4000-8000-000000000001"
 
 
 @pytest.mark.parametrize("server_call_id", [LIVE_ID, "aGVsbG8+d29ybGQ=", "plain"])
 def test_the_whole_server_call_id_is_read_from_the_subject(server_call_id: str) -> None:
-    subject = f"/recording/call/6f2a0a1c-0000-4000-8000-000000000001/serverCallId/{server_call_id}"
+    assert file_subject(f"{CALL}/serverCallId/{server_call_id}") == (server_call_id, None)
 
-    assert server_call_of(subject) == server_call_id
+
+@pytest.mark.parametrize("server_call_id", [LIVE_ID, "plain"])
+def test_a_subject_may_name_the_recording_after_the_call(server_call_id: str) -> None:
+    recording_id = "eyJQbGF0Zm9ybUVuZHBvaW50SWQiOiIwMDAwIn0"
+
+    subject = f"{CALL}/serverCallId/{server_call_id}/recordingId/{recording_id}"
+
+    assert file_subject(subject) == (server_call_id, recording_id)
 
 
 @pytest.mark.parametrize(
     "subject", ["", "/recording/call/x", "/serverCallId/abc", "/recording/call/x/serverCallId/"]
 )
 def test_a_subject_without_a_server_call_id_names_none(subject: str) -> None:
-    assert server_call_of(subject) is None
+    assert file_subject(subject) == (None, None)
