@@ -39,11 +39,12 @@ class Result:
         return {"code": self.code, "subCode": self.sub_code, "message": self.message}
 
 
-CONNECTED = Result(200, 0, "Connected to the call.")
-PARTICIPANTS_UPDATED = Result(200, 0, "The participant list changed.")
+# As recorded live (``Azure/azure-sdk-for-python``, ``tests/events/``, 2025): an empty message.
+CONNECTED = Result(200, 0, "")
+PARTICIPANTS_UPDATED = Result(200, 0, "")
 # 8522 is ACS's generic "not found" subcode; here it means the locator names no running call.
 NO_RUNNING_CALL = Result(404, 8522, "Call not found: no call is running for this call locator.")
-ENDED_FOR_EVERYONE = Result(200, 7000, "The call was ended for everyone.")
+ENDED_FOR_EVERYONE = Result(200, 7000, "The conversation has ended. DiagCode: 0#7000.@")
 APP_LEFT = Result(200, 7000, "The call automation app left the call.")
 LAST_PARTICIPANT_LEFT = Result(200, 0, "The call ended: the last participant left.")
 

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from emulator.calls.events import Result
 from emulator.calls.media.requests import PlayRequest, SendDtmfRequest
-from emulator.calls.media.sources import PlaySource, SourceError, SourcePlayer
+from emulator.calls.media.sources import BAD_FILE_FORMAT, PlaySource, SourceError, SourcePlayer
 from emulator.calls.model import CallConnection, RoomCall
 from emulator.clock import Clock
 
@@ -37,12 +37,14 @@ SECONDS_PER_TONE = 0.25
 # A looping play of silent files still takes time per round, so it never spins.
 MIN_LOOP_SECONDS = 1.0
 
-STARTED = Result(200, 0, "Action started.")
+# Messages as recorded live (``Azure/azure-sdk-for-python``, ``tests/events/`` of the media tests).
+STARTED = Result(200, 0, "Action completed successfully.")
 COMPLETED = Result(200, 0, "Action completed successfully.")
 CANCELED = Result(400, 8508, "Action failed, the operation was canceled.")
 PARTICIPANT_LEFT = Result(400, 8508, "Action failed, the operation was canceled: the participant left.")
 CALL_ENDED = Result(400, 8508, "The operation ended with the call.")
 UNKNOWN_FAILURE = Result(500, 9999, "Unknown internal server error.")
+RECORDED_SOURCE_MESSAGES = {BAD_FILE_FORMAT: "Action failed, file format is invalid."}
 
 
 class MediaRequest(Protocol):
@@ -185,8 +187,14 @@ class Operation(ABC):
             self.task.cancel()
 
     def bad_source(self, error: SourceError) -> Result:
-        """The result that ends this operation when one of its sources cannot play."""
-        return Result(400, error.sub_code, error.message)
+        """The result that ends this operation when one of its sources cannot play: in ACS's
+        words where they are on record (a bad file format: "Action failed, file format is
+        invalid."), the emulator's own reason logged beside it."""
+        message = RECORDED_SOURCE_MESSAGES.get(error.sub_code)
+        if message is None:
+            return Result(400, error.sub_code, error.message)
+        log.info("a play source on connection %s cannot play: %s", self.connection.id, error.message)
+        return Result(400, error.sub_code, message)
 
     async def _length(self) -> float | None:
         """How long the sources play one after the other; None when one of them cannot play,
