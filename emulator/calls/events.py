@@ -21,7 +21,9 @@ from emulator.calls import wire
 from emulator.calls.model import CallConnection, CallParticipant, RoomCall
 
 EVENT_PREFIX = "Microsoft.Communication."
-# The ``version`` of event data in the recorded live traffic of 2025.
+# The ``version`` of event data is the api-version of the request that made the connection
+# (recorded live events, ``Azure/azure-sdk-for-python``, ``tests/events/``: 2024-09-01-preview,
+# 2025-05-15, 2026-03-12 as the SDK moved on); this one where no request named a version.
 EVENT_DATA_VERSION = "2024-09-01-preview"
 # Room calls are not group calls; Event Grid reports an empty group id for them.
 NO_GROUP = {"id": "00000000-0000-0000-0000-000000000000"}
@@ -50,7 +52,13 @@ LAST_PARTICIPANT_LEFT = Result(200, 0, "The call ended: the last participant lef
 
 
 def cloud_event(
-    connection_id: str, name: str, data: dict[str, Any], now: datetime, *, subject: str | None = None
+    connection_id: str,
+    name: str,
+    data: dict[str, Any],
+    now: datetime,
+    *,
+    subject: str | None = None,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """One callback; ``subject`` (and ``source``) name the call connection unless given."""
     subject = subject or f"calling/callConnections/{connection_id}"
@@ -59,7 +67,7 @@ def cloud_event(
         "id": str(uuid.uuid4()),
         "source": subject,
         "type": event_type,
-        "data": {**data, "version": EVENT_DATA_VERSION, "publicEventType": event_type},
+        "data": {**data, "version": version or EVENT_DATA_VERSION, "publicEventType": event_type},
         "time": now.isoformat(),
         "specversion": "1.0",
         "datacontenttype": "application/json",

@@ -72,6 +72,9 @@ class CallConnection:
     # callIntelligenceOptions.cognitiveServicesEndpoint of the connect request: without one, ACS
     # refuses text and SSML prompts on the connection.
     cognitive_services_endpoint: str | None = None
+    # The api-version of the connect request: the ``version`` its events' data carry. None for
+    # connections made without one (tests, the control API): the recorded default.
+    api_version: str | None = None
 
 
 @dataclass

@@ -16,6 +16,7 @@ from emulator.calls.model import CallLocator, LocatorKind
 from emulator.calls.service import CallService
 from emulator.keys import CALLBACKS, CALLS, CLOCK, EVENT_GRID, ROOMS
 from emulator.protocol.errors import AcsError, invalid
+from emulator.protocol.versions import normalize_version
 from emulator.urls import is_http_url
 
 # Path segments: a call connection id never holds ':' (actions follow one), a raw id may.
@@ -97,6 +98,7 @@ async def connect(request: web.Request) -> web.Response:
         _callback_uri(body),
         _optional_str(body, "operationContext"),
         _cognitive_services_endpoint(body),
+        api_version=normalize_version(request.query["api-version"]),
     )
     return web.json_response(wire.connection_properties(connection, connect_answer=True), status=200)
 

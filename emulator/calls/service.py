@@ -183,6 +183,7 @@ class CallService:
         callback_uri: str,
         operation_context: str | None,
         cognitive_services_endpoint: str | None = None,
+        api_version: str | None = None,
     ) -> CallConnection:
         call = self._find_call(locator)
         connection = CallConnection(
@@ -194,6 +195,7 @@ class CallService:
             server_call_id=call.server_call_id if call else None,
             correlation_id=call.correlation_id if call else str(uuid.uuid4()),
             cognitive_services_endpoint=cognitive_services_endpoint,
+            api_version=api_version,
         )
         self.registry.add_connection(connection)
         if call is not None:
@@ -247,7 +249,9 @@ class CallService:
         names its own (``operationCallbackUri``); nothing goes out after its CallDisconnected."""
         if connection.state == "disconnected":
             return
-        event = events.cloud_event(connection.id, name, data, self._clock.now())
+        event = events.cloud_event(
+            connection.id, name, data, self._clock.now(), version=connection.api_version
+        )
         self._callbacks.submit(callback_uri or connection.callback_uri, connection.id, event)
 
     def participants_changed(self, call: RoomCall) -> None:

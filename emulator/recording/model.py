@@ -61,6 +61,8 @@ class Recording:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     session_end_reason: str | None = None
+    # The api-version of the start request: the ``version`` of its events' data.
+    api_version: str | None = None
 
     @property
     def stopped(self) -> bool:

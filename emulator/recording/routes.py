@@ -111,6 +111,7 @@ async def start_recording(request: web.Request) -> web.Response:
         channel_type=_choice(body, "recordingChannelType", CHANNEL_TYPES, DEFAULT_CHANNEL),
         format_type=_choice(body, "recordingFormatType", FORMAT_TYPES, DEFAULT_FORMAT),
         pause_on_start=bool(pause_on_start),
+        api_version=normalize_version(request.query["api-version"]),
     )
     return web.json_response(recording.state_response(), status=start_status(request.query["api-version"]))
 

@@ -105,6 +105,7 @@ class RecordingService:
         channel_type: str,
         format_type: str,
         pause_on_start: bool,
+        api_version: str | None = None,
     ) -> Recording:
         if any(r.server_call_id == call.server_call_id and not r.stopped for r in self._recordings.values()):
             raise AcsError(409, "8519", "A recording is already in progress for this call.")
@@ -123,6 +124,7 @@ class RecordingService:
             channel_type=channel_type,
             format_type=format_type,
             created_at=self._clock.now(),
+            api_version=api_version,
         )
         self._recordings[recording.id] = recording
         self._spawn(self._begin(recording, paused=pause_on_start))
@@ -234,7 +236,12 @@ class RecordingService:
         if recording.started_at is not None:
             data["startDateTime"] = service_datetime(recording.started_at)
         event = events.cloud_event(
-            recording.endpoint_id, "RecordingStateChanged", data, self._clock.now(), subject=source
+            recording.endpoint_id,
+            "RecordingStateChanged",
+            data,
+            self._clock.now(),
+            subject=source,
+            version=recording.api_version,
         )
         self._callbacks.submit(uri, recording.id, event)
 

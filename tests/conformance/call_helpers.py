@@ -259,8 +259,9 @@ class CallbackKeys:
 
 
 # What real ACS puts in every event's data besides the SDK models' fields (recorded live
-# traffic): the Python SDK's generated models do not declare them.
-RECORDED_EXTRA_FIELDS = {"version": "2024-09-01-preview"}
+# traffic): the Python SDK's generated models do not declare them. ``version`` is the
+# api-version the app's client speaks (the SDK's default).
+RECORDED_EXTRA_FIELDS = {"version": "2026-03-12"}
 # Per event, more of them: a RecordingStateChanged names its source in its data too.
 RECORDED_EXTRA_DATA = {"RecordingStateChanged": ("eventSource",)}
 # Date-times the service writes with an offset and up to seven digits, which the SDK's
