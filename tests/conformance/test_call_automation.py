@@ -207,6 +207,8 @@ async def test_older_stable_api_versions_connect_too(
         assert (await calls.get_call_properties(connection_id(props))).call_connection_state == "connected"
     log = await control(emulator, "GET", "/emulator/requests")
     assert {e["query"]["api-version"] for e in log.body} == {api_version}
+    # The events' data name the version the connect spoke (recorded live events).
+    assert {event["data"]["version"] for event in sink.events("/bot")} == {api_version}
 
 
 async def test_a_repeated_connect_request_id_connects_once(

@@ -59,23 +59,6 @@ async def test_the_connect_answer_and_get_call_have_the_real_fields(
     assert got.body["transcriptionSubscription"] == {"state": "disabled", "subscribedResultTypes": []}
 
 
-@pytest.mark.parametrize("api_version", ["2025-05-15", "2026-03-12"])
-async def test_events_carry_the_api_version_of_the_connect_as_their_version(
-    emulator: RunningEmulator, sink: CallbackSink, api_version: str
-) -> None:
-    room = add_room(emulator)
-    await join(emulator, room.id, room.members[0])
-    body = {"callLocator": {"kind": "roomCallLocator", "roomId": room.id}, "callbackUri": sink.url("/raw")}
-
-    answer = await signed_request(
-        emulator, "POST", f"/calling/callConnections:connect?api-version={api_version}", body
-    )
-
-    assert answer.status == 200
-    await sink.wait_for(received("/raw", "ParticipantsUpdated"))
-    assert {event["data"]["version"] for event in sink.events("/raw")} == {api_version}
-
-
 @pytest.mark.parametrize(
     ("room_id", "message"),
     [
