@@ -3,6 +3,7 @@ translation from SDK objects and exceptions into them. Nothing here talks to the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from azure.communication.callautomation import (
 )
 from azure.communication.callautomation.aio import CallConnectionClient
 from azure.communication.rooms import CommunicationRoom
-from azure.core.exceptions import HttpResponseError
+from azure.core.exceptions import HttpResponseError, ResponseNotReadError
 
 from bot.acs.retry import Headers, RetryPolicy, response_headers
 
@@ -155,8 +156,11 @@ def translate_error(exc: BaseException, description: str, policy: RetryPolicy) -
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         status = exc.status_code
         odata = exc.error
-        code = (odata.code if odata is not None else None) or response_headers(exc).get("x-ms-error-code")
-        message = (odata.message if odata is not None else None) or exc.reason or f"HTTP {status}"
+        pascal_code, pascal_message = _pascal_case_error(exc) if odata is None else (None, None)
+        code = (odata.code if odata is not None else pascal_code) or response_headers(exc).get(
+            "x-ms-error-code"
+        )
+        message = (odata.message if odata is not None else pascal_message) or exc.reason or f"HTTP {status}"
         text = f"{description}: {message}"
         # ACS answers a room id of the wrong shape with 400 "Invalid room ID length." (Rooms and
         # a connect's room locator alike): no room can have that id, so it is a room not found.
@@ -168,6 +172,22 @@ def translate_error(exc: BaseException, description: str, policy: RetryPolicy) -
             return AcsUnavailable(text, status=status, code=code)
         return AcsRejected(status, code, text)
     return AcsUnavailable(f"{description}: ACS unreachable ({type(exc).__name__}: {exc})")
+
+
+def _pascal_case_error(exc: HttpResponseError) -> tuple[str | None, str | None]:
+    """Code and message of an error answer in the PascalCase shape azure-core does not read:
+    Call Automation refuses a bad signature with 401 ``{"Error": {"Code": "7509", "Message":
+    "HMAC-SHA256 validation failed", "Target": ...}}`` (as users of the real service report it,
+    ``microsoft/call-center-ai#498``), which says more than the status line's "Unauthorized"."""
+    try:
+        body = json.loads(exc.response.text()) if exc.response is not None else None
+    except (ValueError, TypeError, ResponseNotReadError):
+        return None, None
+    error = body.get("Error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return None, None
+    code, message = error.get("Code"), error.get("Message")
+    return (str(code) if code else None), (str(message) if message else None)
 
 
 def identifier(raw_id: str) -> CommunicationIdentifier:

@@ -276,6 +276,11 @@ async def test_a_wrong_access_key_is_rejected(emulator: RunningEmulator) -> None
         assert rejected.value.status == 401
         with pytest.raises(AcsRejected):
             await acs.ping()
+        # Call Automation's own answer, PascalCase keys that azure-core does not read, is read.
+        with pytest.raises(AcsRejected) as refused:
+            await acs.get_call(str(uuid.uuid4()))
+        assert (refused.value.status, refused.value.code) == (401, "7509")
+        assert "HMAC-SHA256 validation failed" in str(refused.value)
     finally:
         await acs.close()
 
