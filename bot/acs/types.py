@@ -156,11 +156,9 @@ def translate_error(exc: BaseException, description: str, policy: RetryPolicy) -
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         status = exc.status_code
         odata = exc.error
-        pascal_code, pascal_message = _pascal_case_error(exc) if odata is None else (None, None)
-        code = (odata.code if odata is not None else pascal_code) or response_headers(exc).get(
-            "x-ms-error-code"
-        )
-        message = (odata.message if odata is not None else pascal_message) or exc.reason or f"HTTP {status}"
+        code, message = (odata.code, odata.message) if odata is not None else _pascal_case_error(exc)
+        code = code or response_headers(exc).get("x-ms-error-code")
+        message = message or exc.reason or f"HTTP {status}"
         text = f"{description}: {message}"
         # ACS answers a room id of the wrong shape with 400 "Invalid room ID length." (Rooms and
         # a connect's room locator alike): no room can have that id, so it is a room not found.

@@ -130,10 +130,10 @@ def hmac_middleware(
         body = await request.read()
         try:
             _verify_request(request, body)
-        except AcsError as refused:
+        except AcsError:
             if request.path.startswith(CALL_AUTOMATION_PREFIX):
                 return call_automation_denied(request.path)
-            raise refused from None
+            raise
         return await handler(request)
 
     def _verify_request(request: web.Request, body: bytes) -> None:

@@ -63,6 +63,21 @@ def file_subject(subject: str) -> tuple[str | None, str | None]:
     return server_call_id or None, recording_id or None
 
 
+def named_recording(
+    recordings: list[CallRecording], server_call_id: str | None, recording_id: str | None
+) -> CallRecording | None:
+    """The started recording a file event names: by its recording id, else by its call (a subject
+    in the older form names only the call)."""
+    started = [recording for recording in recordings if recording.recording_id]
+    for recording in started:
+        if recording_id and recording.recording_id == recording_id:
+            return recording
+    for recording in started:
+        if server_call_id and recording.server_call_id == server_call_id:
+            return recording
+    return None
+
+
 class Recorder:
     def __init__(self, config: RecordingConfig, services: BotServices, spawn: Spawn) -> None:
         self.config = config
@@ -293,15 +308,8 @@ class Recorder:
             for chunk in chunks
             if isinstance(chunk, dict) and "documentId" in chunk
         ]
-        recordings = [
-            recording
-            for recording in map(CallRecording.from_doc, await self._services.store.list_docs(CALLS))
-            if recording.recording_id
-        ]
-        # The recording the subject names, else the one of the call it names.
-        found = next(
-            (r for r in recordings if recording_id and r.recording_id == recording_id), None
-        ) or next((r for r in recordings if server_call_id and r.server_call_id == server_call_id), None)
+        docs = await self._services.store.list_docs(CALLS)
+        found = named_recording([CallRecording.from_doc(doc) for doc in docs], server_call_id, recording_id)
         if found is None:
             logger.info("a recording file of call %s is none of this bot's recordings", server_call_id)
             return
