@@ -6,6 +6,16 @@ other event (``RecordingFileStatusUpdated``...) is published on the bus as `Even
 for the handlers that subscribe to it. When
 ``EVENTGRID_KEY`` is set the subscription URL must carry ``?key=<it>`` (Event Grid webhooks
 cannot send an Authorization header, so a secret in the URL is the usual protection).
+
+Both of Event Grid's delivery schemas are taken. The Event Grid schema is an array of
+``{eventType, subject, data, ...}`` with a ``SubscriptionValidationEvent`` handshake. A
+subscription with the CloudEvents 1.0 schema delivers ``{specversion, type, source, subject,
+data, ...}`` (one object, ``application/cloudevents+json``, or an array,
+``application/cloudevents-batch+json``) and validates the endpoint with the CloudEvents webhook
+handshake instead: an ``OPTIONS`` carrying ``WebHook-Request-Origin``, answered 200 with
+``WebHook-Allowed-Origin`` (Event Grid's docs, "CloudEvents v1.0 schema with Azure Event Grid",
+and the CloudEvents HTTP webhook spec, section 4). A CloudEvent is read as the Event Grid event
+it carries: ``type`` is the event type, ``source`` the topic.
 """
 
 from __future__ import annotations
@@ -39,8 +49,25 @@ def _check_key(request: web.Request) -> None:
         raise ProblemError(401, "Unauthorized", "The Event Grid subscription key is missing or wrong.")
 
 
-def _events(body: Any) -> list[dict[str, Any]]:
+ORIGIN_HEADER = "WebHook-Request-Origin"
+ALLOWED_ORIGIN_HEADER = "WebHook-Allowed-Origin"
+
+
+CLOUD_EVENTS_TYPES = frozenset({"application/cloudevents+json", "application/cloudevents-batch+json"})
+
+
+def _grid_shaped(item: Any) -> Any:
+    """A CloudEvent as the Event Grid event it carries (anything else as it is, to be refused)."""
+    if not isinstance(item, dict):
+        return item
+    shaped = {"eventType": item.get("type"), "topic": item.get("source"), "eventTime": item.get("time")}
+    return {**shaped, **{key: item[key] for key in ("id", "subject", "data") if key in item}}
+
+
+def _events(body: Any, cloud_events: bool) -> list[dict[str, Any]]:
     items = body if isinstance(body, list) else [body]
+    if cloud_events:
+        items = [_grid_shaped(item) for item in items]
     if not all(isinstance(item, dict) and isinstance(item.get("eventType"), str) for item in items):
         raise ProblemError(400, "Malformed Event Grid body", "Expected an array of events with eventType.")
     for index, item in enumerate(items):
@@ -66,10 +93,22 @@ def _room_id(event: dict[str, Any]) -> str | None:
     return room_id if isinstance(room_id, str) and room_id else None
 
 
+@routes.route("OPTIONS", "/api/eventgrid")
+async def cloud_events_handshake(request: web.Request) -> web.Response:
+    """The CloudEvents webhook validation of a subscription with the CloudEvents schema."""
+    _check_key(request)
+    origin = request.headers.get(ORIGIN_HEADER, "").strip()
+    if not origin:
+        raise ProblemError(400, "Malformed handshake", f"The {ORIGIN_HEADER} header is missing.")
+    logger.info("answering the CloudEvents webhook handshake of %s", origin)
+    return web.Response(status=200, headers={ALLOWED_ORIGIN_HEADER: origin, "Allow": "POST, OPTIONS"})
+
+
 @routes.post("/api/eventgrid")
 async def eventgrid(request: web.Request) -> web.Response:
     _check_key(request)
-    events = _events(loads_json(await request.read(), title="Malformed Event Grid body"))
+    body = loads_json(await request.read(), title="Malformed Event Grid body")
+    events = _events(body, cloud_events=request.content_type in CLOUD_EVENTS_TYPES)
     for event in events:
         if event["eventType"] == VALIDATION_EVENT:
             code = _data(event).get("validationCode")
@@ -94,7 +133,8 @@ def distinct_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if kind in (CALL_STARTED, CALL_ENDED):
             key = (kind, _room_id(event), _data(event).get("serverCallId"))
         else:
-            key = (kind, "id", event.get("id") or f"#{index}")
+            event_id = event.get("id")
+            key = (kind, "id", event_id if isinstance(event_id, str) and event_id else f"#{index}")
         distinct[key] = event
     return list(distinct.values())
 

@@ -70,32 +70,51 @@ CLOUD_EVENT: dict[str, Any] = {
     },
 }
 VALIDATION_EVENT_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent"
-EVENT_GRID_EVENT: dict[str, Any] = {
-    "type": "object",
-    "required": ["eventType"],
-    "properties": {
-        "eventType": {"type": "string"},
-        "data": {
-            "anyOf": [
-                {"type": "object", "properties": {"serverCallId": {"type": ["string", "null"]}}},
-                {"type": "null"},
-            ]
-        },
-    },
-    # The validation handshake must carry the code to answer with.
-    "anyOf": [
-        {"properties": {"eventType": {"not": {"const": VALIDATION_EVENT_TYPE}}}},
-        {
-            "required": ["data"],
-            "properties": {
-                "data": {
-                    "type": "object",
-                    "required": ["validationCode"],
-                    "properties": {"validationCode": {"type": "string"}},
-                }
+EVENTGRID_KEY: dict[str, Any] = {
+    "name": "key",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string"},
+}
+
+
+def _grid_event(type_field: str) -> dict[str, Any]:
+    """An Event Grid event as ``/api/eventgrid`` takes it, its type in ``type_field``:
+    ``eventType`` in the Event Grid schema, ``type`` in the CloudEvents schema."""
+    return {
+        "type": "object",
+        "required": [type_field],
+        "properties": {
+            type_field: {"type": "string"},
+            "data": {
+                "anyOf": [
+                    {"type": "object", "properties": {"serverCallId": {"type": ["string", "null"]}}},
+                    {"type": "null"},
+                ]
             },
         },
-    ],
+        # The validation handshake must carry the code to answer with.
+        "anyOf": [
+            {"properties": {type_field: {"not": {"const": VALIDATION_EVENT_TYPE}}}},
+            {
+                "required": ["data"],
+                "properties": {
+                    "data": {
+                        "type": "object",
+                        "required": ["validationCode"],
+                        "properties": {"validationCode": {"type": "string"}},
+                    }
+                },
+            },
+        ],
+    }
+
+
+EVENT_GRID_EVENT = _grid_event("eventType")
+EVENT_GRID_CLOUD_EVENT = _grid_event("type")
+EVENT_GRID_BODY = {"oneOf": [{"type": "array", "items": EVENT_GRID_EVENT}, EVENT_GRID_EVENT]}
+EVENT_GRID_CLOUD_BODY = {
+    "oneOf": [{"type": "array", "items": EVENT_GRID_CLOUD_EVENT}, EVENT_GRID_CLOUD_EVENT]
 }
 
 _CALL_ID = ("callConnectionId", "/callConnectionId")
@@ -123,17 +142,42 @@ CORE_PATHS: dict[str, Any] = {
     "/api/eventgrid": {
         "post": {
             "summary": "Event Grid webhook: validation handshake, CallStarted, CallEnded",
-            "parameters": [{"name": "key", "in": "query", "required": False, "schema": {"type": "string"}}],
+            "description": "Events in the Event Grid schema or in the CloudEvents 1.0 schema.",
+            "parameters": [EVENTGRID_KEY],
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {
-                        "schema": {"oneOf": [{"type": "array", "items": EVENT_GRID_EVENT}, EVENT_GRID_EVENT]}
-                    }
+                    "application/json": {"schema": EVENT_GRID_BODY},
+                    "application/cloudevents+json": {"schema": EVENT_GRID_CLOUD_BODY},
+                    "application/cloudevents-batch+json": {"schema": EVENT_GRID_CLOUD_BODY},
                 },
             },
             "responses": {"200": {"description": "Handled"}, **problem_responses(400, 401, 413)},
-        }
+        },
+        "options": {
+            "summary": "CloudEvents webhook handshake of a subscription with the CloudEvents schema",
+            "parameters": [
+                EVENTGRID_KEY,
+                {
+                    "name": "WebHook-Request-Origin",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": r"\S"},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "Allowed",
+                    "headers": {
+                        "WebHook-Allowed-Origin": {
+                            "description": "The origin the request named",
+                            "schema": {"type": "string"},
+                        }
+                    },
+                },
+                **problem_responses(400, 401),
+            },
+        },
     },
     "/api/rooms/{roomId}/connect": {
         "post": {

@@ -4,6 +4,7 @@ room's state on CallEnded, and the optional `?key=`."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -153,6 +154,66 @@ async def test_call_ended_finishes_the_room_state(live_call: LiveCall, roombot: 
     assert "Event Grid" in last["resultMessage"]
     again = await roombot.request("POST", f"/ops/calls/{live_call.id}/end", key=OPS_KEY)
     assert_problem(again, 409)
+
+
+def as_cloud_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The same event as a subscription with the CloudEvents 1.0 schema delivers it."""
+    return {
+        "id": event["id"],
+        "source": event["topic"],
+        "subject": event["subject"],
+        "type": event["eventType"],
+        "time": event["eventTime"],
+        "specversion": "1.0",
+        "datacontenttype": "application/json",
+        "data": event["data"],
+    }
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["single", "batch"])
+async def test_call_ended_in_the_cloud_events_schema_finishes_the_room_state(
+    live_call: LiveCall, roombot: RoomBot, batched: bool
+) -> None:
+    await drop_callbacks(roombot)
+    await roombot.leave(live_call.room.id, live_call.room.members[0])
+    event = as_cloud_event(call_ended(live_call.room.id, live_call.call["serverCallId"]))
+    body = json.dumps([event] if batched else event)
+    content_type = "application/cloudevents-batch+json" if batched else "application/cloudevents+json"
+
+    reply = await roombot.request(
+        "POST", "/api/eventgrid", data=body, headers={"Content-Type": f"{content_type}; charset=utf-8"}
+    )
+
+    assert reply.status == 200, reply.text
+    await roombot.wait_for_calls(lambda calls: calls == [])
+    ended = await roombot.call(live_call.id)
+    assert ended is not None
+    assert ended["state"] == "disconnected"
+
+
+@WITH_KEY
+async def test_the_cloud_events_handshake_names_the_allowed_origin(roombot: RoomBot) -> None:
+    origin = {"WebHook-Request-Origin": "eventgrid.azure.net"}
+
+    allowed = await roombot.request("OPTIONS", f"/api/eventgrid?key={EVENTGRID_KEY}", headers=origin)
+    refused = await roombot.request("OPTIONS", "/api/eventgrid?key=wrong", headers=origin)
+    malformed = await roombot.request("OPTIONS", f"/api/eventgrid?key={EVENTGRID_KEY}")
+
+    assert allowed.status == 200, allowed.text
+    assert allowed.headers["WebHook-Allowed-Origin"] == "eventgrid.azure.net"
+    assert_problem(refused, 401)
+    assert_problem(malformed, 400)
+
+
+async def test_a_cloud_event_without_a_type_is_400(roombot: RoomBot) -> None:
+    reply = await roombot.request(
+        "POST",
+        "/api/eventgrid",
+        data=json.dumps({"specversion": "1.0", "id": "1", "data": {}}),
+        headers={"Content-Type": "application/cloudevents+json"},
+    )
+
+    assert_problem(reply, 400)
 
 
 async def test_a_call_ended_for_a_call_still_running_leaves_it_alone(
