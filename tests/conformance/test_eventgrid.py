@@ -181,19 +181,25 @@ async def test_room_call_lifecycle_events_reach_the_subscriber(
     assert ended["data"]["durationOfCall"] >= 0
 
 
-async def test_ending_the_call_for_everyone_removes_everyone_then_ends_it(
-    emulator: RunningEmulator, subscriber: CallbackSink
-) -> None:
-    await subscribe(emulator, subscriber.url("/eventgrid"))
+async def end_a_call_of_two_for_everyone(emulator: RunningEmulator, subscriber: CallbackSink) -> None:
+    """Two members join a room's call, an app connects and ends it for everyone; returns once
+    the subscriber has every event of it."""
     room = add_room(emulator)
     for member in room.members:
         await join(emulator, room.id, member)
     async with receiver(emulator) as bot, open_call_automation(emulator, "async") as calls:
         props = await calls.connect(bot.url(), room_id=room.id)
         await calls.hang_up(connection_id(props), is_for_everyone=True)
-
     await subscriber.wait_for(arrived(6))
     await emulator.app[EVENT_GRID].drain()
+
+
+async def test_ending_the_call_for_everyone_removes_everyone_then_ends_it(
+    emulator: RunningEmulator, subscriber: CallbackSink
+) -> None:
+    await subscribe(emulator, subscriber.url("/eventgrid"))
+    await end_a_call_of_two_for_everyone(emulator, subscriber)
+
     assert types(subscriber) == TWO_IN_TWO_OUT
 
 
@@ -208,15 +214,8 @@ async def test_each_delivery_holds_at_most_the_subscriptions_batch_size(
     assert created.status == 201
     # Event Grid's default: one event per delivery.
     assert created.body["maxEventsPerBatch"] == (per_batch or 1)
-    room = add_room(emulator)
-    for member in room.members:
-        await join(emulator, room.id, member)
-    async with receiver(emulator) as bot, open_call_automation(emulator, "async") as calls:
-        props = await calls.connect(bot.url(), room_id=room.id)
-        await calls.hang_up(connection_id(props), is_for_everyone=True)
+    await end_a_call_of_two_for_everyone(emulator, subscriber)
 
-    await subscriber.wait_for(arrived(6))
-    await emulator.app[EVENT_GRID].drain()
     assert types(subscriber) == TWO_IN_TWO_OUT
     assert max(len(post.events) for post in notifications(subscriber)) <= (per_batch or 1)
 
