@@ -1,5 +1,7 @@
-"""The callback traffic of a few live calls: realistic CloudEvent arrays as ACS batches them
-(participant lists, media and DTMF outcomes), and the calls' identities for the bot's registry."""
+"""The callback traffic of a few live calls (participant lists, media and DTMF outcomes) as ACS
+delivers it: each event in a POST of its own, a JSON array of one CloudEvent ("Handle Call
+Automation events": the service sends every event in its own request, with its own token); and the
+calls' identities for the bot's registry."""
 
 from __future__ import annotations
 
@@ -79,7 +81,7 @@ class Call:
         return self.event("ParticipantsUpdated", {"sequenceNumber": self.sequence, "participants": listed})
 
     def batch(self, turn: int) -> list[dict[str, Any]]:
-        """The ``turn``-th callback body of this call: one to three events, as ACS batches them."""
+        """The events of this call's ``turn``-th step: one to three, in the order ACS sends them."""
         phone = _identifier(self.participants[-1])
         match turn % 5:
             case 0:
@@ -113,11 +115,13 @@ class Call:
 
 
 def bodies(calls: Sequence[Call], posts: int) -> tuple[list[bytes], int]:
-    """``posts`` bodies spread over the calls, each call's in order; and how many events they hold."""
+    """``posts`` bodies of one event each, the calls' steps taken in turn (each call's events in
+    order); and how many events they hold (``posts``)."""
     bodies: list[bytes] = []
-    events = 0
-    for turn in range(posts):
-        batch = calls[turn % len(calls)].batch(turn // len(calls))
-        events += len(batch)
-        bodies.append(json.dumps(batch).encode())
-    return bodies, events
+    turn = 0
+    while len(bodies) < posts:
+        for event in calls[turn % len(calls)].batch(turn // len(calls)):
+            bodies.append(json.dumps([event]).encode())
+        turn += 1
+    del bodies[posts:]
+    return bodies, len(bodies)

@@ -15,7 +15,7 @@ from emulator.calls import wire
 from emulator.calls.model import CallLocator, LocatorKind
 from emulator.calls.service import CallService
 from emulator.keys import CALLBACKS, CALLS, CLOCK, EVENT_GRID, ROOMS
-from emulator.protocol.errors import AcsError, invalid
+from emulator.protocol.errors import AcsError, invalid, not_supported
 from emulator.protocol.versions import normalize_version
 from emulator.urls import is_http_url
 
@@ -72,13 +72,20 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
 
 def _cognitive_services_endpoint(body: dict[str, Any]) -> str | None:
     """``callIntelligenceOptions.cognitiveServicesEndpoint``: the Azure AI services resource that
-    speaks the connection's text and SSML prompts. The emulator links any URL to its resource."""
+    speaks the connection's text and SSML prompts. The emulator links any URL to its resource.
+
+    Assumption: an empty string names no resource, as if the field were left out (Microsoft's
+    JavaScript Rooms quickstart, ``callautomation-connect-rooms-quickstart``, ships its ``.env``
+    with ``COGNITIVE_SERVICES_ENDPOINT=""`` and plays no text): the connect succeeds, and a text
+    prompt later gets the 405/8522 of a connection without one."""
     options = body.get("callIntelligenceOptions")
     if options is None:
         return None
     if not isinstance(options, dict):
         raise invalid("The field CallIntelligenceOptions is invalid.", target="callIntelligenceOptions")
     endpoint = options.get("cognitiveServicesEndpoint")
+    if endpoint == "":
+        return None
     if endpoint is not None and not is_http_url(endpoint):
         raise invalid(
             "The field CognitiveServicesEndpoint is invalid.",
@@ -91,8 +98,27 @@ def _service(request: web.Request) -> CallService:
     return request.app[CALLS]
 
 
+# Options of a connect (or create or answer) that would start a service the emulator does not
+# run: (body field, the field that starts it). With it false, the option only configures.
+_STARTED_AT_CONNECT = (
+    ("transcriptionOptions", "startTranscription"),
+    ("mediaStreamingOptions", "startMediaStreaming"),
+)
+
+
+def _refuse_started_services(body: dict[str, Any]) -> None:
+    """A connect asking for live transcription or media streaming from the start answers 501
+    naming the option: the emulator has neither, and a call that connects without them would
+    leave the client waiting for Transcription* or MediaStreaming* events that never come."""
+    for field, start in _STARTED_AT_CONNECT:
+        options = body.get(field)
+        if isinstance(options, dict) and options.get(start) is True:
+            raise not_supported(f"{field}.{start}")
+
+
 async def connect(request: web.Request) -> web.Response:
     body = await _json_object(request)
+    _refuse_started_services(body)
     connection = _service(request).connect(
         _locator(body),
         _callback_uri(body),

@@ -128,6 +128,37 @@ async def test_transcription_and_media_streaming_answer_501_not_supported(
     assert operation in str(caught.value.error.message)
 
 
+@pytest.mark.parametrize(
+    ("field", "options"),
+    [
+        (
+            "transcriptionOptions",
+            {"transportUrl": "wss://bot.example/t", "transportType": "websocket", "locale": "en-US"},
+        ),
+        ("mediaStreamingOptions", {"transportUrl": "wss://bot.example/m", "transportType": "websocket"}),
+    ],
+    ids=["transcription", "media-streaming"],
+)
+async def test_a_connect_that_would_start_transcription_or_media_streaming_answers_501(
+    emulator: RunningEmulator, field: str, options: dict[str, Any]
+) -> None:
+    start = "startTranscription" if field == "transcriptionOptions" else "startMediaStreaming"
+    body = {
+        "callLocator": {"kind": "roomCallLocator", "roomId": "1"},
+        "callbackUri": "https://bot.example/api/callbacks",
+    }
+    path = "/calling/callConnections:connect?api-version=2026-03-12"
+
+    refused = await signed_request(emulator, "POST", path, {**body, field: {**options, start: True}})
+    # Not started, the options only configure: the connect goes on (to the unknown room's 4xx).
+    configured = await signed_request(emulator, "POST", path, {**body, field: {**options, start: False}})
+
+    assert refused.status == 501
+    assert refused.body["error"]["code"] == "NotSupportedByEmulator"
+    assert refused.body["error"]["target"] == f"{field}.{start}"
+    assert configured.status != 501
+
+
 async def test_an_unsupported_operation_on_an_unknown_call_is_still_404(
     emulator: RunningEmulator, calls: CallAutomationApi
 ) -> None:

@@ -13,13 +13,14 @@ from azure.core.exceptions import HttpResponseError
 
 from emulator.config import DEV_COGNITIVE_SERVICES_ENDPOINT
 from emulator.server import RunningEmulator
-from tests.conformance.call_helpers import ClientKind, control, received
+from tests.conformance.call_helpers import ClientKind, add_room, control, join, received
 from tests.conformance.conftest import signed_request
 from tests.conformance.media_helpers import file_server, scene, wav_bytes
 from tests.conformance.review_helpers import acs_error
 from tests.support.callback_sink import CallbackSink
 
 MISSING = (405, "8522")
+VERSION = "api-version=2026-03-12"
 MESSAGE = "Request not allowed when Cognitive Service Configuration not set during call setup."
 
 
@@ -101,3 +102,25 @@ async def test_a_malformed_endpoint_is_refused_with_8523(emulator: RunningEmulat
     )
     assert answer.status == 400
     assert answer.body["error"]["code"] == "8523"
+
+
+async def test_an_empty_endpoint_names_no_ai_services_the_connect_succeeds_and_text_is_refused(
+    emulator: RunningEmulator, sink: CallbackSink
+) -> None:
+    # As Microsoft's JavaScript Rooms quickstart sends it with its .env left as shipped (the Python
+    # SDK leaves an empty endpoint out, so the request is made by hand).
+    room = add_room(emulator, ("Presenter",))
+    await join(emulator, room.id, room.members[0])
+    connect = {
+        "callLocator": {"kind": "roomCallLocator", "roomId": room.id},
+        "callbackUri": sink.url("/bot"),
+        "callIntelligenceOptions": {"cognitiveServicesEndpoint": ""},
+    }
+    connected = await signed_request(emulator, "POST", f"/calling/callConnections:connect?{VERSION}", connect)
+    await sink.wait_for(received("/bot", "CallConnected"))
+    play = {"playSources": [{"kind": "text", "text": {"text": "Hello"}}]}
+    path = f"/calling/callConnections/{connected.body['callConnectionId']}:play?{VERSION}"
+    refused = await signed_request(emulator, "POST", path, play)
+
+    assert connected.status == 200
+    assert (refused.status, refused.body["error"]["code"]) == MISSING
