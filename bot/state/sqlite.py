@@ -72,7 +72,8 @@ class SqliteStateStore:
         self._appends: dict[str, int] = {}
         self._closed = False
         self._docs = CachedDocs(_SqliteDocs(self))
-        self._grouped_ingest = Grouped(self._ingest_many)
+        # The worker gathers what keeps coming; the ingests of one turn are one operation.
+        self._grouped_ingest = Grouped(self._ingest_many, gathering=False)
 
     @classmethod
     async def open(

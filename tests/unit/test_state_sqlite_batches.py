@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.state import sqlite_worker
+from bot.state import grouped, sqlite_worker
 from bot.state.sqlite_worker import SqliteWorker
 
 
@@ -120,4 +120,35 @@ async def test_a_lock_held_past_the_busy_timeout_fails_the_batch_and_the_next_on
 
     rows = await worker.run(lambda db: db.execute("SELECT k FROM t").fetchall())
     assert [row[0] for row in rows] == ["b"]
+    await worker.close()
+
+
+async def test_operations_that_keep_coming_turn_after_turn_share_one_commit(tmp_path: Path) -> None:
+    worker = SqliteWorker(str(tmp_path / "w.db"))
+    await worker.start(setup)
+    before = worker.batches
+
+    async def insert_after(turns: int, key: str) -> None:
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        await worker.run(lambda db: db.execute("INSERT INTO t VALUES (?, 1)", (key,)))
+
+    # One arrival per loop turn, as POSTs come in under load: gathered, not one commit each.
+    await asyncio.gather(*(insert_after(turn, f"k{turn}") for turn in range(4)))
+    gathered = worker.batches - before
+    # A lone operation commits once the loop has turned idle: it never waits for the cap.
+    lone_turns = 0
+
+    async def count_turns() -> None:
+        nonlocal lone_turns
+        while True:
+            await asyncio.sleep(0)
+            lone_turns += 1
+
+    counter = asyncio.create_task(count_turns())
+    await worker.run(lambda db: db.execute("INSERT INTO t VALUES ('lone', 1)"))
+    counter.cancel()
+
+    assert gathered == 1
+    assert lone_turns <= grouped.IDLE_PASSES + 1 < grouped.MAX_GATHER_PASSES
     await worker.close()

@@ -29,6 +29,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from bot.state.base import HOUSEKEEPING_BATCH, CallRecord, check_limit, dump_doc, load_doc
+from bot.state.grouped import gather
 from bot.state.redis import lua
 
 logger = logging.getLogger(f"roombot.{__name__}")
@@ -37,9 +38,6 @@ logger = logging.getLogger(f"roombot.{__name__}")
 TRIM_EVERY = 64
 # Calls whose append count is tracked at once; past it the counts start again.
 _TRACKED_CALLS = 10_000
-# How long history entries gather before they are written (0: one turn of the event loop;
-# longer measured no better).
-GATHER_SECONDS = 0.0
 # Ids of a room-filtered page looked at per round trip.
 _SCAN_CHUNK = 500
 
@@ -57,6 +55,8 @@ class RedisCalls:
         self._entries: dict[str, list[str]] = {}
         self._appends: dict[str, int] = {}
         self._writer: asyncio.Task[None] | None = None
+        # Records and entries gathered so far: how the writer sees that more keep coming.
+        self._arrivals = 0
         self._write = client.register_script(lua.WRITE_CALLS)
         self._failed = False
         # True while this process leads (set by the app, as the ACS facade's guard is).
@@ -74,13 +74,14 @@ class RedisCalls:
             self._records[call_connection_id] = record.copy()
         if serialized is not None:
             self._entries.setdefault(call_connection_id, []).append(serialized)
+        self._arrivals += 1
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_soon(), name="redis-calls-write")
 
     async def _write_soon(self) -> None:
-        # Once the loop has run what is ready: the events of other POSTs join this write
+        # While the loop's turns keep bringing more: the events of other POSTs join this write
         # (anything that must see them writes them at once, see `settle`).
-        await asyncio.sleep(GATHER_SECONDS)
+        await gather(lambda: self._arrivals)
         try:
             await self.flush()
         except Exception as exc:
