@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -55,6 +56,19 @@ class EventIntake:
         self._completed: list[str] = []
         self._writer: asyncio.Task[None] | None = None
         self.recovered = 0
+        # Callback POSTs open now: under such a load the store's group commit waits for more.
+        self._open = 0
+        store.expect(lambda: self._open)
+
+    @contextmanager
+    def callback_open(self) -> Iterator[None]:
+        """Around a callback POST's handling, from its start to its answer (see
+        `StateStore.expect`)."""
+        self._open += 1
+        try:
+            yield
+        finally:
+            self._open -= 1
 
     def process_with(self, process: Process) -> None:
         """Start processing (this process leads now), with ``process``."""

@@ -9,13 +9,14 @@ slow handler never delays ACS's delivery.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import orjson
 from aiohttp import web
 
 from bot import keys
 from bot.auth.callback_jwt import CallbackAuthError, SigningKeysUnavailable
-from bot.events import EventParseError, parse_callback_body
+from bot.events import CallEvent, EventParseError, parse_callback_body
 from bot.problems import STORE_RETRY_AFTER_SECONDS, ProblemError, loads_json
 from bot.state.base import StateStoreError
 
@@ -29,6 +30,42 @@ KEYS_RETRY_AFTER_SECONDS = 10
 
 @routes.post("/api/callbacks")
 async def receive_callbacks(request: web.Request) -> web.Response:
+    # Counted as open until answered: under a load of them the store commits them together.
+    with request.app[keys.INTAKE].callback_open():
+        return await _receive(request)
+
+
+async def _receive(request: web.Request) -> web.Response:
+    app = request.app
+    metrics, intake = app[keys.METRICS], app[keys.INTAKE]
+    events, payload = await _verified_events(request)
+    try:
+        # One store round trip for the whole body; an id repeated within it is kept once.
+        fresh = await intake.receive(payload, events)
+    except StateStoreError as exc:
+        metrics.count_callback("unstored")
+        logger.error("cannot store a callback's events: %s", exc)
+        raise ProblemError(
+            503,
+            "State store unavailable",
+            "The bot cannot store the events right now; deliver again later.",
+            headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+        ) from None
+    fresh_ids = {event.id for event in fresh}
+    for event in events:
+        outcome = "dispatched" if event.id in fresh_ids else "duplicate"
+        fresh_ids.discard(event.id)
+        metrics.count_event(event.type, outcome)
+    metrics.count_callback("accepted")
+    return web.Response(
+        body=orjson.dumps({"received": len(events), "accepted": len(fresh)}),
+        content_type="application/json",
+    )
+
+
+async def _verified_events(request: web.Request) -> tuple[list[CallEvent], Any]:
+    """The POST's events (and the JSON they came in), once its token is verified; a
+    ProblemError (401, 503, 400) otherwise."""
     app = request.app
     metrics = app[keys.METRICS]
     try:
@@ -57,25 +94,4 @@ async def receive_callbacks(request: web.Request) -> web.Response:
     except (ValueError, EventParseError) as exc:
         metrics.count_callback("malformed")
         raise ProblemError(400, "Malformed callback body", str(exc)) from None
-    try:
-        # One store round trip for the whole body; an id repeated within it is kept once.
-        fresh = await app[keys.INTAKE].receive(payload, events)
-    except StateStoreError as exc:
-        metrics.count_callback("unstored")
-        logger.error("cannot store a callback's events: %s", exc)
-        raise ProblemError(
-            503,
-            "State store unavailable",
-            "The bot cannot store the events right now; deliver again later.",
-            headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
-        ) from None
-    fresh_ids = {event.id for event in fresh}
-    for event in events:
-        outcome = "dispatched" if event.id in fresh_ids else "duplicate"
-        fresh_ids.discard(event.id)
-        metrics.count_event(event.type, outcome)
-    metrics.count_callback("accepted")
-    return web.Response(
-        body=orjson.dumps({"received": len(events), "accepted": len(fresh)}),
-        content_type="application/json",
-    )
+    return events, payload

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -321,6 +321,10 @@ class StateStore(Protocol):
     def forget_cached(self) -> None:
         """Drop cached documents: called when this process starts leading, as others may have
         written meanwhile (see `bot.state.doccache`)."""
+
+    def expect(self, open_callbacks: Callable[[], int]) -> None:
+        """Be told how many callback POSTs are open: under such a load a store that commits in
+        groups lets the writes that keep coming join one commit (`bot.state.grouped.gather`)."""
 
     async def ping(self) -> None:
         """Return when the store answers; raise StateStoreError otherwise."""

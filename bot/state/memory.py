@@ -15,7 +15,7 @@ import heapq
 import time
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from bot.state.base import (
@@ -302,6 +302,9 @@ class MemoryStateStore:
 
     def forget_cached(self) -> None:
         """Nothing is cached: every read is of the store itself."""
+
+    def expect(self, open_callbacks: Callable[[], int]) -> None:
+        """Nothing to wait for: every write is done when it returns."""
 
     async def ping(self) -> None:
         self._check_open()

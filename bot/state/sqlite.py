@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +72,7 @@ class SqliteStateStore:
         self._appends: dict[str, int] = {}
         self._closed = False
         self._docs = CachedDocs(_SqliteDocs(self))
-        # The worker gathers what keeps coming; the ingests of one turn are one operation.
-        self._grouped_ingest = Grouped(self._ingest_many, gathering=False)
+        self._grouped_ingest = Grouped(self._ingest_many)
 
     @classmethod
     async def open(
@@ -336,6 +335,10 @@ class SqliteStateStore:
 
     def forget_cached(self) -> None:
         self._docs.cache.forget()
+
+    def expect(self, open_callbacks: Callable[[], int]) -> None:
+        self._grouped_ingest.open_callbacks = open_callbacks
+        self._worker.open_callbacks = open_callbacks
 
     async def ping(self) -> None:
         await self._rows("SELECT 1")

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bot.state.checkpoints import WAL_SIZE_LIMIT_BYTES, Checkpointer, configure_writer, passive_checkpoint
-from bot.state.grouped import gather
+from bot.state.grouped import gather, no_callbacks_open
 
 T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
@@ -58,11 +58,9 @@ BUSY_RETRY_SECONDS = 0.01
 # Operations per transaction at most; more wait for the next batch, so one batch stays short.
 MAX_BATCH = 512
 CACHE_KIB = 16 * 1024
-# A flush lets the event loop turn while operations keep coming (`bot.state.grouped.gather`): the
-# commit (its BEGIN, COMMIT and the pages it writes to the WAL) is paid once for all of them.
-# Against one turn always: half the commits and about a fifth less server CPU per callback event
-# (the load of `bench/callbacks.py`), for a p99 from RecognizeCompleted to the next request at
-# 1,000 waiting menus about 0.5 ms longer (`bench/latency.py`; runs of each on this 2-core machine).
+# Under a load of callbacks a flush lets the loop turn while operations keep coming
+# (`bot.state.grouped.gather`): the commit (its BEGIN, COMMIT and the pages it writes to the WAL)
+# is paid once for all of them.
 MEMORY = ":memory:"
 
 
@@ -92,7 +90,8 @@ class SqliteWorker:
         # Held while a batch runs, and while the catch-up checkpoint uses the connection.
         self._using = asyncio.Lock()
         self._queue: list[_Queued | _Deferred] = []
-        # Operations and deferred writes queued so far: how a flush sees that more came.
+        # Callback POSTs open now, and operations queued so far: what a flush waits by (`gather`).
+        self.open_callbacks: Callable[[], int] = no_callbacks_open
         self._arrivals = 0
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0
@@ -179,7 +178,9 @@ class SqliteWorker:
 
     async def _flush(self) -> None:
         while self._queue:
-            await gather(lambda: self._arrivals, full=lambda: len(self._queue) >= MAX_BATCH)
+            await gather(
+                lambda: self._arrivals, self.open_callbacks, full=lambda: len(self._queue) >= MAX_BATCH
+            )
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
                 async with self._using:

@@ -1,6 +1,6 @@
-"""Group commit of the callback intake (`bot.state.grouped`): requests that keep coming turn after
-turn of the event loop go as one, each caller gets its own part of the answer, and a failure
-reaches every caller of the request that failed."""
+"""Group commit of the callback intake (`bot.state.grouped`): under a load of open callbacks,
+requests that keep coming turn after turn go as one (each caller gets its own part of the
+answer); a lone callback is not held back; a failure reaches every caller of the request."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from bot.state.grouped import Grouped
+from bot.state.grouped import MAX_GATHER_PASSES, Grouped
 
 
 class Recorder:
@@ -31,9 +31,10 @@ async def after_turns(grouped: Grouped[int, int], turns: int, items: list[int]) 
     return await grouped(items)
 
 
-async def test_requests_made_turn_after_turn_go_as_one_and_each_gets_its_part() -> None:
+async def test_under_a_load_requests_that_keep_coming_join_one_and_each_caller_gets_its_part() -> None:
     run = Recorder()
     grouped = Grouped(run)
+    grouped.open_callbacks = lambda: 16
 
     answers = await asyncio.gather(*(after_turns(grouped, turn, [turn, 10 + turn]) for turn in range(4)))
 
@@ -41,19 +42,30 @@ async def test_requests_made_turn_after_turn_go_as_one_and_each_gets_its_part() 
     assert answers == [[0, 20], [2, 22], [4, 24], [6, 26]]
 
 
-async def test_without_gathering_only_what_one_turn_brought_goes_together() -> None:
+async def test_a_lone_callback_does_not_wait_what_one_turn_brought_goes_at_once() -> None:
     run = Recorder()
-    grouped = Grouped(run, gathering=False)
+    grouped = Grouped(run)
+    grouped.open_callbacks = lambda: 1
 
     await asyncio.gather(grouped([1]), grouped([2]), after_turns(grouped, 3, [3]))
 
     assert run.requests == [[1, 2], [3]]
 
 
+async def test_under_a_load_the_wait_ends_when_turns_bring_nothing() -> None:
+    run = Recorder()
+    grouped = Grouped(run)
+    grouped.open_callbacks = lambda: 16
+
+    await asyncio.gather(grouped([1]), after_turns(grouped, 2 * MAX_GATHER_PASSES, [2]))
+
+    assert run.requests == [[1], [2]]
+
+
 async def test_a_failed_request_fails_every_caller_in_it() -> None:
     grouped = Grouped(Recorder(fail=True))
 
-    results = await asyncio.gather(grouped([1]), after_turns(grouped, 1, [2]), return_exceptions=True)
+    results = await asyncio.gather(grouped([1]), grouped([2]), return_exceptions=True)
 
     assert [type(result) for result in results] == [ConnectionError, ConnectionError]
     with pytest.raises(ConnectionError):

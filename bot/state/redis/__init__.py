@@ -309,6 +309,10 @@ class RedisStateStore:
     def forget_cached(self) -> None:
         self._docs.cache.forget()
 
+    def expect(self, open_callbacks: Callable[[], int]) -> None:
+        self._grouped_ingest.open_callbacks = open_callbacks
+        self._calls.open_callbacks = open_callbacks
+
     @property
     def guard(self) -> Callable[[], bool]:
         """True while this replica leads: writes behind that failed are retried only then."""

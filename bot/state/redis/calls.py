@@ -29,7 +29,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from bot.state.base import HOUSEKEEPING_BATCH, CallRecord, check_limit, dump_doc, load_doc
-from bot.state.grouped import gather
+from bot.state.grouped import gather, no_callbacks_open
 from bot.state.redis import lua
 
 logger = logging.getLogger(f"roombot.{__name__}")
@@ -55,7 +55,8 @@ class RedisCalls:
         self._entries: dict[str, list[str]] = {}
         self._appends: dict[str, int] = {}
         self._writer: asyncio.Task[None] | None = None
-        # Records and entries gathered so far: how the writer sees that more keep coming.
+        # Callback POSTs open now, and writes gathered so far: what the writer waits by (`gather`).
+        self.open_callbacks: Callable[[], int] = no_callbacks_open
         self._arrivals = 0
         self._write = client.register_script(lua.WRITE_CALLS)
         self._failed = False
@@ -79,9 +80,9 @@ class RedisCalls:
             self._writer = asyncio.create_task(self._write_soon(), name="redis-calls-write")
 
     async def _write_soon(self) -> None:
-        # While the loop's turns keep bringing more: the events of other POSTs join this write
-        # (anything that must see them writes them at once, see `settle`).
-        await gather(lambda: self._arrivals)
+        # Under a load, while the loop's turns bring more: the events of other POSTs join this
+        # write (anything that must see them writes them at once, see `settle`).
+        await gather(lambda: self._arrivals, self.open_callbacks)
         try:
             await self.flush()
         except Exception as exc:
