@@ -17,6 +17,7 @@ from aiohttp import web
 from bot import keys
 from bot.auth.callback_jwt import CallbackAuthError, SigningKeysUnavailable
 from bot.events import CallEvent, EventParseError, parse_callback_body
+from bot.metrics import Metrics
 from bot.problems import STORE_RETRY_AFTER_SECONDS, ProblemError, loads_json
 from bot.state.base import StateStoreError
 
@@ -43,13 +44,13 @@ async def _receive(request: web.Request) -> web.Response:
         # One store round trip for the whole body; an id repeated within it is kept once.
         fresh = await intake.receive(payload, events)
     except StateStoreError as exc:
-        metrics.count_callback("unstored")
         logger.error("cannot store a callback's events: %s", exc)
-        raise ProblemError(
-            503,
+        raise _later(
+            metrics,
+            "unstored",
             "State store unavailable",
             "The bot cannot store the events right now; deliver again later.",
-            headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+            STORE_RETRY_AFTER_SECONDS,
         ) from None
     fresh_ids = {event.id for event in fresh}
     for event in events:
@@ -71,13 +72,13 @@ async def _verified_events(request: web.Request) -> tuple[list[CallEvent], Any]:
     try:
         await app[keys.VERIFIER].verify(request.headers.get("Authorization"))
     except SigningKeysUnavailable as exc:
-        metrics.count_callback("unverifiable")
         logger.error("cannot check a callback's token: %s", exc)
-        raise ProblemError(
-            503,
+        raise _later(
+            metrics,
+            "unverifiable",
             "Callback signing keys unavailable",
             "The bot cannot load ACS's signing keys right now; deliver again later.",
-            headers={"Retry-After": str(KEYS_RETRY_AFTER_SECONDS)},
+            KEYS_RETRY_AFTER_SECONDS,
         ) from None
     except CallbackAuthError as exc:
         metrics.count_callback("unauthorized")
@@ -95,3 +96,9 @@ async def _verified_events(request: web.Request) -> tuple[list[CallEvent], Any]:
         metrics.count_callback("malformed")
         raise ProblemError(400, "Malformed callback body", str(exc)) from None
     return events, payload
+
+
+def _later(metrics: Metrics, outcome: str, title: str, detail: str, retry_after: int) -> ProblemError:
+    """The 503 of a fault on our side: ACS delivers again after ``retry_after`` seconds."""
+    metrics.count_callback(outcome)
+    return ProblemError(503, title, detail, headers={"Retry-After": str(retry_after)})
