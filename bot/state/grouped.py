@@ -39,11 +39,11 @@ async def gather(
     after `IDLE_PASSES` turns in a row without one, `MAX_GATHER_PASSES` turns, or ``full()``.
 
     Measured against one turn always (`bench/callbacks.py`, one event per POST, 16 in flight, this
-    2-core machine): server CPU per callback event from 2.5x to 2.3x the JWT floor with SQLite,
-    2.8x to 2.0-2.2x with Redis. Waiting so without the open-callbacks condition halved SQLite's
-    commits but made the p99 from a RecognizeCompleted to the next request at 1,000 quiet menu
-    calls up to 1.8x longer (`bench/latency.py`); with it, no longer than before (3.1-3.2x a
-    bare reactor in three runs)."""
+    2-core machine, three runs): server CPU per callback event from 2.5x to 2.1-2.5x the JWT floor
+    with SQLite, from 2.8x to 2.0-2.3x with Redis. Waiting so without the open-callbacks condition
+    halved SQLite's commits but made the p99 from a RecognizeCompleted to the next request at 1,000
+    quiet menu calls up to 1.8x longer (`bench/latency.py`); with it, no longer than before
+    (3.1-3.3x a bare reactor in four runs)."""
     await asyncio.sleep(0)
     idle = 0
     for _ in range(MAX_GATHER_PASSES - 1):
