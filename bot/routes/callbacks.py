@@ -31,27 +31,24 @@ KEYS_RETRY_AFTER_SECONDS = 10
 
 @routes.post("/api/callbacks")
 async def receive_callbacks(request: web.Request) -> web.Response:
-    # Counted as open until answered: under a load of them the store commits them together.
-    with request.app[keys.INTAKE].callback_open():
-        return await _receive(request)
-
-
-async def _receive(request: web.Request) -> web.Response:
     app = request.app
     metrics, intake = app[keys.METRICS], app[keys.INTAKE]
-    events, payload = await _verified_events(request)
-    try:
-        # One store round trip for the whole body; an id repeated within it is kept once.
-        fresh = await intake.receive(payload, events)
-    except StateStoreError as exc:
-        logger.error("cannot store a callback's events: %s", exc)
-        raise _later(
-            metrics,
-            "unstored",
-            "State store unavailable",
-            "The bot cannot store the events right now; deliver again later.",
-            STORE_RETRY_AFTER_SECONDS,
-        ) from None
+    # Counted as open until its events are stored: under a load of them the store commits them
+    # together.
+    with intake.callback_open():
+        events, payload = await _verified_events(request)
+        try:
+            # One store round trip for the whole body; an id repeated within it is kept once.
+            fresh = await intake.receive(payload, events)
+        except StateStoreError as exc:
+            logger.error("cannot store a callback's events: %s", exc)
+            raise _later(
+                metrics,
+                "unstored",
+                "State store unavailable",
+                "The bot cannot store the events right now; deliver again later.",
+                STORE_RETRY_AFTER_SECONDS,
+            ) from None
     fresh_ids = {event.id for event in fresh}
     for event in events:
         outcome = "dispatched" if event.id in fresh_ids else "duplicate"

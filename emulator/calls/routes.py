@@ -98,8 +98,8 @@ def _service(request: web.Request) -> CallService:
     return request.app[CALLS]
 
 
-# Options of a connect (or create or answer) that would start a service the emulator does not
-# run: (body field, the field that starts it). With it false, the option only configures.
+# Options of a connect that would start a service the emulator does not run: (body field, the
+# field that starts it). With it false, the option only configures.
 _STARTED_AT_CONNECT = (
     ("transcriptionOptions", "startTranscription"),
     ("mediaStreamingOptions", "startMediaStreaming"),

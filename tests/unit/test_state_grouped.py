@@ -42,7 +42,7 @@ async def test_under_a_load_requests_that_keep_coming_join_one_and_each_caller_g
     assert answers == [[0, 20], [2, 22], [4, 24], [6, 26]]
 
 
-async def test_a_lone_callback_does_not_wait_what_one_turn_brought_goes_at_once() -> None:
+async def test_a_lone_callback_is_not_held_back_what_one_turn_brought_goes_at_once() -> None:
     run = Recorder()
     grouped = Grouped(run)
     grouped.open_callbacks = lambda: 1
